@@ -1,0 +1,280 @@
+import { RefusedError } from './errors.js';
+import { pct } from './format.js';
+import type { BusinessMetrics, Portfolio, Strategy } from './model.js';
+import { STRATEGY_LABEL, scoreContext, strategyScore } from './strategies.js';
+import { absorbRounding, waterFill } from './water-fill.js';
+
+export const ACTION_KINDS = ['increase', 'decrease', 'maintain', 'locked', 'no-metrics'] as const;
+export type ActionKind = (typeof ACTION_KINDS)[number];
+
+export interface Action {
+  readonly businessId: string;
+  readonly action: ActionKind;
+  readonly currentWeight: number;
+  /** The weight after the run; equal to the current weight for maintain, locked and no-metrics. */
+  readonly recommendedWeight: number;
+  readonly reason: string;
+}
+
+export interface Recommendation {
+  readonly portfolioId: string;
+  /** The portfolio version this was computed from: apply refuses any other. */
+  readonly version: number;
+  readonly strategy: Strategy;
+  /** In portfolio order, one per business. */
+  readonly actions: readonly Action[];
+  /** Half the sum of |new - old|. */
+  readonly turnover: number;
+  /** Set when max_turnover scaled every move down by this factor. */
+  readonly turnoverScale: number | null;
+}
+
+export interface RecommendOptions {
+  /** Why a business has no metrics this run (missing, invalid, timed out...), for the report. */
+  readonly missingReasons?: ReadonlyMap<string, string>;
+}
+
+const MOVABLE = 0;
+const LOCKED = 1;
+const NO_METRICS = 2;
+const MAINTAINED = 3;
+/** Bound on re-splits after "maintain" decisions; each is O(n), and real portfolios settle in 2-3. */
+const MAX_ROUNDS = 32;
+const BAND_EPSILON = 1e-12;
+
+/**
+ * The free mass (1 minus locked and metric-less weights) is split over the other allocations in
+ * proportion to their strategy scores, within their bounds. Allocations whose target falls within
+ * the drift threshold keep their weight and the rest is split again. With max_turnover, every
+ * move is scaled down to fit. O(n) per round without bounds; see water-fill.ts with them.
+ */
+export function recommend(
+  portfolio: Portfolio,
+  metrics: ReadonlyMap<string, BusinessMetrics>,
+  options: RecommendOptions = {},
+): Recommendation {
+  const allocations = portfolio.allocations;
+  const n = allocations.length;
+  const state = new Uint8Array(n);
+  const current = new Float64Array(n);
+  const next = new Float64Array(n);
+  const lo = new Float64Array(n);
+  const hi = new Float64Array(n);
+  const scores = new Float64Array(n);
+  const present: BusinessMetrics[] = [];
+  let fixedMass = 0;
+  for (let i = 0; i < n; i++) {
+    const a = allocations[i]!;
+    current[i] = a.weight;
+    next[i] = a.weight;
+    lo[i] = a.minWeight ?? 0;
+    hi[i] = a.maxWeight ?? 1;
+    const m = metrics.get(a.businessId);
+    if (m) present.push(m);
+    if (a.locked) state[i] = LOCKED;
+    else if (!m) state[i] = NO_METRICS;
+    if (state[i] !== MOVABLE) fixedMass += a.weight;
+  }
+  const ctx = scoreContext(present);
+  let movableCount = 0;
+  for (let i = 0; i < n; i++) {
+    if (state[i] !== MOVABLE) continue;
+    const a = allocations[i]!;
+    scores[i] = strategyScore(portfolio.strategy, a, metrics.get(a.businessId)!, ctx);
+    movableCount++;
+  }
+  const freeMass = Math.max(0, 1 - fixedMass);
+  const threshold = portfolio.driftThreshold;
+
+  // Rounds of: split the mass left over the active allocations, then keep the ones inside the band.
+  let activeMass = freeMass;
+  let activeIdx = new Int32Array(movableCount);
+  let k = 0;
+  for (let i = 0; i < n; i++) if (state[i] === MOVABLE) activeIdx[k++] = i;
+  for (let round = 0; round < MAX_ROUNDS && activeIdx.length > 0; round++) {
+    const m = activeIdx.length;
+    const s = new Float64Array(m);
+    const l = new Float64Array(m);
+    const h = new Float64Array(m);
+    for (let j = 0; j < m; j++) {
+      const i = activeIdx[j]!;
+      s[j] = scores[i]!;
+      l[j] = lo[i]!;
+      h[j] = hi[i]!;
+    }
+    const fill = waterFill(s, l, h, activeMass);
+    if (!fill.ok) {
+      if (round === 0) throw infeasible(portfolio, fill.problem, fill.sumLo, fill.sumHi, activeMass);
+      // Keeping the last batch in place made the bounds unreachable: use the previous split.
+      break;
+    }
+    const targets = fill.weights;
+    for (let j = 0; j < m; j++) next[activeIdx[j]!] = targets[j]!;
+    let inBand = 0;
+    for (let j = 0; j < m; j++) {
+      const i = activeIdx[j]!;
+      const c = current[i]!;
+      if (Math.abs(targets[j]! - c) <= threshold + BAND_EPSILON && c >= lo[i]! && c <= hi[i]!) inBand++;
+    }
+    if (inBand === 0) break;
+    if (inBand === m) {
+      for (let j = 0; j < m; j++) {
+        const i = activeIdx[j]!;
+        state[i] = MAINTAINED;
+        next[i] = current[i]!;
+      }
+      activeIdx = new Int32Array(0);
+      break;
+    }
+    const rest = new Int32Array(m - inBand);
+    let r = 0;
+    let keptMass = 0;
+    for (let j = 0; j < m; j++) {
+      const i = activeIdx[j]!;
+      const c = current[i]!;
+      if (Math.abs(targets[j]! - c) <= threshold + BAND_EPSILON && c >= lo[i]! && c <= hi[i]!) {
+        state[i] = MAINTAINED;
+        next[i] = c;
+        keptMass += c;
+      } else {
+        rest[r++] = i;
+      }
+    }
+    // Tentatively re-split; if that turns out infeasible, the loop breaks with these targets.
+    const candidateMass = activeMass - keptMass;
+    const probeLo = sumOver(rest, lo);
+    const probeHi = sumOver(rest, hi);
+    if (probeLo > candidateMass + 1e-9 || probeHi < candidateMass - 1e-9) {
+      // Undo: these stay active with the targets just computed.
+      for (let j = 0; j < m; j++) {
+        const i = activeIdx[j]!;
+        if (state[i] === MAINTAINED) {
+          state[i] = MOVABLE;
+          next[i] = targets[j]!;
+        }
+      }
+      break;
+    }
+    activeIdx = rest;
+    activeMass = candidateMass;
+  }
+
+  // max_turnover: scale every move by the same factor so the total fits.
+  let turnover = 0;
+  for (let i = 0; i < n; i++) turnover += Math.abs(next[i]! - current[i]!);
+  turnover /= 2;
+  let turnoverScale: number | null = null;
+  const maxTurnover = portfolio.maxTurnover;
+  if (maxTurnover !== undefined && turnover > maxTurnover + BAND_EPSILON) {
+    const alpha = turnover > 0 ? maxTurnover / turnover : 0;
+    turnoverScale = alpha;
+    for (let i = 0; i < n; i++) {
+      if (state[i] === MOVABLE) next[i] = current[i]! + alpha * (next[i]! - current[i]!);
+    }
+  }
+  keepSumExact(next, state, lo, hi, current);
+  turnover = 0;
+  for (let i = 0; i < n; i++) turnover += Math.abs(next[i]! - current[i]!);
+  turnover /= 2;
+
+  const label = STRATEGY_LABEL[portfolio.strategy];
+  const actions: Action[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = allocations[i]!;
+    const c = current[i]!;
+    const w = next[i]!;
+    let action: ActionKind;
+    let reason: string;
+    switch (state[i]) {
+      case LOCKED:
+        action = 'locked';
+        reason = `locked by the operator; kept at ${pct(c)}`;
+        break;
+      case NO_METRICS:
+        action = 'no-metrics';
+        reason = `no metrics this run (${options.missingReasons?.get(a.businessId) ?? 'not available'}); kept at ${pct(c)}`;
+        break;
+      case MAINTAINED:
+        action = 'maintain';
+        reason = `target within the drift threshold ${pct(threshold)} of ${pct(c)}; kept`;
+        break;
+      default: {
+        action = w > c ? 'increase' : w < c ? 'decrease' : 'maintain';
+        const share =
+          freeMass > 0 ? (turnoverScale === null ? w : c + (w - c) / turnoverScale) / freeMass : 0;
+        reason = `${label} share ${pct(share)} of free mass; was ${pct(c)}`;
+        if (a.maxWeight !== undefined && Math.abs(w - a.maxWeight) < 1e-12)
+          reason += `; capped at max ${pct(a.maxWeight)}`;
+        if (a.minWeight !== undefined && a.minWeight > 0 && Math.abs(w - a.minWeight) < 1e-12) {
+          reason += `; held at min ${pct(a.minWeight)}`;
+        }
+        if (turnoverScale !== null && action !== 'maintain') {
+          reason += `; move scaled to ${pct(turnoverScale)} by max turnover ${pct(maxTurnover ?? 0)}`;
+        }
+      }
+    }
+    actions[i] = { businessId: a.businessId, action, currentWeight: c, recommendedWeight: w, reason };
+  }
+  return {
+    portfolioId: portfolio.id,
+    version: portfolio.version,
+    strategy: portfolio.strategy,
+    actions,
+    turnover,
+    turnoverScale,
+  };
+}
+
+function sumOver(indices: Int32Array, values: Float64Array): number {
+  let total = 0;
+  for (let j = 0; j < indices.length; j++) total += values[indices[j]!]!;
+  return total;
+}
+
+/** The movers absorb the float residue so that the whole portfolio sums to 1 (or stays as it was). */
+function keepSumExact(
+  next: Float64Array,
+  state: Uint8Array,
+  lo: Float64Array,
+  hi: Float64Array,
+  current: Float64Array,
+): void {
+  const movers: number[] = [];
+  let fixed = 0;
+  let before = 0;
+  for (let i = 0; i < next.length; i++) {
+    before += current[i]!;
+    if (state[i] === MOVABLE && next[i] !== current[i]) movers.push(i);
+    else fixed += next[i]!;
+  }
+  if (movers.length === 0) return;
+  const target = next.length > 0 && Math.abs(before - 1) <= 1e-6 ? 1 : before;
+  const w = new Float64Array(movers.length);
+  const l = new Float64Array(movers.length);
+  const h = new Float64Array(movers.length);
+  movers.forEach((i, j) => {
+    w[j] = next[i]!;
+    l[j] = lo[i]!;
+    h[j] = hi[i]!;
+  });
+  absorbRounding(w, l, h, target - fixed);
+  movers.forEach((i, j) => {
+    next[i] = w[j]!;
+  });
+}
+
+function infeasible(
+  portfolio: Portfolio,
+  problem: 'min-too-high' | 'max-too-low',
+  sumLo: number,
+  sumHi: number,
+  mass: number,
+): RefusedError {
+  const why =
+    problem === 'min-too-high'
+      ? `the minimum weights of the allocations that can move add up to ${pct(sumLo)}, but only ${pct(mass)} is free after locked and metric-less allocations`
+      : `the maximum weights of the allocations that can move add up to ${pct(sumHi)}, but ${pct(mass)} must be placed after locked and metric-less allocations`;
+  return new RefusedError(
+    `cannot rebalance portfolio ${portfolio.id}: ${why}; change the bounds or unlock an allocation`,
+  );
+}

@@ -1,0 +1,369 @@
+/**
+ * The snake_case wire format of SPEC section 6 (HTTP bodies, CLI --json, reports in Redis), kept
+ * compatible with the sketch's field names. zod validates and translates at the boundary; inside
+ * the code everything is camelCase.
+ */
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+import { idSchema } from './ids.js';
+import {
+  type Allocation,
+  type BusinessMetrics,
+  DEFAULTS,
+  type Portfolio,
+  STAGES,
+  STATUSES,
+  STRATEGIES,
+  SUM_TOLERANCE,
+  viewAllocation,
+} from './model.js';
+import type { Report } from './run.js';
+
+const fraction = z.number().min(0).max(1);
+const finite = z.number();
+
+export const strategySchema = z.enum(STRATEGIES, {
+  error: (issue) => `unknown strategy ${JSON.stringify(issue.input)}: use one of ${STRATEGIES.join(', ')}`,
+});
+export const statusSchema = z.enum(STATUSES, {
+  error: (issue) => `unknown status ${JSON.stringify(issue.input)}: use one of ${STATUSES.join(', ')}`,
+});
+
+export const wireAllocationSchema = z.strictObject({
+  weight: fraction,
+  priority: z.number().int().min(1).max(10).default(DEFAULTS.priority),
+  locked: z.boolean().default(false),
+  min_weight: fraction.nullish(),
+  max_weight: fraction.nullish(),
+  target_weight: fraction.nullish(),
+  // Derived figures that `portfolio show --json` prints; accepted and recomputed.
+  budget_percent: finite.optional(),
+  budget_amount: finite.optional(),
+  attention_hours: finite.optional(),
+});
+
+/** Weights written by people may drift a little from 1: accepted within this and re-normalised. */
+export const INPUT_SUM_TOLERANCE = 1e-6;
+
+export const wirePortfolioSchema = z
+  .strictObject({
+    id: idSchema,
+    name: z.string().min(1).max(200),
+    owner_id: idSchema,
+    status: statusSchema.default(DEFAULTS.status),
+    strategy: strategySchema.default(DEFAULTS.strategy),
+    total_budget: z.number().min(0).default(0),
+    target_roi: finite.default(DEFAULTS.targetRoi),
+    drift_threshold: fraction.default(DEFAULTS.driftThreshold),
+    attention_hours_per_week: z.number().min(0).default(DEFAULTS.attentionHoursPerWeek),
+    max_turnover: fraction.nullish(),
+    version: z.number().int().min(0).default(1),
+    business_count: z.number().int().min(0).optional(),
+    businesses: z.array(idSchema).optional(),
+    allocations: z.record(z.string(), wireAllocationSchema).default({}),
+    created_at: z.string().optional(),
+    updated_at: z.string().optional(),
+    last_run: z.strictObject({ run_id: z.string(), report_id: z.string(), at: z.string() }).nullish(),
+  })
+  .superRefine((p, ctx) => {
+    const keys = Object.keys(p.allocations);
+    for (const key of keys) {
+      if (!idSchema.safeParse(key).success) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allocations', key],
+          message: `business id ${JSON.stringify(key)} is not valid: use 1..64 characters of letters, digits, "_" or "-"`,
+        });
+      }
+    }
+    const order = p.businesses ?? keys;
+    const seen = new Set<string>();
+    for (const id of order) {
+      if (seen.has(id))
+        ctx.addIssue({ code: 'custom', path: ['businesses'], message: `duplicate business id ${id}` });
+      seen.add(id);
+      if (!(id in p.allocations)) {
+        ctx.addIssue({ code: 'custom', path: ['allocations'], message: `business ${id} has no allocation` });
+      }
+    }
+    for (const key of keys) {
+      if (!seen.has(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['businesses'],
+          message: `allocation ${key} is not listed in businesses`,
+        });
+      }
+    }
+    if (p.business_count !== undefined && p.business_count !== order.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['business_count'],
+        message: `business_count is ${p.business_count} but ${order.length} businesses are listed`,
+      });
+    }
+    for (const key of keys) {
+      const a = p.allocations[key]!;
+      if (a.min_weight != null && a.max_weight != null && a.min_weight > a.max_weight) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allocations', key],
+          message: 'min_weight is above max_weight',
+        });
+      }
+    }
+    if (keys.length > 0) {
+      const sum = keys.reduce((total, key) => total + p.allocations[key]!.weight, 0);
+      if (Math.abs(sum - 1) > INPUT_SUM_TOLERANCE) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allocations'],
+          message: `weights add up to ${sum}; they must add up to 1`,
+        });
+      }
+    }
+  });
+
+export type WirePortfolioInput = z.input<typeof wirePortfolioSchema>;
+
+/** Reads a portfolio as `portfolio show --json` prints it (derived and optional fields may be left out). */
+export function portfolioFromWire(input: unknown, fallbackNow = '1970-01-01T00:00:00.000Z'): Portfolio {
+  const p = parseWith(wirePortfolioSchema, input, 'portfolio');
+  const order = p.businesses ?? Object.keys(p.allocations);
+  const allocations: Allocation[] = order.map((businessId) => {
+    const a = p.allocations[businessId]!;
+    return {
+      businessId,
+      weight: a.weight,
+      priority: a.priority,
+      locked: a.locked,
+      minWeight: a.min_weight ?? undefined,
+      maxWeight: a.max_weight ?? undefined,
+      targetWeight: a.target_weight ?? undefined,
+    };
+  });
+  return {
+    id: p.id,
+    name: p.name,
+    ownerId: p.owner_id,
+    status: p.status,
+    strategy: p.strategy,
+    totalBudget: p.total_budget,
+    targetRoi: p.target_roi,
+    driftThreshold: p.drift_threshold,
+    attentionHoursPerWeek: p.attention_hours_per_week,
+    maxTurnover: p.max_turnover ?? undefined,
+    allocations: normaliseWeights(allocations),
+    version: p.version,
+    createdAt: p.created_at ?? fallbackNow,
+    updatedAt: p.updated_at ?? p.created_at ?? fallbackNow,
+    lastRun: p.last_run
+      ? { runId: p.last_run.run_id, reportId: p.last_run.report_id, at: p.last_run.at }
+      : undefined,
+  };
+}
+
+/** Scale the unlocked weights so the sum is exactly 1 (input was within INPUT_SUM_TOLERANCE). */
+function normaliseWeights(allocations: Allocation[]): Allocation[] {
+  if (allocations.length === 0) return allocations;
+  const sum = allocations.reduce((total, a) => total + a.weight, 0);
+  if (Math.abs(sum - 1) <= SUM_TOLERANCE) return allocations;
+  const locked = allocations.reduce((total, a) => total + (a.locked ? a.weight : 0), 0);
+  const unlocked = sum - locked;
+  if (unlocked <= 0) return allocations;
+  const factor = (1 - locked) / unlocked;
+  return allocations.map((a) => (a.locked ? a : { ...a, weight: Math.min(1, a.weight * factor) }));
+}
+
+export function portfolioToWire(p: Portfolio) {
+  const allocations: Record<string, unknown> = {};
+  for (const a of p.allocations) {
+    const v = viewAllocation(p, a);
+    allocations[a.businessId] = {
+      weight: v.weight,
+      budget_percent: v.budgetPercent,
+      budget_amount: v.budgetAmount,
+      attention_hours: v.attentionHours,
+      priority: v.priority,
+      locked: v.locked,
+      min_weight: v.minWeight ?? null,
+      max_weight: v.maxWeight ?? null,
+      target_weight: v.targetWeight ?? null,
+    };
+  }
+  return {
+    id: p.id,
+    name: p.name,
+    owner_id: p.ownerId,
+    status: p.status,
+    strategy: p.strategy,
+    total_budget: p.totalBudget,
+    target_roi: p.targetRoi,
+    drift_threshold: p.driftThreshold,
+    attention_hours_per_week: p.attentionHoursPerWeek,
+    max_turnover: p.maxTurnover ?? null,
+    version: p.version,
+    business_count: p.allocations.length,
+    businesses: p.allocations.map((a) => a.businessId),
+    allocations,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+    last_run: p.lastRun ? { run_id: p.lastRun.runId, report_id: p.lastRun.reportId, at: p.lastRun.at } : null,
+  };
+}
+
+export type WirePortfolio = ReturnType<typeof portfolioToWire>;
+
+export const wireMetricsSchema = z
+  .object({
+    business_id: idSchema,
+    name: z.string().max(200).optional(),
+    revenue: finite,
+    expenses: finite.optional(),
+    profit: finite.optional(),
+    margin: finite.optional(),
+    customers: z.number().int().min(0).optional(),
+    growth_rate: finite,
+    health_score: z.number().min(0).max(100),
+    stage: z.enum(STAGES).default('unknown'),
+    as_of: z.union([z.string(), z.number()]).optional(),
+  })
+  .refine((m) => m.expenses !== undefined || m.profit !== undefined, {
+    message: 'give expenses or profit (or both)',
+    path: ['expenses'],
+  });
+
+export type WireMetrics = z.input<typeof wireMetricsSchema>;
+
+/** profit defaults to revenue - expenses; margin to profit/revenue*100 (0 when revenue <= 0). */
+export function metricsFromWire(input: unknown): BusinessMetrics {
+  const m = parseWith(wireMetricsSchema, input, 'metrics');
+  return toMetrics(m);
+}
+
+export function safeMetricsFromWire(
+  input: unknown,
+): { ok: true; metrics: BusinessMetrics } | { ok: false; error: string } {
+  const parsed = wireMetricsSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, error: describeIssues(parsed.error.issues) };
+  return { ok: true, metrics: toMetrics(parsed.data) };
+}
+
+function toMetrics(m: z.output<typeof wireMetricsSchema>): BusinessMetrics {
+  const profit = m.profit ?? m.revenue - (m.expenses ?? 0);
+  const expenses = m.expenses ?? m.revenue - profit;
+  return {
+    businessId: m.business_id,
+    name: m.name,
+    revenue: m.revenue,
+    expenses,
+    profit,
+    margin: m.margin ?? (m.revenue > 0 ? (profit / m.revenue) * 100 : 0),
+    customers: m.customers ?? 0,
+    growthRate: m.growth_rate,
+    healthScore: m.health_score,
+    stage: m.stage,
+    asOf:
+      m.as_of === undefined
+        ? undefined
+        : typeof m.as_of === 'number'
+          ? new Date(m.as_of).toISOString()
+          : m.as_of,
+  };
+}
+
+export function metricsToWire(m: BusinessMetrics) {
+  return {
+    business_id: m.businessId,
+    name: m.name ?? null,
+    revenue: m.revenue,
+    expenses: m.expenses,
+    profit: m.profit,
+    margin: m.margin,
+    customers: m.customers,
+    growth_rate: m.growthRate,
+    health_score: m.healthScore,
+    stage: m.stage,
+    as_of: m.asOf ?? null,
+  };
+}
+
+export function reportToWire(r: Report) {
+  const m = r.metrics;
+  return {
+    report_id: r.reportId,
+    portfolio_id: r.portfolioId,
+    run_id: r.runId,
+    trigger: r.trigger,
+    catch_up: r.catchUp,
+    strategy: r.strategy,
+    applied: r.applied,
+    dry_run: r.dryRun,
+    created_at: r.createdAt,
+    version_before: r.versionBefore,
+    version_after: r.versionAfter,
+    turnover: r.turnover,
+    turnover_scale: r.turnoverScale,
+    changes: r.changes,
+    metrics: m
+      ? {
+          total_revenue: m.totalRevenue,
+          total_expenses: m.totalExpenses,
+          total_profit: m.totalProfit,
+          net_margin: m.netMargin,
+          average_margin: m.averageMargin,
+          total_customers: m.totalCustomers,
+          active_businesses: m.businessCount,
+          businesses_with_metrics: m.businessesWithMetrics,
+          businesses_without_metrics: m.businessesWithoutMetrics,
+          growth_rate: m.growthRate,
+          revenue_weighted_growth_rate: m.revenueWeightedGrowthRate,
+          roi: m.roi,
+          target_roi: m.targetRoi,
+          roi_met: m.roiMet,
+          best_performer: m.bestPerformerId,
+          worst_performer: m.worstPerformerId,
+        }
+      : null,
+    ranking: r.ranking.map((e) => ({
+      rank: e.rank,
+      business_id: e.businessId,
+      name: e.name,
+      score: e.score,
+      revenue: e.revenue,
+      profit: e.profit,
+      margin: e.margin,
+      growth_rate: e.growthRate,
+      health_score: e.healthScore,
+      stage: e.stage,
+    })),
+    actions: r.actions.map((a) => ({
+      business_id: a.businessId,
+      action: a.action,
+      current_weight: a.currentWeight,
+      recommended_weight: a.recommendedWeight,
+      reason: a.reason,
+    })),
+    skipped: r.skipped,
+    durations: r.durations,
+  };
+}
+
+export type WireReport = ReturnType<typeof reportToWire>;
+
+/** Parse or throw a ValidationError whose message names every bad field. */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map(describeIssue);
+  throw new ValidationError(`invalid ${what}: ${details.join('; ')}`, details);
+}
+
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map(describeIssue).join('; ');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.');
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
