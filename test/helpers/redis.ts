@@ -24,14 +24,17 @@ export async function connect(): Promise<Redis> {
 /** Deletes the keys under `prefix` only (SCAN + UNLINK, never FLUSHDB); returns how many. */
 export async function deleteByPrefix(client: Redis, prefix: string): Promise<number> {
   if (!prefix) throw new Error('deleteByPrefix needs a non-empty prefix');
-  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  const escaped = prefix.replace(/[*?[\]\\]/g, '\\$&');
   let deleted = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await client.unlink(...keys);
-  } while (cursor !== '0');
+  // `{prefix...` too: BullMQ's keys carry the prefix as a hash tag.
+  for (const pattern of [`${escaped}*`, `\\{${escaped}*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await client.unlink(...keys);
+    } while (cursor !== '0');
+  }
   return deleted;
 }
 

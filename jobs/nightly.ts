@@ -1,0 +1,48 @@
+import { NIGHTLY_PRIORITY } from '../src/adapters/queue.js';
+import { defineJob } from './job.js';
+import { nightlyPayload, type RecalculatePayload, recalculateJobId } from './payloads.js';
+
+export interface NightlyResult {
+  readonly runId: string;
+  /** Portfolios fanned out (paused and archived ones included: they get a "skipped" report). */
+  readonly total: number;
+}
+
+/**
+ * Fans out one recalculate job per portfolio, a chunk at a time (never every id in memory).
+ * Job ids come from the run id and the portfolio id, so a retried or repeated fan-out adds
+ * nothing twice.
+ */
+export const nightlyJob = defineJob({
+  name: 'nightly',
+  schema: nightlyPayload,
+  handler: async (payload, ctx): Promise<NightlyResult> => {
+    const { runId } = payload;
+    const log = ctx.log.child({ runId });
+    let total = 0;
+    for await (const ids of ctx.store.idChunks(ctx.config.fanOutChunk)) {
+      if (ctx.signal.aborted) throw new Error('fan-out aborted: the worker is shutting down');
+      await ctx.queue.addBulk(
+        ids.map((portfolioId) => {
+          const data: RecalculatePayload = {
+            portfolioId,
+            runId,
+            trigger: payload.trigger,
+            dryRun: false,
+            catchUp: payload.catchUp,
+          };
+          return {
+            name: 'recalculate',
+            data,
+            jobId: recalculateJobId(runId, portfolioId),
+            priority: NIGHTLY_PRIORITY,
+          };
+        }),
+      );
+      total += ids.length;
+      await ctx.updateProgress({ enqueued: total });
+    }
+    log.info({ total }, 'nightly run fanned out');
+    return { runId, total };
+  },
+});

@@ -1,0 +1,145 @@
+import {
+  NotFoundError,
+  type Portfolio,
+  type Report,
+  reportToWire,
+  runPortfolio,
+  StaleVersionError,
+  skippedReport,
+  skipReason,
+} from '../src/domain/index.js';
+import { defineJob, type JobContext } from './job.js';
+import { recalculatePayload } from './payloads.js';
+
+/** How many times a run recomputes from the current portfolio when operators edit it meanwhile. */
+const APPLY_TRIES = 5;
+
+export interface RecalculateResult {
+  readonly reportId: string;
+  readonly portfolioId: string;
+  readonly runId: string;
+  readonly applied: boolean;
+  readonly dryRun: boolean;
+  readonly skipped: string | null;
+  readonly changes: number;
+  readonly turnover: number;
+  /** The run had been committed before (a retry or a re-run): nothing was applied again. */
+  readonly duplicate: boolean;
+}
+
+export const recalculateJob = defineJob({
+  name: 'recalculate',
+  schema: recalculatePayload,
+  handler: async (payload, ctx): Promise<RecalculateResult> => {
+    const { portfolioId, runId } = payload;
+    const log = ctx.log.child({ runId, portfolioId });
+    const started = performance.now();
+    let portfolio = await ctx.store.get(portfolioId);
+    let fetchMs = 0;
+
+    for (let attempt = 0; attempt < APPLY_TRIES; attempt++) {
+      if (!portfolio) {
+        const previous = await ctx.reports.runReport(portfolioId, runId);
+        if (previous) return summarise(JSON.parse(previous), true);
+        throw new NotFoundError(`portfolio ${portfolioId} not found`);
+      }
+      const now = ctx.clock().toISOString();
+      const ids = {
+        runId,
+        reportId: `${runId}.${portfolioId}`,
+        trigger: payload.trigger,
+        catchUp: payload.catchUp,
+      };
+      const skip = skipReason(portfolio, payload.trigger);
+      let report: Report;
+      let after: Portfolio | null = null;
+      if (skip) {
+        report = skippedReport({ portfolio, reason: skip, now, ...ids });
+      } else {
+        const fetchStarted = performance.now();
+        const { metrics, missing } = await ctx.metricsFor(runId).fetch(
+          portfolio.allocations.map((a) => a.businessId),
+          ctx.signal,
+        );
+        fetchMs += performance.now() - fetchStarted;
+        const computeStarted = performance.now();
+        const outcome = runPortfolio({
+          portfolio,
+          metrics,
+          missingReasons: missing,
+          now,
+          dryRun: payload.dryRun,
+          ...ids,
+        });
+        after = payload.dryRun ? null : outcome.portfolio;
+        report = {
+          ...outcome.report,
+          durations: {
+            fetch_ms: round(fetchMs),
+            compute_ms: round(performance.now() - computeStarted),
+            total_ms: round(performance.now() - started),
+          },
+        };
+      }
+      const reportJson = JSON.stringify(reportToWire(report));
+      const committed = await ctx.reports.commit({
+        portfolioId,
+        runId,
+        after,
+        expectedVersion: portfolio.version,
+        reportJson,
+      });
+      switch (committed.status) {
+        case 'ok':
+          await ctx.reports.publish(portfolioId, runId, reportJson);
+          log.info({ changes: report.changes, applied: report.applied, skipped: skip }, 'run committed');
+          ctx.observe?.('turnover', report.turnover);
+          return summarise(reportToWire(report), false);
+        case 'dup':
+          if (!committed.published) await ctx.reports.publish(portfolioId, runId, committed.report);
+          log.info('run was committed before; nothing applied again');
+          return summarise(JSON.parse(committed.report), true);
+        case 'stale':
+          log.info({ attempt, version: committed.version }, 'portfolio changed during the run; recomputing');
+          portfolio = await ctx.store.get(portfolioId);
+          continue;
+        case 'gone':
+          portfolio = null;
+          continue;
+      }
+    }
+    // Retried by BullMQ with backoff: the recommendation is never applied stale.
+    throw new StaleVersionError(portfolio?.version ?? 0, -1);
+  },
+});
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+interface WireSummary {
+  report_id: string;
+  portfolio_id: string;
+  run_id: string;
+  applied: boolean;
+  dry_run: boolean;
+  skipped: { reason: string } | null;
+  changes: number;
+  turnover: number;
+}
+
+function summarise(r: WireSummary, duplicate: boolean): RecalculateResult {
+  return {
+    reportId: r.report_id,
+    portfolioId: r.portfolio_id,
+    runId: r.run_id,
+    applied: r.applied,
+    dryRun: r.dry_run,
+    skipped: r.skipped?.reason ?? null,
+    changes: r.changes,
+    turnover: r.turnover,
+    duplicate,
+  };
+}
+
+export type { JobContext };

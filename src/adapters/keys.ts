@@ -1,0 +1,47 @@
+/**
+ * Every Redis key Ballast uses, in one place. Keys of one portfolio share the hash tag
+ * `{<portfolio_id>}` so that one Lua script may touch them all on Redis Cluster; the BullMQ
+ * prefix is `{<prefix>}` so that all queue keys share one slot.
+ */
+export interface Keys {
+  readonly prefix: string;
+  /** BullMQ's `prefix` option. */
+  readonly bullPrefix: string;
+  /** Hash: doc (portfolio JSON), version. */
+  portfolio(portfolioId: string): string;
+  /** Per-portfolio report stream (public: SPEC section 6). */
+  portfolioReports(portfolioId: string): string;
+  /** Latest report JSON of a portfolio (public). */
+  latestReport(portfolioId: string): string;
+  /** Hash marking that a run has been committed for a portfolio: report, published. */
+  runMarker(portfolioId: string, runId: string): string;
+  /** Sorted set (all scores 0) of every portfolio id, paged by ZRANGE BYLEX. */
+  readonly portfolioIndex: string;
+  /** Set of an owner's portfolio ids. */
+  ownerIndex(ownerId: string): string;
+  /** Global report stream (public). */
+  readonly reports: string;
+  /** Pub/sub channel, one message per report (public). */
+  readonly reportsChannel: string;
+  /** Hash of one business's metrics, for the redis metrics source. */
+  businessMetrics(businessId: string): string;
+  /** Scheduler state (cron slots, pause flag). */
+  schedule(name: string): string;
+}
+
+export function createKeys(prefix: string): Keys {
+  return {
+    prefix,
+    bullPrefix: `{${prefix}}`,
+    portfolio: (id) => `${prefix}:{${id}}:portfolio`,
+    portfolioReports: (id) => `${prefix}:{${id}}:reports`,
+    latestReport: (id) => `${prefix}:{${id}}:report:latest`,
+    runMarker: (id, runId) => `${prefix}:{${id}}:run:${runId}`,
+    portfolioIndex: `${prefix}:portfolios`,
+    ownerIndex: (ownerId) => `${prefix}:owner:{${ownerId}}:portfolios`,
+    reports: `${prefix}:reports`,
+    reportsChannel: `${prefix}:reports:live`,
+    businessMetrics: (businessId) => `${prefix}:metrics:${businessId}`,
+    schedule: (name) => `${prefix}:schedule:${name}`,
+  };
+}

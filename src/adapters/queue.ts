@@ -1,0 +1,166 @@
+/**
+ * The only module that talks to BullMQ (immich's job.repository pattern): queue, worker,
+ * events, and the mapping from Ballast's errors to BullMQ's retry semantics.
+ */
+import { type Job, type JobsOptions, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { isBallastError } from '../domain/index.js';
+import type { Keys } from './keys.js';
+
+/** Operators' jobs carry no priority and so run before prioritized (nightly) ones. */
+export const OPERATOR_PRIORITY = 0;
+export const NIGHTLY_PRIORITY = 10;
+
+export interface JobInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly state: string;
+  readonly data: unknown;
+  readonly progress: unknown;
+  readonly result: unknown;
+  readonly failedReason: string | null;
+  readonly attemptsMade: number;
+  readonly timestamp: number;
+  readonly finishedOn: number | null;
+}
+
+export interface AddJob {
+  readonly name: string;
+  readonly data: unknown;
+  readonly jobId: string;
+  readonly priority: number;
+}
+
+export class JobQueue {
+  readonly queue: Queue;
+
+  constructor(
+    readonly config: Config,
+    readonly keys: Keys,
+    connection: Redis,
+  ) {
+    this.queue = new Queue(config.queueName, {
+      connection,
+      prefix: keys.bullPrefix,
+      defaultJobOptions: defaultJobOptions(config),
+    });
+  }
+
+  /** Adds one job; a job id that exists already returns the existing job (nothing is added twice). */
+  async add(job: AddJob): Promise<string> {
+    const added = await this.queue.add(job.name, job.data, { jobId: job.jobId, priority: job.priority });
+    return added.id ?? job.jobId;
+  }
+
+  async addBulk(jobs: readonly AddJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue.addBulk(
+      jobs.map((j) => ({ name: j.name, data: j.data, opts: { jobId: j.jobId, priority: j.priority } })),
+    );
+  }
+
+  async getJob(id: string): Promise<JobInfo | null> {
+    const job = await this.queue.getJob(id);
+    return job ? describeJob(job, await job.getState()) : null;
+  }
+
+  /** Resolves with the job's result when it completes; rejects with its failure reason. */
+  async waitFor(jobId: string, events: QueueEvents, timeoutMs?: number): Promise<unknown> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) throw new Error(`job ${jobId} not found`);
+    return job.waitUntilFinished(events, timeoutMs);
+  }
+
+  async counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
+  }
+
+  /** A QueueEvents reader, ready before it is returned so that no event is missed after. */
+  async events(connection: Redis): Promise<QueueEvents> {
+    const events = new QueueEvents(this.config.queueName, {
+      connection: connection.duplicate(),
+      prefix: this.keys.bullPrefix,
+    });
+    await events.waitUntilReady();
+    return events;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+function defaultJobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.jobs.attempts,
+    backoff: { type: 'exponential', delay: config.jobs.backoffMs },
+    removeOnComplete: { count: config.jobs.keepCompleted },
+    removeOnFail: { count: config.jobs.keepFailed },
+  };
+}
+
+export function describeJob(job: Job, state: string): JobInfo {
+  return {
+    id: job.id ?? '',
+    name: job.name,
+    state,
+    data: job.data,
+    progress: job.progress,
+    result: job.returnvalue ?? null,
+    failedReason: job.failedReason || null,
+    attemptsMade: job.attemptsMade,
+    timestamp: job.timestamp,
+    finishedOn: job.finishedOn ?? null,
+  };
+}
+
+export interface ProcessorContext {
+  readonly jobId: string;
+  readonly name: string;
+  readonly attemptsMade: number;
+  readonly signal: AbortSignal;
+  updateProgress(progress: number | object): Promise<void>;
+}
+
+export type Processor = (name: string, data: unknown, ctx: ProcessorContext) => Promise<unknown>;
+
+/**
+ * A BullMQ worker running `processor`. Refusals that a retry cannot fix (invalid payload,
+ * unknown or archived portfolio) become UnrecoverableError, so BullMQ fails them at once.
+ */
+export function createWorker(config: Config, keys: Keys, connection: Redis, processor: Processor): Worker {
+  return new Worker(
+    config.queueName,
+    async (job, _token, signal) => {
+      const controller = new AbortController();
+      const forward = () => controller.abort(signal?.reason);
+      signal?.addEventListener('abort', forward, { once: true });
+      try {
+        return await processor(job.name, job.data, {
+          jobId: job.id ?? '',
+          name: job.name,
+          attemptsMade: job.attemptsMade,
+          signal: controller.signal,
+          updateProgress: (progress) => job.updateProgress(progress),
+        });
+      } catch (err) {
+        if (isBallastError(err) && err.code !== 'conflict') throw new UnrecoverableError(err.message);
+        throw err;
+      } finally {
+        signal?.removeEventListener('abort', forward);
+      }
+    },
+    {
+      connection,
+      prefix: keys.bullPrefix,
+      concurrency: config.concurrency,
+      lockDuration: config.jobs.lockDurationMs,
+      stalledInterval: config.jobs.stalledIntervalMs,
+      maxStalledCount: 1,
+      removeOnComplete: { count: config.jobs.keepCompleted },
+      removeOnFail: { count: config.jobs.keepFailed },
+      autorun: false,
+    },
+  );
+}

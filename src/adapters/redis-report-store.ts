@@ -1,0 +1,139 @@
+import type { Redis } from 'ioredis';
+import type { Portfolio } from '../domain/index.js';
+import type { Keys } from './keys.js';
+import { RedisPortfolioStore } from './redis-portfolio-store.js';
+import { type ScriptedRedis, withScripts } from './redis-scripts.js';
+
+export type CommitResult =
+  | { readonly status: 'ok' }
+  /** This run was committed for this portfolio before: its report, and whether it reached the global stream. */
+  | { readonly status: 'dup'; readonly report: string; readonly published: boolean }
+  | { readonly status: 'stale'; readonly version: number }
+  | { readonly status: 'gone' };
+
+export interface CommitInput {
+  readonly portfolioId: string;
+  readonly runId: string;
+  /** The portfolio after the run, or null for a dry run or a skipped portfolio. */
+  readonly after: Portfolio | null;
+  readonly expectedVersion: number;
+  readonly reportJson: string;
+}
+
+export interface StreamReport {
+  readonly id: string;
+  readonly report: string;
+}
+
+/**
+ * Reports: the per-portfolio write (apply + stream + latest + run marker) is one script on the
+ * portfolio's slot; the global stream and pub/sub follow in one pipelined round trip.
+ */
+export class RedisReportStore {
+  private readonly redis: ScriptedRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+    private readonly options: { streamMaxLen: number; markerTtlSeconds: number },
+  ) {
+    this.redis = withScripts(redis);
+  }
+
+  async commit(input: CommitInput): Promise<CommitResult> {
+    const k = this.keys;
+    const [status, value, published] = await this.redis.ballastCommitRun(
+      k.portfolio(input.portfolioId),
+      k.portfolioReports(input.portfolioId),
+      k.latestReport(input.portfolioId),
+      k.runMarker(input.portfolioId, input.runId),
+      input.after ? '1' : '0',
+      String(input.expectedVersion),
+      input.after ? String(input.after.version) : '',
+      input.after ? RedisPortfolioStore.encode(input.after) : '',
+      input.reportJson,
+      String(this.options.streamMaxLen),
+      String(this.options.markerTtlSeconds),
+    );
+    switch (status) {
+      case 'ok':
+        return { status: 'ok' };
+      case 'dup':
+        return { status: 'dup', report: value, published: published === '1' };
+      case 'stale':
+        return { status: 'stale', version: Number(value) };
+      default:
+        return { status: 'gone' };
+    }
+  }
+
+  /** Global stream + pub/sub, then mark the run published (at-least-once on the global stream). */
+  async publish(portfolioId: string, runId: string, reportJson: string): Promise<void> {
+    const results = await this.redis
+      .pipeline()
+      .xadd(this.keys.reports, 'MAXLEN', '~', this.options.streamMaxLen, '*', 'report', reportJson)
+      .publish(this.keys.reportsChannel, reportJson)
+      .hset(this.keys.runMarker(portfolioId, runId), 'published', '1')
+      .exec();
+    for (const [err] of results ?? []) if (err) throw err;
+  }
+
+  async runReport(portfolioId: string, runId: string): Promise<string | null> {
+    return this.redis.hget(this.keys.runMarker(portfolioId, runId), 'report');
+  }
+
+  async latest(portfolioId: string): Promise<string | null> {
+    return this.redis.get(this.keys.latestReport(portfolioId));
+  }
+
+  /** Newest first. */
+  async list(portfolioId: string, limit: number): Promise<StreamReport[]> {
+    const entries = await this.redis.xrevrange(
+      this.keys.portfolioReports(portfolioId),
+      '+',
+      '-',
+      'COUNT',
+      limit,
+    );
+    return entries.map(([id, fields]) => ({ id, report: fieldValue(fields, 'report') }));
+  }
+
+  /**
+   * Follow a report stream (global, or one portfolio's) from `from` ('$' = only new ones). Uses
+   * its own blocking connection; stops when `signal` aborts.
+   */
+  async *tail(options: {
+    portfolioId?: string;
+    from?: string;
+    signal?: AbortSignal;
+  }): AsyncGenerator<StreamReport> {
+    const key = options.portfolioId ? this.keys.portfolioReports(options.portfolioId) : this.keys.reports;
+    const reader = this.redis.duplicate();
+    let last = options.from ?? '$';
+    const abort = () => reader.disconnect();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      while (!options.signal?.aborted) {
+        const result = await reader.xread('BLOCK', 1000, 'STREAMS', key, last).catch((err: unknown) => {
+          if (options.signal?.aborted) return null;
+          throw err;
+        });
+        if (!result) continue;
+        for (const [, entries] of result) {
+          for (const [id, fields] of entries) {
+            last = id;
+            yield { id, report: fieldValue(fields, 'report') };
+          }
+        }
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+      reader.disconnect();
+    }
+  }
+}
+
+function fieldValue(fields: string[], name: string): string {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]!;
+  return '';
+}

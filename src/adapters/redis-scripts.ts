@@ -1,0 +1,68 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Lua scripts, registered once per connection. The `#!lua` shebang makes Redis 7 refuse a
+ * script up front when it is out of memory (noeviction), so a script never half-writes.
+ */
+const WRITE_PORTFOLIO = `#!lua
+local v = redis.call('HGET', KEYS[1], 'version')
+if ARGV[1] == 'create' then
+  if v then return -1 end
+elseif not v then
+  return -2
+elseif v ~= ARGV[1] then
+  return tonumber(v)
+end
+redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'version', ARGV[2])
+return 0
+`;
+
+/**
+ * Commit one run of one portfolio: unless this run was committed before, check the version,
+ * write the new portfolio (unless dry-run), append the report to the portfolio's stream, set the
+ * latest report and mark the run. KEYS: portfolio, stream, latest, marker.
+ * ARGV: apply(1|0), expectedVersion, newVersion, doc, report, maxlen, markerTtl.
+ */
+const COMMIT_RUN = `#!lua
+local existing = redis.call('HGET', KEYS[4], 'report')
+if existing then
+  return {'dup', existing, redis.call('HGET', KEYS[4], 'published') or '0'}
+end
+local v = redis.call('HGET', KEYS[1], 'version')
+if not v then return {'gone', '', '0'} end
+if ARGV[1] == '1' then
+  if v ~= ARGV[2] then return {'stale', v, '0'} end
+  redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'version', ARGV[3])
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
+redis.call('SET', KEYS[3], ARGV[5])
+redis.call('HSET', KEYS[4], 'report', ARGV[5], 'published', '0')
+redis.call('EXPIRE', KEYS[4], ARGV[7])
+return {'ok', '', '0'}
+`;
+
+export interface ScriptedRedis extends Redis {
+  ballastWritePortfolio(key: string, expected: string, next: string, doc: string): Promise<number>;
+  ballastCommitRun(
+    portfolioKey: string,
+    streamKey: string,
+    latestKey: string,
+    markerKey: string,
+    apply: string,
+    expectedVersion: string,
+    newVersion: string,
+    doc: string,
+    report: string,
+    maxLen: string,
+    markerTtl: string,
+  ): Promise<[string, string, string]>;
+}
+
+export function withScripts(redis: Redis): ScriptedRedis {
+  const r = redis as ScriptedRedis;
+  if (typeof r.ballastWritePortfolio !== 'function') {
+    redis.defineCommand('ballastWritePortfolio', { numberOfKeys: 1, lua: WRITE_PORTFOLIO });
+    redis.defineCommand('ballastCommitRun', { numberOfKeys: 4, lua: COMMIT_RUN });
+  }
+  return r;
+}

@@ -1,0 +1,82 @@
+import type { Redis } from 'ioredis';
+import { createKeys, type Keys } from './adapters/keys.js';
+import { createMetricsSource } from './adapters/metrics/index.js';
+import type { MetricsSource } from './adapters/metrics/metrics-source.js';
+import { createRunCachedSource } from './adapters/metrics/run-cache.js';
+import { JobQueue } from './adapters/queue.js';
+import { createRedis } from './adapters/redis.js';
+import { RedisPortfolioStore } from './adapters/redis-portfolio-store.js';
+import { RedisReportStore } from './adapters/redis-report-store.js';
+import type { Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+
+export interface App extends AsyncDisposable {
+  readonly config: Config;
+  readonly redis: Redis;
+  readonly keys: Keys;
+  readonly log: Logger;
+  readonly clock: () => Date;
+  readonly store: RedisPortfolioStore;
+  readonly reports: RedisReportStore;
+  readonly queue: JobQueue;
+  /** The configured metrics source behind a per-run cache. */
+  readonly metricsFor: (runId: string) => MetricsSource;
+  readonly metricsStats: () => unknown;
+  close(): Promise<void>;
+}
+
+export interface AppDeps {
+  readonly log?: Logger;
+  readonly clock?: () => Date;
+  /** Replaces the configured metrics source (tests, benchmarks). */
+  readonly metricsSource?: MetricsSource;
+}
+
+/** Everything a role needs, wired once: used the same way by the CLI, the worker and the tests. */
+export function createApp(config: Config, deps: AppDeps = {}): App {
+  const redis = createRedis(config.redisUrl);
+  const keys = createKeys(config.prefix);
+  const log = deps.log ?? createLogger(config.logLevel);
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  const source =
+    deps.metricsSource ??
+    createMetricsSource(
+      {
+        source: config.metrics.source,
+        url: config.metrics.url,
+        file: config.metrics.file,
+        timeoutMs: config.metrics.timeoutMs,
+        retries: config.metrics.retries,
+        concurrency: config.metrics.concurrency,
+        batchSize: config.metrics.batchSize,
+      },
+      { redis, keys, log },
+    );
+  const cached = createRunCachedSource(source);
+  const queue = new JobQueue(config, keys, redis);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await queue.close();
+    await source.close?.();
+    await redis.quit().catch(() => redis.disconnect());
+  };
+  return {
+    config,
+    redis,
+    keys,
+    log,
+    clock: deps.clock ?? (() => new Date()),
+    store: new RedisPortfolioStore(redis, keys),
+    reports: new RedisReportStore(redis, keys, {
+      streamMaxLen: config.reportStreamMaxLen,
+      markerTtlSeconds: config.runMarkerTtlSeconds,
+    }),
+    queue,
+    metricsFor: (runId) => cached.forRun(runId),
+    metricsStats: () => cached.stats(),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { ID_PATTERN } from './domain/index.js';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const prefixSchema = z.string().regex(ID_PATTERN, { message: 'must be 1..64 characters of [A-Za-z0-9_-]' });
+
+const envSchema = z.object({
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .default('redis://127.0.0.1:6379'),
+  BALLAST_PREFIX: prefixSchema.default('ballast'),
+  BALLAST_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1..64 characters of [A-Za-z0-9_-]' })
+    .default('ballast'),
+  BALLAST_CONCURRENCY: int(1, 1000).default(10),
+  BALLAST_CRON: z.string().min(1).default('0 2 * * *'),
+  BALLAST_TZ: z.string().min(1).default('UTC'),
+  BALLAST_CATCH_UP: bool.default(true),
+  BALLAST_CATCH_UP_WINDOW_HOURS: int(0, 24 * 31).default(6),
+  BALLAST_METRICS_SOURCE: z
+    .enum(['http', 'redis', 'file'], { error: 'must be http, redis or file' })
+    .default('redis'),
+  BALLAST_METRICS_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .optional(),
+  BALLAST_METRICS_FILE: z.string().min(1).optional(),
+  BALLAST_METRICS_TIMEOUT_MS: int(1, 600_000).default(5000),
+  BALLAST_METRICS_RETRIES: int(0, 20).default(2),
+  BALLAST_METRICS_CONCURRENCY: int(1, 1000).default(16),
+  BALLAST_METRICS_BATCH_SIZE: int(0, 1000).default(0),
+  BALLAST_API_HOST: z.string().min(1).default('127.0.0.1'),
+  BALLAST_API_PORT: int(0, 65535).default(8080),
+  BALLAST_API_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  BALLAST_METRICS_PUBLIC: bool.default(false),
+  BALLAST_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  BALLAST_REPORT_STREAM_MAXLEN: int(1, 10_000_000).default(10_000),
+  BALLAST_RUN_MARKER_TTL_S: int(60, 365 * 86400).default(14 * 86400),
+  BALLAST_FANOUT_CHUNK: int(1, 10_000).default(500),
+  BALLAST_JOB_ATTEMPTS: int(1, 100).default(5),
+  BALLAST_JOB_BACKOFF_MS: int(0, 3_600_000).default(2000),
+  BALLAST_KEEP_COMPLETED: int(0, 10_000_000).default(1000),
+  BALLAST_KEEP_FAILED: int(0, 10_000_000).default(10_000),
+  BALLAST_LOCK_DURATION_MS: int(1000, 3_600_000).default(30_000),
+  BALLAST_STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+});
+
+export interface Config {
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly queueName: string;
+  readonly concurrency: number;
+  readonly cron: string;
+  readonly timezone: string;
+  readonly catchUp: boolean;
+  readonly catchUpWindowHours: number;
+  readonly metrics: {
+    readonly source: 'http' | 'redis' | 'file';
+    readonly url: string | undefined;
+    readonly file: string | undefined;
+    readonly timeoutMs: number;
+    readonly retries: number;
+    readonly concurrency: number;
+    readonly batchSize: number;
+  };
+  readonly api: {
+    readonly host: string;
+    readonly port: number;
+    readonly token: string | undefined;
+    readonly metricsPublic: boolean;
+  };
+  readonly logLevel: string;
+  readonly reportStreamMaxLen: number;
+  readonly runMarkerTtlSeconds: number;
+  readonly fanOutChunk: number;
+  readonly jobs: {
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly keepCompleted: number;
+    readonly keepFailed: number;
+    readonly lockDurationMs: number;
+    readonly stalledIntervalMs: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parse the environment once; every bad variable is named. Nothing else reads process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') present[key] = value;
+  }
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.BALLAST_METRICS_SOURCE === 'http' && !e.BALLAST_METRICS_URL) {
+    throw new ConfigError(
+      'invalid configuration:\n  BALLAST_METRICS_URL: required when BALLAST_METRICS_SOURCE=http',
+    );
+  }
+  if (e.BALLAST_METRICS_SOURCE === 'file' && !e.BALLAST_METRICS_FILE) {
+    throw new ConfigError(
+      'invalid configuration:\n  BALLAST_METRICS_FILE: required when BALLAST_METRICS_SOURCE=file',
+    );
+  }
+  return Object.freeze({
+    redisUrl: e.REDIS_URL,
+    prefix: e.BALLAST_PREFIX,
+    queueName: e.BALLAST_QUEUE,
+    concurrency: e.BALLAST_CONCURRENCY,
+    cron: e.BALLAST_CRON,
+    timezone: e.BALLAST_TZ,
+    catchUp: e.BALLAST_CATCH_UP,
+    catchUpWindowHours: e.BALLAST_CATCH_UP_WINDOW_HOURS,
+    metrics: Object.freeze({
+      source: e.BALLAST_METRICS_SOURCE,
+      url: e.BALLAST_METRICS_URL,
+      file: e.BALLAST_METRICS_FILE,
+      timeoutMs: e.BALLAST_METRICS_TIMEOUT_MS,
+      retries: e.BALLAST_METRICS_RETRIES,
+      concurrency: e.BALLAST_METRICS_CONCURRENCY,
+      batchSize: e.BALLAST_METRICS_BATCH_SIZE,
+    }),
+    api: Object.freeze({
+      host: e.BALLAST_API_HOST,
+      port: e.BALLAST_API_PORT,
+      token: e.BALLAST_API_TOKEN,
+      metricsPublic: e.BALLAST_METRICS_PUBLIC,
+    }),
+    logLevel: e.BALLAST_LOG_LEVEL,
+    reportStreamMaxLen: e.BALLAST_REPORT_STREAM_MAXLEN,
+    runMarkerTtlSeconds: e.BALLAST_RUN_MARKER_TTL_S,
+    fanOutChunk: e.BALLAST_FANOUT_CHUNK,
+    jobs: Object.freeze({
+      attempts: e.BALLAST_JOB_ATTEMPTS,
+      backoffMs: e.BALLAST_JOB_BACKOFF_MS,
+      keepCompleted: e.BALLAST_KEEP_COMPLETED,
+      keepFailed: e.BALLAST_KEEP_FAILED,
+      lockDurationMs: e.BALLAST_LOCK_DURATION_MS,
+      stalledIntervalMs: e.BALLAST_STALLED_INTERVAL_MS,
+    }),
+  });
+}

@@ -1,0 +1,74 @@
+import type { Worker } from 'bullmq';
+import type { JobContext } from '../../jobs/job.js';
+import { isJobName, jobRegistry } from '../../jobs/registry.js';
+import { createWorker, type Processor } from '../adapters/queue.js';
+import { createRedis } from '../adapters/redis.js';
+import type { App } from '../app.js';
+import { ValidationError } from '../domain/index.js';
+import { describeIssues } from '../domain/wire.js';
+
+export interface RunningWorker {
+  readonly worker: Worker;
+  /** Stops taking jobs, waits for the active ones, closes its connections. */
+  close(): Promise<void>;
+}
+
+export function jobProcessor(app: App, observe?: JobContext['observe']): Processor {
+  return async (name, data, job) => {
+    if (!isJobName(name)) throw new ValidationError(`unknown job name ${JSON.stringify(name)}`);
+    const definition = jobRegistry[name];
+    const parsed = definition.schema.safeParse(data);
+    if (!parsed.success) {
+      throw new ValidationError(`invalid ${name} payload: ${describeIssues(parsed.error.issues)}`);
+    }
+    const started = performance.now();
+    const ctx: JobContext = {
+      log: app.log.child({ jobId: job.jobId, job: name }),
+      clock: app.clock,
+      signal: job.signal,
+      config: app.config,
+      store: app.store,
+      reports: app.reports,
+      metricsFor: app.metricsFor,
+      queue: app.queue,
+      jobId: job.jobId,
+      attemptsMade: job.attemptsMade,
+      updateProgress: job.updateProgress,
+      ...(observe ? { observe } : {}),
+    };
+    try {
+      const result = await definition.handler(parsed.data, ctx);
+      observe?.('job_duration_seconds', (performance.now() - started) / 1000, { name });
+      return result;
+    } catch (err) {
+      ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'job failed');
+      throw err;
+    }
+  };
+}
+
+/** Starts a BullMQ worker for every job in the registry, with its own blocking connection. */
+export async function startWorker(app: App, observe?: JobContext['observe']): Promise<RunningWorker> {
+  const connection = createRedis(app.config.redisUrl);
+  const worker = createWorker(app.config, app.keys, connection, jobProcessor(app, observe));
+  worker.on('error', (err) => app.log.warn({ err: err.message }, 'worker error'));
+  worker.on('failed', (job, err) =>
+    app.log.warn(
+      { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: err.message },
+      'job attempt failed',
+    ),
+  );
+  void worker.run().catch((err: unknown) => app.log.error({ err: String(err) }, 'worker stopped'));
+  await worker.waitUntilReady();
+  let closing: Promise<void> | undefined;
+  return {
+    worker,
+    close: () => {
+      closing ??= (async () => {
+        await worker.close();
+        await connection.quit().catch(() => connection.disconnect());
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { type App, createApp } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { redisUrl } from './redis.js';
+
+/** A config on the test's own prefix and queue, with fast job settings. */
+export function testConfig(prefix: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    REDIS_URL: redisUrl(),
+    BALLAST_PREFIX: prefix,
+    BALLAST_QUEUE: 'q',
+    BALLAST_LOG_LEVEL: process.env.BALLAST_TEST_LOG_LEVEL ?? 'silent',
+    BALLAST_JOB_BACKOFF_MS: '50',
+    BALLAST_METRICS_SOURCE: 'redis',
+    ...env,
+  });
+}
+
+export function testApp(
+  prefix: string,
+  options: Parameters<typeof createApp>[1] & { env?: Record<string, string> } = {},
+): App {
+  const config = testConfig(prefix, options.env);
+  return createApp(config, { log: createLogger(config.logLevel), ...options });
+}
