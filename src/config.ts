@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ID_PATTERN } from './domain/index.js';
+import { BallastError, ID_PATTERN } from './domain/index.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
@@ -96,8 +96,12 @@ export interface Config {
   };
 }
 
-export class ConfigError extends Error {
+/** A bad environment variable: the process stops with a message naming it (CLI exit 1). */
+export class ConfigError extends BallastError {
   override readonly name = 'ConfigError';
+  constructor(message: string) {
+    super('invalid', message);
+  }
 }
 
 /** Parse the environment once; every bad variable is named. Nothing else reads process.env. */
