@@ -30,6 +30,7 @@ export const nightlyJob = defineJob({
             trigger: payload.trigger,
             dryRun: false,
             catchUp: payload.catchUp,
+            fanOut: true,
           };
           return {
             name: 'recalculate',

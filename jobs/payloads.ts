@@ -10,6 +10,8 @@ export const recalculatePayload = z.strictObject({
   trigger: triggerSchema,
   dryRun: z.boolean().default(false),
   catchUp: z.boolean().default(false),
+  /** Part of a nightly run's fan-out: paused and archived portfolios are skipped, not refused. */
+  fanOut: z.boolean().default(false),
 });
 export type RecalculatePayload = z.input<typeof recalculatePayload>;
 

@@ -50,7 +50,8 @@ export const recalculateJob = defineJob({
         trigger: payload.trigger,
         catchUp: payload.catchUp,
       };
-      const skip = skipReason(portfolio, payload.trigger);
+      // A nightly run (scheduled or asked for by an operator) skips paused and archived portfolios.
+      const skip = skipReason(portfolio, payload.fanOut ? 'cron' : payload.trigger);
       let report: Report;
       let after: Portfolio | null = null;
       if (skip) {

@@ -25,6 +25,19 @@ export interface JobInfo {
   readonly finishedOn: number | null;
 }
 
+export interface RunFailure {
+  readonly jobId: string;
+  readonly reason: string;
+}
+
+export interface RunProgress {
+  /** Portfolios fanned out; null until the fan-out job has finished. */
+  readonly total: number | null;
+  readonly completed: number;
+  readonly failed: number;
+  readonly failures: readonly RunFailure[];
+}
+
 export interface AddJob {
   readonly name: string;
   readonly data: unknown;
@@ -72,6 +85,69 @@ export class JobQueue {
     return job.waitUntilFinished(events, timeoutMs);
   }
 
+  /**
+   * Follows a nightly run: its fan-out job gives the total, and every child job of the run
+   * (job id `<runId>.<portfolioId>`) counts as done or failed when it finishes. The events reader
+   * must be ready before the nightly job is added, so that no child's event is missed.
+   */
+  async watchRun(
+    events: QueueEvents,
+    runId: string,
+    fanOutJobId: string,
+    onProgress: (progress: RunProgress) => void,
+  ): Promise<RunProgress> {
+    const childPrefix = `${runId}.`;
+    const progress: { total: number | null; completed: number; failed: number; failures: RunFailure[] } = {
+      total: null,
+      completed: 0,
+      failed: 0,
+      failures: [],
+    };
+    return new Promise<RunProgress>((resolve, reject) => {
+      const snapshot = (): RunProgress => ({ ...progress, failures: [...progress.failures] });
+      const check = () => {
+        onProgress(snapshot());
+        if (progress.total !== null && progress.completed + progress.failed >= progress.total) {
+          cleanup();
+          resolve(snapshot());
+        }
+      };
+      const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => {
+        if (jobId === fanOutJobId) {
+          const total = (parseReturn(returnvalue) as { total?: number } | null)?.total;
+          progress.total = typeof total === 'number' ? total : 0;
+          check();
+        } else if (jobId.startsWith(childPrefix)) {
+          progress.completed++;
+          check();
+        }
+      };
+      const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => {
+        if (jobId === fanOutJobId) {
+          cleanup();
+          reject(new Error(`nightly fan-out ${jobId} failed: ${failedReason}`));
+        } else if (jobId.startsWith(childPrefix)) {
+          progress.failed++;
+          progress.failures.push({ jobId, reason: failedReason });
+          check();
+        }
+      };
+      const cleanup = () => {
+        events.off('completed', onCompleted);
+        events.off('failed', onFailed);
+      };
+      events.on('completed', onCompleted);
+      events.on('failed', onFailed);
+      // The fan-out may have finished before we listened (an existing job id): read its state.
+      void this.queue.getJob(fanOutJobId).then(async (job) => {
+        if (!job || progress.total !== null) return;
+        const state = await job.getState();
+        if (state === 'completed') onCompleted({ jobId: fanOutJobId, returnvalue: job.returnvalue });
+        if (state === 'failed') onFailed({ jobId: fanOutJobId, failedReason: job.failedReason });
+      });
+    });
+  }
+
   async counts(): Promise<Record<string, number>> {
     return this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
   }
@@ -98,6 +174,15 @@ function defaultJobOptions(config: Config): JobsOptions {
     removeOnComplete: { count: config.jobs.keepCompleted },
     removeOnFail: { count: config.jobs.keepFailed },
   };
+}
+
+function parseReturn(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }
 
 export function describeJob(job: Job, state: string): JobInfo {

@@ -1,0 +1,71 @@
+/**
+ * The `ballast` command tree. Each command lives in its own module under commands/ and exports a
+ * `register…Command(program, ctx)`; adding one is an import and a line in COMMANDS.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerEnqueueCommand } from './commands/enqueue.js';
+import { registerPlanCommand } from './commands/plan.js';
+import { registerWorkerCommand } from './commands/worker.js';
+import { type CliContext, processContext } from './context.js';
+
+export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+
+/** In the order `ballast --help` lists them. */
+const COMMANDS: readonly RegisterCommand[] = [
+  registerPlanCommand,
+  registerEnqueueCommand,
+  registerWorkerCommand,
+];
+
+export const JSON_FLAG = '--json';
+
+export function buildProgram(ctx: CliContext = processContext()): Command {
+  const program = new Command('ballast')
+    .description('Unattended portfolio rebalancing on BullMQ and Redis')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError(true);
+  for (const register of COMMANDS) register(program, ctx);
+  for (const command of walk(program)) configure(command, ctx);
+  return program;
+}
+
+/**
+ * Applied to every command after registration, so a command built with `new Command()` and
+ * `addCommand` behaves like the rest: errors are thrown to runCli (which picks the exit code),
+ * messages go through the context, and every leaf command takes --json.
+ */
+function configure(command: Command, ctx: CliContext): void {
+  command.exitOverride();
+  command.configureOutput({
+    writeOut: ctx.out,
+    writeErr: ctx.err,
+    outputError: (message, write) => write(`ballast: ${message.replace(/^error: /, '')}`),
+  });
+  const isLeaf = command.commands.length === 0 && command.parent !== null;
+  if (isLeaf && !command.options.some((option) => option.long === JSON_FLAG)) {
+    command.option(JSON_FLAG, 'print machine-readable JSON (snake_case wire format)');
+  }
+}
+
+function* walk(command: Command): Generator<Command> {
+  yield command;
+  for (const child of command.commands) yield* walk(child);
+}
+
+/** From the package.json above this module (dist/src/cli or src/cli). */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'ballast' && pkg.version) return pkg.version;
+    } catch {
+      // Not at this level; try the next one.
+    }
+  }
+  return '0.0.0';
+}
