@@ -1,0 +1,154 @@
+/**
+ * Business metrics from a file: a JSON array of metrics objects, or NDJSON (one object per line),
+ * each in the snake_case wire shape and validated by the domain's wire schema. Used by
+ * `ballast plan`, `ballast metrics import` and the `file` metrics source.
+ */
+import { type BusinessMetrics, isValidId, safeMetricsFromWire } from '../domain/index.js';
+import { describeJsonError, InputFileError, parseJsonText, readInputText } from './input-file.js';
+
+export type MetricsFileFormat = 'json' | 'ndjson';
+
+export interface MetricsFileProblem {
+  /** `line 4` (NDJSON, 1-based) or `index 3` (JSON array, 0-based). */
+  readonly where: string;
+  /** The entry's business_id when it has a usable one, so a caller can report that business. */
+  readonly businessId: string | null;
+  /** The entry's business_id as written when it is a string but not a valid id (`"acme:1"`). */
+  readonly invalidId?: string;
+  readonly message: string;
+}
+
+export interface MetricsFile {
+  readonly format: MetricsFileFormat;
+  /** Valid entries by business id, in file order. */
+  readonly metrics: ReadonlyMap<string, BusinessMetrics>;
+  /** Refused entries (lenient mode only: strict mode throws instead). */
+  readonly problems: readonly MetricsFileProblem[];
+}
+
+export interface ReadMetricsOptions {
+  /**
+   * true (default): any invalid entry or duplicate business_id throws an InputFileError naming
+   * where and why. false: such entries are left out and listed in `problems`; a business listed
+   * twice is left out altogether, since nothing says which entry is right.
+   */
+  readonly strict?: boolean;
+  readonly stdin?: NodeJS.ReadableStream;
+}
+
+/** Problems quoted in a strict-mode error before "and N more". */
+const QUOTED_PROBLEMS = 3;
+
+export async function readMetricsFile(path: string, options: ReadMetricsOptions = {}): Promise<MetricsFile> {
+  const text = await readInputText(path, options.stdin);
+  return parseMetricsText(path, text, options);
+}
+
+interface RawEntry {
+  readonly where: string;
+  readonly value?: unknown;
+  /** An NDJSON line that is not JSON: one bad line does not hide the others. */
+  readonly syntaxError?: string;
+}
+
+/** `path` only names the source in messages. */
+export function parseMetricsText(path: string, text: string, options: ReadMetricsOptions = {}): MetricsFile {
+  const { format, entries } = splitEntries(path, text);
+  const problems: MetricsFileProblem[] = [];
+  const metrics = new Map<string, BusinessMetrics>();
+  const seenAt = new Map<string, string>();
+  const duplicated = new Set<string>();
+  for (const entry of entries) {
+    if (entry.syntaxError !== undefined) {
+      problems.push({ where: entry.where, businessId: null, message: entry.syntaxError });
+      continue;
+    }
+    const parsed = safeMetricsFromWire(entry.value);
+    if (!parsed.ok) {
+      problems.push({ where: entry.where, ...businessIdOf(entry.value), message: parsed.error });
+      continue;
+    }
+    const id = parsed.metrics.businessId;
+    const first = seenAt.get(id);
+    if (first !== undefined) {
+      problems.push({
+        where: entry.where,
+        businessId: id,
+        message: `business_id ${id} is listed twice (${first} and ${entry.where})`,
+      });
+      duplicated.add(id);
+      continue;
+    }
+    seenAt.set(id, entry.where);
+    metrics.set(id, parsed.metrics);
+  }
+  for (const id of duplicated) metrics.delete(id);
+
+  if ((options.strict ?? true) && problems.length > 0) {
+    const quoted = problems.slice(0, QUOTED_PROBLEMS).map(describeProblem);
+    const more = problems.length - quoted.length;
+    const suffix = more > 0 ? `; and ${more} more invalid ${more === 1 ? 'entry' : 'entries'}` : '';
+    throw new InputFileError(
+      path,
+      `invalid metrics: ${quoted.join('; ')}${suffix}`,
+      problems.map(describeProblem),
+    );
+  }
+  return { format, metrics, problems };
+}
+
+export function describeProblem(problem: MetricsFileProblem): string {
+  const who =
+    problem.businessId !== null
+      ? ` (business_id ${problem.businessId})`
+      : problem.invalidId !== undefined
+        ? ` (business_id ${JSON.stringify(problem.invalidId)})`
+        : '';
+  return `${problem.where}${who}: ${problem.message}`;
+}
+
+function splitEntries(path: string, text: string): { format: MetricsFileFormat; entries: RawEntry[] } {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('[')) {
+    const value = parseJsonText(path, text);
+    if (!Array.isArray(value)) throw new InputFileError(path, 'expected a JSON array of metrics objects');
+    return { format: 'json', entries: value.map((item, i) => ({ where: `index ${i}`, value: item })) };
+  }
+  // A single pretty-printed object is one entry; anything else is read line by line.
+  if (trimmed.startsWith('{') && trimmed.includes('\n')) {
+    const single = tryParse(text);
+    if (single.ok && isPlainObject(single.value))
+      return { format: 'json', entries: [{ where: 'index 0', value: single.value }] };
+  }
+  const entries: RawEntry[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    const parsed = tryParse(line);
+    entries.push(
+      parsed.ok
+        ? { where: `line ${i + 1}`, value: parsed.value }
+        : { where: `line ${i + 1}`, syntaxError: `not valid JSON: ${describeJsonError(parsed.error, line)}` },
+    );
+  }
+  return { format: 'ndjson', entries };
+}
+
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, error: (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ') };
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function businessIdOf(value: unknown): { businessId: string | null; invalidId?: string } {
+  const id = isPlainObject(value) ? value['business_id'] : undefined;
+  if (typeof id !== 'string') return { businessId: null };
+  return isValidId(id) ? { businessId: id } : { businessId: null, invalidId: id };
+}

@@ -1,0 +1,124 @@
+/** `ballast plan`: what a run would do to a portfolio, offline, from two files. */
+import type { Command } from 'commander';
+import { InputFileError, readJsonFile, STDIN_PATH } from '../../adapters/input-file.js';
+import { type MetricsFile, readMetricsFile } from '../../adapters/metrics-file.js';
+import {
+  isBallastError,
+  type Portfolio,
+  portfolioFromWire,
+  type Report,
+  reportToWire,
+  runPortfolio,
+  skipReason,
+} from '../../domain/index.js';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { formatJson } from '../output.js';
+import { formatReportText } from '../report-text.js';
+
+export const NOT_IN_METRICS_FILE = 'not in the metrics file';
+
+interface PlanOptions {
+  readonly portfolio: string;
+  readonly metrics: string;
+  readonly json?: boolean;
+}
+
+export function registerPlanCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('plan')
+    .summary('show what a run would do to a portfolio, offline (no Redis)')
+    .description(
+      'Reads a portfolio and a metrics file and prints the report a run would publish: ranking, ' +
+        'actions, weights after, roll-up and turnover. Nothing is written anywhere.',
+    )
+    .requiredOption(
+      '--portfolio <file>',
+      'portfolio JSON, as `ballast portfolio show --json` prints it (- for stdin)',
+    )
+    .requiredOption(
+      '--metrics <file>',
+      'business metrics: a JSON array or NDJSON, one object per line (- for stdin)',
+    )
+    .option('--json', 'print the report as JSON (the wire shape published to Redis)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ballast plan --portfolio examples/portfolio.json --metrics examples/metrics.json\n',
+    )
+    .action(async (options: PlanOptions) => {
+      const result = await planFromFiles(options.portfolio, options.metrics, ctx);
+      const wire = reportToWire(result.report);
+      if (options.json) {
+        ctx.out(formatJson(wire));
+        return;
+      }
+      ctx.out(formatReportText(wire));
+      for (const note of planNotes(result)) ctx.out(`Note: ${note}\n`);
+    });
+}
+
+export interface PlanResult {
+  readonly portfolio: Portfolio;
+  readonly metricsFile: MetricsFile;
+  readonly report: Report;
+}
+
+/** Reads both files, then runs the portfolio as a manual dry run would. */
+export async function planFromFiles(
+  portfolioPath: string,
+  metricsPath: string,
+  ctx: Pick<CliContext, 'now' | 'stdin'>,
+): Promise<PlanResult> {
+  if (portfolioPath === STDIN_PATH && metricsPath === STDIN_PATH) {
+    throw new UsageError('only one of --portfolio and --metrics can read standard input');
+  }
+  const now = ctx.now().toISOString();
+  const portfolio = await readPortfolioFile(portfolioPath, now, ctx.stdin);
+  const metricsFile = await readMetricsFile(metricsPath, { stdin: ctx.stdin });
+  // A manual run of an archived portfolio is refused; so is its plan (paused runs manually).
+  skipReason(portfolio, 'manual');
+  const missingReasons = new Map<string, string>();
+  for (const a of portfolio.allocations) {
+    if (!metricsFile.metrics.has(a.businessId)) missingReasons.set(a.businessId, NOT_IN_METRICS_FILE);
+  }
+  const { report } = runPortfolio({
+    portfolio,
+    metrics: metricsFile.metrics,
+    missingReasons,
+    dryRun: true,
+    trigger: 'manual',
+    runId: 'plan',
+    reportId: 'plan',
+    now,
+  });
+  return { portfolio, metricsFile, report };
+}
+
+async function readPortfolioFile(
+  path: string,
+  now: string,
+  stdin: NodeJS.ReadableStream,
+): Promise<Portfolio> {
+  const value = await readJsonFile(path, stdin);
+  try {
+    return portfolioFromWire(value, now);
+  } catch (err) {
+    if (isBallastError(err)) throw new InputFileError(path, err.message, err.details);
+    throw err;
+  }
+}
+
+/** Things worth a line under the table that the report itself does not say. */
+function planNotes({ portfolio, metricsFile }: PlanResult): string[] {
+  const notes: string[] = [];
+  if (portfolio.status === 'paused') notes.push('the portfolio is paused: the nightly run skips it');
+  const inPortfolio = new Set(portfolio.allocations.map((a) => a.businessId));
+  let outside = 0;
+  for (const id of metricsFile.metrics.keys()) if (!inPortfolio.has(id)) outside++;
+  if (outside > 0) {
+    notes.push(
+      `${outside} ${outside === 1 ? 'entry' : 'entries'} of the metrics file ${outside === 1 ? 'is' : 'are'} for businesses outside this portfolio (ignored)`,
+    );
+  }
+  return notes;
+}
