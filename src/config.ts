@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 import { BallastError, ID_PATTERN } from './domain/index.js';
 
@@ -23,8 +24,17 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1..64 characters of [A-Za-z0-9_-]' })
     .default('ballast'),
   BALLAST_CONCURRENCY: int(1, 1000).default(10),
-  BALLAST_CRON: z.string().min(1).default('0 2 * * *'),
-  BALLAST_TZ: z.string().min(1).default('UTC'),
+  BALLAST_CRON: z
+    .string()
+    .refine((expr) => cron.validate(expr), {
+      error: (issue) =>
+        `not a valid cron expression (5 fields, or 6 with seconds): ${cronProblem(String(issue.input))}`,
+    })
+    .default('0 2 * * *'),
+  BALLAST_TZ: z
+    .string()
+    .refine(isTimeZone, { message: 'not a known IANA time zone (e.g. UTC, Europe/Paris)' })
+    .default('UTC'),
   BALLAST_CATCH_UP: bool.default(true),
   BALLAST_CATCH_UP_WINDOW_HOURS: int(0, 24 * 31).default(6),
   BALLAST_METRICS_SOURCE: z
@@ -57,6 +67,20 @@ const envSchema = z.object({
   BALLAST_LOCK_DURATION_MS: int(1000, 3_600_000).default(30_000),
   BALLAST_STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
 });
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cronProblem(expr: string): string {
+  const errors = cron.validateDetailed(expr).errors;
+  return errors.length > 0 ? errors.map((e) => `${e.field}: ${e.message}`).join(', ') : JSON.stringify(expr);
+}
 
 export interface Config {
   readonly redisUrl: string;

@@ -5,7 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerEnqueueCommand } from './commands/enqueue.js';
+import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPlanCommand } from './commands/plan.js';
+import { registerPortfolioCommand } from './commands/portfolio.js';
+import { registerReportsCommand } from './commands/reports.js';
+import { registerScheduleCommand } from './commands/schedule.js';
+import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { type CliContext, processContext } from './context.js';
 
@@ -14,8 +19,13 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 /** In the order `ballast --help` lists them. */
 const COMMANDS: readonly RegisterCommand[] = [
   registerPlanCommand,
+  registerPortfolioCommand,
+  registerMetricsCommand,
   registerEnqueueCommand,
+  registerReportsCommand,
   registerWorkerCommand,
+  registerSchedulerCommand,
+  registerScheduleCommand,
 ];
 
 export const JSON_FLAG = '--json';
