@@ -1,0 +1,142 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputFileError } from '../../src/adapters/input-file.js';
+import { parseMetricsText, readMetricsFile } from '../../src/adapters/metrics-file.js';
+
+const a = { business_id: 'a', revenue: 100, expenses: 60, growth_rate: 5, health_score: 80 };
+const b = {
+  business_id: 'b',
+  revenue: 50,
+  profit: -10,
+  growth_rate: -2,
+  health_score: 30,
+  stage: 'declining',
+};
+
+function refusal(text: string): string {
+  try {
+    parseMetricsText('m.json', text);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputFileError);
+    return (err as Error).message;
+  }
+  throw new Error('expected an InputFileError');
+}
+
+describe('parseMetricsText', () => {
+  it('reads a JSON array and derives profit, expenses and margin', () => {
+    const file = parseMetricsText('m.json', JSON.stringify([a, b]));
+    expect(file.format).toBe('json');
+    expect([...file.metrics.keys()]).toEqual(['a', 'b']);
+    expect(file.metrics.get('a')).toMatchObject({ profit: 40, margin: 40, stage: 'unknown', customers: 0 });
+    expect(file.metrics.get('b')).toMatchObject({ expenses: 60, profit: -10, margin: -20 });
+  });
+
+  it('reads NDJSON with blank lines and CRLF line ends', () => {
+    const file = parseMetricsText('m.ndjson', `${JSON.stringify(a)}\r\n\r\n${JSON.stringify(b)}\r\n`);
+    expect(file.format).toBe('ndjson');
+    expect([...file.metrics.keys()]).toEqual(['a', 'b']);
+  });
+
+  it('reads one pretty-printed object as a single entry', () => {
+    const file = parseMetricsText('m.json', JSON.stringify(a, null, 2));
+    expect([...file.metrics.keys()]).toEqual(['a']);
+  });
+
+  it('accepts an empty file and an empty array', () => {
+    expect(parseMetricsText('m.ndjson', '').metrics.size).toBe(0);
+    expect(parseMetricsText('m.json', '[]').metrics.size).toBe(0);
+  });
+
+  it('names the index, the business and the field of an invalid array entry', () => {
+    expect(refusal(JSON.stringify([a, { ...b, health_score: 101 }]))).toMatch(
+      /^m\.json: invalid metrics: index 1 \(business_id b\): health_score: Too big/,
+    );
+  });
+
+  it('names the line of an invalid NDJSON entry, and NaN literals', () => {
+    const text = `${JSON.stringify(a)}\n{"business_id":"b","revenue":NaN,"profit":1,"growth_rate":1,"health_score":1}\n`;
+    expect(refusal(text)).toBe(
+      'm.json: invalid metrics: line 2: not valid JSON: NaN is not a JSON number (metrics must be finite numbers)',
+    );
+  });
+
+  it('refuses a business listed twice', () => {
+    expect(refusal(JSON.stringify([a, b, a]))).toMatch(
+      /index 2 \(business_id a\): business_id a is listed twice \(index 0 and index 2\)/,
+    );
+  });
+
+  it('quotes the first problems and counts the rest', () => {
+    const bad = Array.from({ length: 5 }, (_, i) => ({ ...a, business_id: `x${i}`, revenue: 'lots' }));
+    const message = refusal(JSON.stringify(bad));
+    expect(message.match(/revenue: /g)).toHaveLength(3);
+    expect(message).toMatch(/; and 2 more invalid entries$/);
+  });
+
+  it('refuses a JSON value that is not an array of objects', () => {
+    expect(refusal('[1]')).toMatch(/index 0: Invalid input: expected object, received number/);
+    expect(refusal('[{"business_id": "a",')).toMatch(/^m\.json: not valid JSON/);
+  });
+
+  describe('lenient mode', () => {
+    it('keeps the valid entries and lists the others with their business ids', () => {
+      const text = [
+        JSON.stringify(a),
+        JSON.stringify({ ...b, revenue: 'NaN' }),
+        'not json',
+        JSON.stringify({ ...a, business_id: 'bad id' }),
+        JSON.stringify({ ...a, business_id: 'c' }),
+      ].join('\n');
+      const file = parseMetricsText('m.ndjson', text, { strict: false });
+      expect([...file.metrics.keys()]).toEqual(['a', 'c']);
+      expect(file.problems.map((p) => [p.where, p.businessId])).toEqual([
+        ['line 2', 'b'],
+        ['line 3', null],
+        ['line 4', null],
+      ]);
+      expect(file.problems[2]).toMatchObject({ invalidId: 'bad id' });
+    });
+
+    it('leaves out a business listed twice altogether', () => {
+      const file = parseMetricsText('m.json', JSON.stringify([a, b, { ...a, revenue: 1 }]), {
+        strict: false,
+      });
+      expect([...file.metrics.keys()]).toEqual(['b']);
+      expect(file.problems).toEqual([
+        { where: 'index 2', businessId: 'a', message: 'business_id a is listed twice (index 0 and index 2)' },
+      ]);
+    });
+  });
+});
+
+describe('readMetricsFile', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ballast-metrics-file-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a file, ignoring a byte-order mark', async () => {
+    const path = join(dir, 'bom.json');
+    await writeFile(path, `\ufeff${JSON.stringify([a])}`);
+    expect([...(await readMetricsFile(path)).metrics.keys()]).toEqual(['a']);
+  });
+
+  it('reads standard input for -', async () => {
+    const file = await readMetricsFile('-', { stdin: Readable.from([JSON.stringify(b)]) });
+    expect([...file.metrics.keys()]).toEqual(['b']);
+  });
+
+  it('says when the file cannot be read', async () => {
+    await expect(readMetricsFile(join(dir, 'nope.json'))).rejects.toThrow(
+      /nope\.json: cannot read: no such file$/,
+    );
+    await expect(readMetricsFile(dir)).rejects.toThrow(/cannot read: it is a directory$/);
+  });
+});
