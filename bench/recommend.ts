@@ -109,10 +109,16 @@ interface Row {
   readonly actions: Readonly<Record<string, number>>;
 }
 
+/** Warm-up: at least `warmups` calls and, for small sizes, at least this long, so the JIT has settled. */
+const WARMUP_MS = 200;
+
 function measure(label: string, c: Case, warmups: number, runs: number): Row {
   const n = c.portfolio.allocations.length;
+  const warmupStart = performance.now();
   let last = recommend(c.portfolio, c.metrics);
-  for (let i = 1; i < warmups; i++) last = recommend(c.portfolio, c.metrics);
+  for (let i = 1; i < warmups || performance.now() - warmupStart < WARMUP_MS; i++) {
+    last = recommend(c.portfolio, c.metrics);
+  }
   check(c, last);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
