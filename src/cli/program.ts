@@ -1,6 +1,10 @@
 /**
  * The `ballast` command tree. Each command lives in its own module under commands/ and exports a
  * `register…Command(program, ctx)`; adding one is an import and a line in COMMANDS.
+ *
+ * Every module here is imported on every start, `ballast --help` and the offline `plan` included:
+ * a command that needs bullmq, ioredis, pino or fastify should load them inside its action
+ * (`const { startWorker } = await import('../../runtime/worker.js')`), not at the top of its file.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
