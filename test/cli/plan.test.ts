@@ -415,7 +415,7 @@ describe('ballast plan refuses bad files with exit 1 and one line on stderr', ()
     ],
   ];
 
-  it.each(cases)('%s', async (_name, paths, pattern) => {
+  it.concurrent.each(cases)('%s', async (_name, paths, pattern) => {
     const [portfolio, metrics] = await paths();
     expectRefused(await ballast(['plan', '--portfolio', portfolio!, '--metrics', metrics!]), pattern);
   });
@@ -441,7 +441,7 @@ describe('ballast plan refuses bad files with exit 1 and one line on stderr', ()
 });
 
 describe('bad usage exits 2', () => {
-  it.each([
+  it.concurrent.each([
     [
       'a missing --metrics',
       ['plan', '--portfolio', PORTFOLIO],
