@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { createKeys, type Keys } from './adapters/keys.js';
 import { createMetricsSource } from './adapters/metrics/index.js';
-import type { MetricsSource } from './adapters/metrics/metrics-source.js';
-import { createRunCachedSource } from './adapters/metrics/run-cache.js';
+import type { MetricsSource, MetricsSourceStats } from './adapters/metrics/metrics-source.js';
+import { createRunCachedSource, type RunCacheStats } from './adapters/metrics/run-cache.js';
 import { JobQueue } from './adapters/queue.js';
 import { createRedis } from './adapters/redis.js';
 import { RedisPortfolioStore } from './adapters/redis-portfolio-store.js';
@@ -21,7 +21,8 @@ export interface App extends AsyncDisposable {
   readonly queue: JobQueue;
   /** The configured metrics source behind a per-run cache. */
   readonly metricsFor: (runId: string) => MetricsSource;
-  readonly metricsStats: () => unknown;
+  /** The run cache's counters, and the source's own (calls, errors) when it keeps them. */
+  readonly metricsStats: () => RunCacheStats & { readonly source: MetricsSourceStats | null };
   close(): Promise<void>;
 }
 
@@ -75,8 +76,13 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     }),
     queue,
     metricsFor: (runId) => cached.forRun(runId),
-    metricsStats: () => cached.stats(),
+    metricsStats: () => ({ ...cached.stats(), source: sourceStats(source) }),
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+function sourceStats(source: MetricsSource): MetricsSourceStats | null {
+  const withStats = source as MetricsSource & { stats?: () => MetricsSourceStats };
+  return typeof withStats.stats === 'function' ? withStats.stats() : null;
 }

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerApiCommand } from './commands/api.js';
 import { registerEnqueueCommand } from './commands/enqueue.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPlanCommand } from './commands/plan.js';
@@ -30,6 +31,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerWorkerCommand,
   registerSchedulerCommand,
   registerScheduleCommand,
+  registerApiCommand,
 ];
 
 export const JSON_FLAG = '--json';

@@ -41,6 +41,7 @@ export function jobProcessor(app: App, observe?: JobContext['observe']): Process
       observe?.('job_duration_seconds', (performance.now() - started) / 1000, { name });
       return result;
     } catch (err) {
+      observe?.('job_failed', 1, { name });
       ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'job failed');
       throw err;
     }

@@ -1,0 +1,62 @@
+/**
+ * Bearer-token auth. The token is compared in constant time: both sides are hashed to 32 bytes
+ * first, so neither the content nor the length of the right token leaks through timing.
+ * Browsers (the dashboard, the docs) may send it as the password of HTTP Basic auth instead.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without a token (/healthz, /readyz, and /metrics when BALLAST_METRICS_PUBLIC=true). */
+    public?: boolean;
+  }
+}
+
+const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/** Whether `authorization` (the header) carries `token`, as a bearer token or a Basic password. */
+export function tokenMatcher(token: string): (authorization: string | undefined) => boolean {
+  const expected = digest(token);
+  return (authorization) => {
+    const presented = presentedToken(authorization);
+    // Hash even when nothing was presented, so a missing header costs the same as a wrong one.
+    const matches = timingSafeEqual(digest(presented ?? ''), expected);
+    return presented !== null && matches;
+  };
+}
+
+function presentedToken(authorization: string | undefined): string | null {
+  if (typeof authorization !== 'string') return null;
+  const space = authorization.indexOf(' ');
+  if (space < 0) return null;
+  const scheme = authorization.slice(0, space).toLowerCase();
+  const value = authorization.slice(space + 1).trim();
+  if (scheme === 'bearer') return value;
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon < 0 ? null : decoded.slice(colon + 1);
+  }
+  return null;
+}
+
+/** An onRequest hook: every route needs the token unless its config says `public: true`. */
+export function requireToken(token: string) {
+  const matches = tokenMatcher(token);
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (request.routeOptions.config?.public === true) return undefined;
+    if (matches(request.headers.authorization)) return undefined;
+    const message = request.headers.authorization
+      ? 'wrong token: send Authorization: Bearer <BALLAST_API_TOKEN>'
+      : 'missing token: send Authorization: Bearer <BALLAST_API_TOKEN>';
+    return (
+      reply
+        .code(401)
+        // Basic lets a browser ask for the token (any user name, the token as password).
+        .header('www-authenticate', ['Bearer realm="ballast"', 'Basic realm="ballast", charset="UTF-8"'])
+        .send(errorBody(401, message))
+    );
+  };
+}

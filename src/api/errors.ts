@@ -1,0 +1,93 @@
+/**
+ * One mapping from anything a route throws to `{ error, message, details }`: Ballast's refusals
+ * by their code, request validation by field, fastify's own 4xx (bad JSON, body too large,
+ * unsupported media type) as they are. Only a bug is a 500, and it never echoes internals.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { type ErrorCode, isBallastError } from '../domain/index.js';
+import type { ErrorBody } from './schemas/common.js';
+
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  invalid: 400,
+  'not-found': 404,
+  conflict: 409,
+  refused: 409,
+};
+
+const NAME_BY_STATUS: Record<number, string> = {
+  400: 'invalid',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  406: 'not-acceptable',
+  409: 'conflict',
+  413: 'too-large',
+  414: 'uri-too-long',
+  415: 'unsupported-media-type',
+  431: 'headers-too-large',
+  500: 'internal',
+  503: 'unavailable',
+};
+
+/** A dependency (the metrics source, Redis) failed: not the client's fault, so a 503. */
+export class UnavailableError extends Error {
+  override readonly name = 'UnavailableError';
+  readonly statusCode = 503;
+}
+
+export interface ErrorReply {
+  readonly status: number;
+  readonly body: ErrorBody;
+}
+
+export function errorBody(status: number, message: string, details: readonly string[] = [], error?: string) {
+  return {
+    error: error ?? NAME_BY_STATUS[status] ?? (status < 500 ? 'invalid' : 'internal'),
+    message,
+    details: [...details],
+    detail: message,
+  } satisfies ErrorBody;
+}
+
+/** Where a validation problem was found, as a client names it. */
+const PART: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+};
+
+export function describeError(err: unknown): ErrorReply {
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const part = PART[(err as { validationContext?: string }).validationContext ?? 'body'] ?? 'request';
+    const details = err.validation.map((issue) => {
+      const path = issue.instancePath.split('/').filter(Boolean).join('.');
+      return `${path ? `${part}.${path}` : part}: ${issue.message}`;
+    });
+    return { status: 400, body: errorBody(400, `invalid ${part}: ${details.join('; ')}`, details) };
+  }
+  if (isBallastError(err)) {
+    const status = STATUS_BY_CODE[err.code];
+    return { status, body: errorBody(status, err.message, err.details, err.code) };
+  }
+  if (err instanceof UnavailableError) {
+    return { status: 503, body: errorBody(503, err.message) };
+  }
+  const fastifyError = err as Partial<FastifyError> | null;
+  const status = fastifyError?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const message = typeof fastifyError?.message === 'string' ? fastifyError.message : 'bad request';
+    const details = fastifyError?.code ? [fastifyError.code] : [];
+    return { status, body: errorBody(status, message, details) };
+  }
+  return { status: 500, body: errorBody(500, 'internal error; the server log has the details') };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const { status, body } = describeError(err);
+  if (status >= 500) request.log.error({ err }, 'request failed');
+  else request.log.debug({ status, error: body.error, message: body.message }, 'request refused');
+  return reply.code(status).send(body);
+}

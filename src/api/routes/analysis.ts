@@ -1,0 +1,116 @@
+/** The sketch's read-outs on live metrics (roll-up, ranking, rebalance preview) and the apply. */
+import type { RegisterRoutes } from '../context.js';
+import { previewRun, totalReallocation } from '../preview.js';
+import { applyNow } from '../rebalance.js';
+import { errorResponses, errorSchema, portfolioParams } from '../schemas/common.js';
+import {
+  applyResponse,
+  previewResponse,
+  queuedResponse,
+  rankingResponse,
+  rollupWire,
+} from '../schemas/portfolio.js';
+
+const tags = ['rebalancing'];
+const lookups = { 400: errorResponses[400], 404: errorResponses[404] };
+
+export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
+  const { app } = ctx;
+
+  server.get(
+    '/portfolios/:id/metrics',
+    {
+      schema: {
+        tags,
+        summary: 'Roll-up of the businesses’ live metrics',
+        description:
+          'The sketch’s keys plus businesses with and without metrics, revenue-weighted growth and ROI against target.',
+        params: portfolioParams,
+        response: { 200: rollupWire, ...lookups, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const report = await previewRun(app, await app.store.require(request.params.id));
+      return report.metrics!;
+    },
+  );
+
+  server.get(
+    '/portfolios/:id/ranking',
+    {
+      schema: {
+        tags,
+        summary: 'Businesses ranked by normalised profit, growth and health',
+        description: 'Businesses without metrics follow, unranked (`rank: null`).',
+        params: portfolioParams,
+        response: { 200: rankingResponse, ...lookups, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const report = await previewRun(app, await app.store.require(request.params.id));
+      return { rankings: report.ranking };
+    },
+  );
+
+  server.get(
+    '/portfolios/:id/rebalance',
+    {
+      schema: {
+        tags,
+        summary: 'Preview a rebalance (dry run: nothing is applied or published)',
+        params: portfolioParams,
+        response: { 200: previewResponse, ...lookups, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const portfolio = await app.store.require(request.params.id);
+      const report = await previewRun(app, portfolio);
+      return {
+        portfolio_id: report.portfolio_id,
+        strategy: report.strategy,
+        version: portfolio.version,
+        total_reallocation: totalReallocation(report),
+        turnover: report.turnover,
+        turnover_scale: report.turnover_scale,
+        changes: report.changes,
+        actions: report.actions,
+      };
+    },
+  );
+
+  server.post(
+    '/portfolios/:id/rebalance',
+    {
+      schema: {
+        tags,
+        summary: 'Apply a rebalance now, through the recalculate job',
+        description:
+          'Enqueues a recalculate job ahead of nightly work and waits for a worker to finish it (compare-and-set apply, published report). `changes` counts the allocations that moved. When no worker finishes it in time the answer is 202 and the job stays queued.',
+        params: portfolioParams,
+        response: { 200: applyResponse, 202: queuedResponse, ...lookups, 409: errorResponses[409] },
+      },
+    },
+    async (request, reply) => {
+      const outcome = await applyNow(ctx, request.params.id);
+      if (outcome.kind === 'queued') {
+        return reply.code(202).send({
+          status: 'queued' as const,
+          job_id: outcome.jobId,
+          run_id: outcome.runId,
+          message: `no worker finished job ${outcome.jobId} within ${ctx.applyTimeoutMs / 1000}s; it stays queued (GET /jobs/${outcome.jobId})`,
+        });
+      }
+      const r = outcome.result;
+      return {
+        status: 'rebalanced' as const,
+        changes: r.changes,
+        applied: r.applied,
+        turnover: r.turnover,
+        job_id: outcome.jobId,
+        run_id: outcome.runId,
+        report_id: r.reportId,
+        skipped: r.skipped,
+      };
+    },
+  );
+};

@@ -1,0 +1,130 @@
+/** The sketch's portfolio routes: create, show, an owner's list, update. */
+import { createPortfolio, updatePortfolio } from '../../domain/index.js';
+import type { RegisterRoutes } from '../context.js';
+import { generatePortfolioId } from '../portfolio-id.js';
+import { errorResponses, ownerParams, portfolioParams } from '../schemas/common.js';
+import {
+  createPortfolioBody,
+  ownerPortfoliosResponse,
+  portfolioWire,
+  statusWithPortfolio,
+  updatePortfolioBody,
+  wirePortfolio,
+} from '../schemas/portfolio.js';
+
+/** Portfolios read per round trip when listing an owner's. */
+const PAGE_SIZE = 200;
+const tags = ['portfolios'];
+
+export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
+  server.post(
+    '/portfolios',
+    {
+      schema: {
+        tags,
+        summary: 'Create a portfolio',
+        description:
+          'Answers 200 (as the sketch did) with the new portfolio; its `id`, `name` and `status` are the keys the sketch answered.',
+        body: createPortfolioBody,
+        response: { 200: portfolioWire, 400: errorResponses[400], 409: errorResponses[409] },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      const portfolio = createPortfolio(
+        {
+          id: b.id ?? generatePortfolioId(),
+          name: b.name,
+          ownerId: b.owner_id,
+          status: b.status,
+          strategy: b.strategy,
+          totalBudget: b.total_budget,
+          targetRoi: b.target_roi,
+          driftThreshold: b.drift_threshold,
+          attentionHoursPerWeek: b.attention_hours_per_week,
+          maxTurnover: b.max_turnover,
+        },
+        app.clock().toISOString(),
+      );
+      return wirePortfolio(await app.store.create(portfolio));
+    },
+  );
+
+  server.get(
+    '/portfolios/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Show a portfolio',
+        params: portfolioParams,
+        response: { 200: portfolioWire, 400: errorResponses[400], 404: errorResponses[404] },
+      },
+    },
+    async (request) => wirePortfolio(await app.store.require(request.params.id)),
+  );
+
+  server.get(
+    '/portfolios/owner/:owner_id',
+    {
+      schema: {
+        tags,
+        summary: "An owner's portfolios",
+        description: 'An owner without portfolios has an empty list.',
+        params: ownerParams,
+        response: { 200: ownerPortfoliosResponse, 400: errorResponses[400] },
+      },
+    },
+    async (request) => {
+      const owner = request.params.owner_id;
+      const ids = await app.store.ownerIds(owner);
+      const portfolios = [];
+      for (let i = 0; i < ids.length; i += PAGE_SIZE) {
+        for (const p of await app.store.getMany(ids.slice(i, i + PAGE_SIZE))) {
+          // The owner index is written before the portfolio and never pruned: trust the document.
+          if (p.ownerId !== owner) continue;
+          portfolios.push({ id: p.id, name: p.name, status: p.status, business_count: p.allocations.length });
+        }
+      }
+      return { portfolios };
+    },
+  );
+
+  server.patch(
+    '/portfolios/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Update name, status, strategy, budget or limits',
+        params: portfolioParams,
+        body: updatePortfolioBody,
+        response: {
+          200: statusWithPortfolio('updated'),
+          400: errorResponses[400],
+          404: errorResponses[404],
+          409: errorResponses[409],
+        },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      const now = app.clock().toISOString();
+      const updated = await app.store.update(request.params.id, (p) =>
+        updatePortfolio(
+          p,
+          {
+            name: b.name,
+            status: b.status,
+            strategy: b.strategy,
+            totalBudget: b.total_budget,
+            targetRoi: b.target_roi,
+            driftThreshold: b.drift_threshold,
+            attentionHoursPerWeek: b.attention_hours_per_week,
+            maxTurnover: b.max_turnover,
+          },
+          now,
+        ),
+      );
+      return { status: 'updated' as const, portfolio: wirePortfolio(updated) };
+    },
+  );
+};

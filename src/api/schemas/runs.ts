@@ -1,0 +1,73 @@
+/** Bodies of the routes SPEC section 6 adds: runs, jobs, reports, health. */
+import { z } from 'zod';
+import { queryBoolean } from './common.js';
+
+export const recalculateQuery = z.object({
+  dry_run: queryBoolean.optional().describe('compute and publish the report without applying it'),
+});
+
+export const enqueuedResponse = z.object({ job_id: z.string(), run_id: z.string() });
+
+export const jobResponse = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    state: z
+      .string()
+      .describe('waiting | prioritized | active | delayed | completed | failed | waiting-children | unknown'),
+    progress: z.unknown(),
+    data: z.unknown(),
+    result: z.unknown().describe('the return value of a completed job (snake_case)'),
+    failed_reason: z.string().nullable(),
+    attempts_made: z.number(),
+    created_at: z.string(),
+    finished_at: z.string().nullable(),
+  })
+  .meta({ id: 'Job' });
+
+export const reportsQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, { message: 'must be a whole number from 1 to 1000' })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(1, 'must be a whole number from 1 to 1000')
+        .max(1000, 'must be a whole number from 1 to 1000'),
+    )
+    .optional()
+    .describe('newest first; default 20, at most 1000'),
+});
+
+export const reportWire = z
+  .looseObject({
+    report_id: z.string(),
+    portfolio_id: z.string(),
+    run_id: z.string(),
+    trigger: z.string(),
+    strategy: z.string(),
+    applied: z.boolean(),
+    dry_run: z.boolean(),
+    created_at: z.string(),
+    version_before: z.number(),
+    version_after: z.number(),
+    turnover: z.number(),
+    changes: z.number(),
+    metrics: z.unknown(),
+    ranking: z.array(z.unknown()),
+    actions: z.array(z.unknown()),
+    skipped: z.object({ reason: z.string() }).nullable(),
+  })
+  .meta({ id: 'Report' });
+
+export const reportsResponse = z.object({ portfolio_id: z.string(), reports: z.array(reportWire) });
+
+export const healthResponse = z.object({ status: z.literal('ok') });
+
+export const readyResponse = z.object({
+  status: z.enum(['ready', 'unavailable']),
+  redis: z.enum(['ok', 'down']),
+  queue: z.enum(['ok', 'down']),
+});

@@ -1,0 +1,118 @@
+/**
+ * Prometheus metrics of one process. Workers feed it through `observe` (the JobContext hook);
+ * the queue depth and the metrics-source error count are read when Prometheus scrapes.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { withDeadline } from './deadline.js';
+
+/** The shape of JobContext['observe'] (jobs/job.ts): a worker passes it to startWorker. */
+export type Observe = (event: string, value: number, labels?: Record<string, string>) => void;
+
+export interface PrometheusSources {
+  /** Job counts by state (JobQueue.counts()); read at scrape time. */
+  readonly queueCounts?: () => Promise<Record<string, number>>;
+  /** Errors counted by the metrics source since the process started; null when it does not count. */
+  readonly sourceErrors?: () => number | null;
+  /** A scrape never waits longer than this for Redis (a scrape during an outage still answers). */
+  readonly scrapeTimeoutMs?: number;
+  /** Process metrics (CPU, memory, event loop, GC); default true. */
+  readonly processMetrics?: boolean;
+}
+
+export interface Prometheus {
+  readonly registry: Registry;
+  readonly observe: Observe;
+  /** The text exposition format, and its content type. */
+  scrape(): Promise<{ contentType: string; body: string }>;
+}
+
+/** Turnover is a share of the portfolio in [0,1]: finer buckets at the small end, where most runs land. */
+const TURNOVER_BUCKETS = [0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1];
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+export function createPrometheus(sources: PrometheusSources = {}): Prometheus {
+  const registry = new Registry();
+  const timeoutMs = sources.scrapeTimeoutMs ?? 1000;
+  if (sources.processMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const completed = new Counter({
+    name: 'ballast_jobs_completed_total',
+    help: 'Jobs completed by this process, by job name',
+    labelNames: ['name'],
+    registers: [registry],
+  });
+  const failed = new Counter({
+    name: 'ballast_jobs_failed_total',
+    help: 'Job attempts that failed in this process, by job name (a retried job counts once per attempt)',
+    labelNames: ['name'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'ballast_job_duration_seconds',
+    help: 'Duration of completed jobs in this process, by job name',
+    labelNames: ['name'],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const turnover = new Histogram({
+    name: 'ballast_turnover',
+    help: 'Turnover of each committed run (half the sum of weight moves, 0..1)',
+    buckets: TURNOVER_BUCKETS,
+    registers: [registry],
+  });
+  let observedSourceErrors = 0;
+  new Counter({
+    name: 'ballast_metrics_source_errors_total',
+    help: 'Metrics-source failures (failed requests, invalid answers) seen by this process',
+    registers: [registry],
+    collect() {
+      // The source keeps its own count: mirror it, plus whatever was observed through the hook.
+      this.reset();
+      this.inc(observedSourceErrors + (sources.sourceErrors?.() ?? 0));
+    },
+  });
+  const queueCounts = sources.queueCounts;
+  new Gauge({
+    name: 'ballast_queue_jobs',
+    help: 'Jobs in the queue by state, read from Redis at scrape time',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      if (!queueCounts) return;
+      const counts = await withDeadline(queueCounts(), timeoutMs, 'queue counts').catch(() => null);
+      this.reset();
+      // Redis did not answer in time: no sample rather than a stale or invented one.
+      if (!counts) return;
+      for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
+    },
+  });
+
+  const observe: Observe = (event, value, labels = {}) => {
+    if (!Number.isFinite(value)) return;
+    const name = labels['name'] ?? 'unknown';
+    switch (event) {
+      case 'job_duration_seconds':
+        duration.observe({ name }, value);
+        completed.inc({ name });
+        break;
+      case 'job_failed':
+        failed.inc({ name }, value);
+        break;
+      case 'turnover':
+        turnover.observe(value);
+        break;
+      case 'metrics_source_errors':
+        observedSourceErrors += value;
+        break;
+      default:
+        // Unknown events are ignored: a newer worker may report more than this registry knows.
+        break;
+    }
+  };
+
+  return {
+    registry,
+    observe,
+    scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}
