@@ -126,6 +126,9 @@ export function recommend(
       activeIdx = new Int32Array(0);
       break;
     }
+    // Out of rounds: the targets just computed stand for every active allocation. Keeping the
+    // in-band ones now would leave the others with a split of mass that is no longer theirs.
+    if (round === MAX_ROUNDS - 1) break;
     const rest = new Int32Array(m - inBand);
     let r = 0;
     let keptMass = 0;
@@ -159,6 +162,8 @@ export function recommend(
     activeMass = candidateMass;
   }
 
+  // The strategy's split before max_turnover scales it, for the reasons.
+  const split = next.slice();
   // max_turnover: scale every move by the same factor so the total fits.
   let turnover = 0;
   for (let i = 0; i < n; i++) turnover += Math.abs(next[i]! - current[i]!);
@@ -200,15 +205,15 @@ export function recommend(
         break;
       default: {
         action = w > c ? 'increase' : w < c ? 'decrease' : 'maintain';
-        const share =
-          freeMass > 0 ? (turnoverScale === null ? w : c + (w - c) / turnoverScale) / freeMass : 0;
+        const share = freeMass > 0 ? split[i]! / freeMass : 0;
         reason = `${label} share ${pct(share)} of free mass; was ${pct(c)}`;
         if (a.maxWeight !== undefined && Math.abs(w - a.maxWeight) < 1e-12)
           reason += `; capped at max ${pct(a.maxWeight)}`;
         if (a.minWeight !== undefined && a.minWeight > 0 && Math.abs(w - a.minWeight) < 1e-12) {
           reason += `; held at min ${pct(a.minWeight)}`;
         }
-        if (turnoverScale !== null && action !== 'maintain') {
+        // Also when the scale is 0: then the action is maintain, and this says why.
+        if (turnoverScale !== null && split[i] !== c) {
           reason += `; move scaled to ${pct(turnoverScale)} by max turnover ${pct(maxTurnover ?? 0)}`;
         }
       }

@@ -69,8 +69,10 @@ export function waterFill(
       for (let i = 0; i < n; i++) if (!pinned[i]) weights[i] = lambda * (uniform ? 1 : scores[i]!);
       break;
     }
-    const pinLow = clampedSum >= freeMass;
-    const pinHigh = clampedSum <= freeMass;
+    // With violators on one side only, the exact sums always point to that side; rounding in
+    // clampedSum must not point the other way, or no item is pinned and the loop never ends.
+    const pinLow = clampedSum >= freeMass || highViolators === 0;
+    const pinHigh = clampedSum <= freeMass || lowViolators === 0;
     for (let i = 0; i < n; i++) {
       if (pinned[i]) continue;
       const s = uniform ? 1 : scores[i]!;

@@ -82,7 +82,8 @@ export const wirePortfolioSchema = z
       if (seen.has(id))
         ctx.addIssue({ code: 'custom', path: ['businesses'], message: `duplicate business id ${id}` });
       seen.add(id);
-      if (!(id in p.allocations)) {
+      // Own keys only: "constructor" or "toString" are valid ids and must not match Object.prototype.
+      if (!Object.hasOwn(p.allocations, id)) {
         ctx.addIssue({ code: 'custom', path: ['allocations'], message: `business ${id} has no allocation` });
       }
     }
@@ -128,6 +129,7 @@ export type WirePortfolioInput = z.input<typeof wirePortfolioSchema>;
 
 /** Reads a portfolio as `portfolio show --json` prints it (derived and optional fields may be left out). */
 export function portfolioFromWire(input: unknown, fallbackNow = '1970-01-01T00:00:00.000Z'): Portfolio {
+  refuseProtoKey(input);
   const p = parseWith(wirePortfolioSchema, input, 'portfolio');
   const order = p.businesses ?? Object.keys(p.allocations);
   const allocations: Allocation[] = order.map((businessId) => {
@@ -163,14 +165,31 @@ export function portfolioFromWire(input: unknown, fallbackNow = '1970-01-01T00:0
   };
 }
 
-/** Scale the unlocked weights so the sum is exactly 1 (input was within INPUT_SUM_TOLERANCE). */
+/** JSON.parse keeps an own "__proto__" key, which zod's record would drop without a word. */
+function refuseProtoKey(input: unknown): void {
+  const allocations =
+    typeof input === 'object' && input !== null
+      ? (input as { allocations?: unknown }).allocations
+      : undefined;
+  if (typeof allocations === 'object' && allocations !== null && Object.hasOwn(allocations, '__proto__')) {
+    const detail = 'allocations.__proto__: business id "__proto__" is not valid';
+    throw new ValidationError(`invalid portfolio: ${detail}`, [detail]);
+  }
+}
+
+/**
+ * Scale the unlocked weights so the sum is exactly 1 (input was within INPUT_SUM_TOLERANCE). When
+ * no unlocked weight can take the difference, every weight is scaled: each moves by at most about
+ * 1e-6, and invariant 1 must hold from the moment a portfolio is read.
+ */
 function normaliseWeights(allocations: Allocation[]): Allocation[] {
   if (allocations.length === 0) return allocations;
   const sum = allocations.reduce((total, a) => total + a.weight, 0);
   if (Math.abs(sum - 1) <= SUM_TOLERANCE) return allocations;
   const locked = allocations.reduce((total, a) => total + (a.locked ? a.weight : 0), 0);
   const unlocked = sum - locked;
-  if (unlocked <= 0) return allocations;
+  if (unlocked <= 0 || locked > 1)
+    return allocations.map((a) => ({ ...a, weight: Math.min(1, a.weight / sum) }));
   const factor = (1 - locked) / unlocked;
   return allocations.map((a) => (a.locked ? a : { ...a, weight: Math.min(1, a.weight * factor) }));
 }
@@ -226,7 +245,8 @@ export const wireMetricsSchema = z
     growth_rate: finite,
     health_score: z.number().min(0).max(100),
     stage: z.enum(STAGES).default('unknown'),
-    as_of: z.union([z.string(), z.number()]).optional(),
+    // Epoch milliseconds only within the range of a Date: toISOString() throws outside it.
+    as_of: z.union([z.string(), z.number().min(-8.64e15).max(8.64e15)]).optional(),
   })
   .refine((m) => m.expenses !== undefined || m.profit !== undefined, {
     message: 'give expenses or profit (or both)',

@@ -1,0 +1,327 @@
+import { describe, expect, it } from 'vitest';
+import {
+  addBusinesses,
+  applyRecommendation,
+  createPortfolio,
+  metricsFromWire,
+  type Portfolio,
+  portfolioFromWire,
+  portfolioToWire,
+  recommend,
+  reportToWire,
+  runPortfolio,
+  safeMetricsFromWire,
+  setAllocation,
+  ValidationError,
+} from '../../src/domain/index.js';
+import { expectWeightsValid, metricsMap, T0, T1, T2, T3, T4 } from './fixtures.js';
+
+function built(): Portfolio {
+  let p = createPortfolio(
+    {
+      id: 'p-1',
+      name: 'Round trip',
+      ownerId: 'owner_9',
+      strategy: 'custom',
+      totalBudget: 250_000,
+      targetRoi: 12.5,
+      driftThreshold: 0.02,
+      attentionHoursPerWeek: 30,
+      maxTurnover: 0.4,
+    },
+    T0,
+  );
+  p = addBusinesses(p, [{ businessId: 'alpha' }, { businessId: 'beta' }, { businessId: 'gamma' }], T1);
+  p = setAllocation(p, 'alpha', { minWeight: 0.1, maxWeight: 0.6, targetWeight: 0.5, priority: 2 }, T2);
+  p = setAllocation(p, 'gamma', { weight: 0.2, locked: true }, T3);
+  const metrics = metricsMap({
+    alpha: { revenue: 10, expenses: 5, growth_rate: 1, health_score: 50 },
+    beta: { revenue: 10, expenses: 5, growth_rate: 1, health_score: 50 },
+  });
+  return applyRecommendation(p, recommend(p, metrics), { runId: 'run-7', reportId: 'rep-7', at: T4 });
+}
+
+const base = { id: 'p1', name: 'Test', owner_id: 'user_1' };
+
+/** The ValidationError thrown for `input`, so that its message and details can be checked. */
+function refusal(input: unknown): ValidationError {
+  try {
+    portfolioFromWire(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    return err as ValidationError;
+  }
+  throw new Error('portfolioFromWire accepted the input');
+}
+
+describe('portfolio wire format', () => {
+  it('round-trips portfolioToWire -> portfolioFromWire, through JSON too', () => {
+    const p = built();
+    expect(p.lastRun).toBeDefined();
+    expect(p.allocations.some((a) => a.locked && a.minWeight === undefined)).toBe(true);
+
+    expect(portfolioFromWire(portfolioToWire(p))).toEqual(p);
+    expect(portfolioFromWire(JSON.parse(JSON.stringify(portfolioToWire(p))))).toEqual(p);
+    expect(portfolioToWire(portfolioFromWire(portfolioToWire(p)))).toEqual(portfolioToWire(p));
+  });
+
+  it('writes snake_case with the derived figures', () => {
+    const wire = portfolioToWire(built());
+
+    expect(wire).toMatchObject({
+      id: 'p-1',
+      owner_id: 'owner_9',
+      strategy: 'custom',
+      max_turnover: 0.4,
+      business_count: 3,
+      businesses: ['alpha', 'beta', 'gamma'],
+      last_run: { run_id: 'run-7', report_id: 'rep-7', at: T4 },
+    });
+    expect(wire.allocations['gamma']).toEqual({
+      weight: 0.2,
+      budget_percent: 20,
+      budget_amount: 50_000,
+      attention_hours: 6,
+      priority: 5,
+      locked: true,
+      min_weight: null,
+      max_weight: null,
+      target_weight: null,
+    });
+  });
+
+  it('keeps the order of `businesses`, not of the allocation keys', () => {
+    const p = portfolioFromWire({
+      ...base,
+      businesses: ['b', 'a'],
+      allocations: { a: { weight: 0.25 }, b: { weight: 0.75 } },
+    });
+    expect(p.allocations.map((a) => a.businessId)).toEqual(['b', 'a']);
+  });
+
+  describe('refuses bad input with a ValidationError naming the field', () => {
+    it('unknown strategy', () => {
+      const err = refusal({ ...base, strategy: 'aggressive' });
+      expect(err.message).toContain(
+        'strategy: unknown strategy "aggressive": use one of equal, performance, growth, revenue, custom',
+      );
+    });
+
+    it('weight 1.5', () => {
+      const err = refusal({ ...base, allocations: { a: { weight: 1.5 } } });
+      expect(err.message).toMatch(/^invalid portfolio: allocations\.a\.weight: /);
+    });
+
+    it('duplicate business id in businesses', () => {
+      const err = refusal({
+        ...base,
+        businesses: ['a', 'b', 'a'],
+        allocations: { a: { weight: 0.5 }, b: { weight: 0.5 } },
+      });
+      expect(err.message).toContain('businesses: duplicate business id a');
+    });
+
+    it('business ids with spaces or colons', () => {
+      const spaced = refusal({ ...base, businesses: ['a b'], allocations: { 'a b': { weight: 1 } } });
+      expect(spaced.message).toContain('businesses.0:');
+      expect(spaced.message).toContain('"a b"');
+      const colon = refusal({ ...base, allocations: { 'biz:1': { weight: 1 } } });
+      expect(colon.message).toContain('allocations.biz:1: business id "biz:1" is not valid');
+    });
+
+    it('portfolio and owner ids with spaces or colons', () => {
+      expect(refusal({ ...base, id: 'p 1' }).message).toMatch(/\bid: must be 1\.\.64 characters/);
+      expect(refusal({ ...base, owner_id: 'user:1' }).message).toMatch(
+        /owner_id: must be 1\.\.64 characters/,
+      );
+    });
+
+    it('weights not summing to 1', () => {
+      const err = refusal({ ...base, allocations: { a: { weight: 0.5 }, b: { weight: 0.4 } } });
+      expect(err.message).toContain('allocations: weights add up to 0.9; they must add up to 1');
+    });
+
+    it('every problem at once, one detail each', () => {
+      const err = refusal({
+        ...base,
+        strategy: 'nope',
+        allocations: { a: { weight: 1.5 }, b: { weight: 0.1, priority: 0 } },
+      });
+      expect(err.details.length).toBeGreaterThanOrEqual(3);
+      expect(err.details.some((d) => d.startsWith('strategy:'))).toBe(true);
+      expect(err.details.some((d) => d.startsWith('allocations.a.weight:'))).toBe(true);
+      expect(err.details.some((d) => d.startsWith('allocations.b.priority:'))).toBe(true);
+    });
+
+    it('min_weight above max_weight, an allocation missing from businesses, an unknown field', () => {
+      expect(
+        refusal({ ...base, allocations: { a: { weight: 1, min_weight: 0.9, max_weight: 0.5 } } }).message,
+      ).toContain('allocations.a: min_weight is above max_weight');
+      expect(
+        refusal({ ...base, businesses: ['a'], allocations: { a: { weight: 0.5 }, b: { weight: 0.5 } } })
+          .message,
+      ).toContain('businesses: allocation b is not listed in businesses');
+      expect(refusal({ ...base, colour: 'blue' }).message).toContain('colour');
+    });
+  });
+
+  describe('business ids that are also names on Object.prototype', () => {
+    it('round-trips "constructor" and "toString" like any other id', () => {
+      let p = createPortfolio({ id: 'p1', name: 'Test', ownerId: 'user_1' }, T0);
+      p = addBusinesses(p, [{ businessId: 'constructor' }, { businessId: 'toString' }], T1);
+
+      expect(portfolioFromWire(JSON.parse(JSON.stringify(portfolioToWire(p))))).toEqual(p);
+    });
+
+    it('refuses a business listed without an allocation, even when Object.prototype has that name', () => {
+      // Before the fix: accepted, with an allocation of weight NaN.
+      const err = refusal({ ...base, businesses: ['constructor'], allocations: {} });
+      expect(err.message).toContain('allocations: business constructor has no allocation');
+    });
+
+    it('refuses "__proto__", which cannot survive as a JSON object key', () => {
+      expect(() => createPortfolio({ id: 'p1', name: 'Test', ownerId: '__proto__' }, T0)).toThrow(
+        ValidationError,
+      );
+      const p = createPortfolio({ id: 'p1', name: 'Test', ownerId: 'user_1' }, T0);
+      expect(() => addBusinesses(p, [{ businessId: '__proto__' }], T1)).toThrow(ValidationError);
+      // Before the fix zod dropped the key without a word: an empty portfolio came out.
+      const err = refusal(
+        JSON.parse(`{"id":"p1","name":"Test","owner_id":"u1","allocations":{"__proto__":{"weight":1}}}`),
+      );
+      expect(err.message).toContain('allocations.__proto__');
+    });
+  });
+
+  describe('keeps invariant 1 for hand-written weights', () => {
+    it('re-normalises weights a little off 1 on the unlocked allocations', () => {
+      const p = portfolioFromWire({
+        ...base,
+        allocations: {
+          a: { weight: 0.333333 },
+          b: { weight: 0.333333 },
+          c: { weight: 0.333334, locked: true },
+        },
+      });
+      expectWeightsValid(p);
+      expect(p.allocations[2]?.weight).toBe(0.333334);
+    });
+
+    it('normalises even when every allocation is locked', () => {
+      const p = portfolioFromWire({
+        ...base,
+        allocations: { a: { weight: 0.5000005, locked: true }, b: { weight: 0.5, locked: true } },
+      });
+      expectWeightsValid(p);
+    });
+
+    it('never makes a weight negative when locked weights alone exceed 1 by a hair', () => {
+      const p = portfolioFromWire({
+        ...base,
+        allocations: {
+          a: { weight: 1, locked: true },
+          b: { weight: 0.0000004 },
+          c: { weight: 0.0000001, locked: true },
+        },
+      });
+      expectWeightsValid(p);
+    });
+  });
+});
+
+describe('metrics wire format', () => {
+  it('defaults profit to revenue - expenses and margin to profit / revenue', () => {
+    const m = metricsFromWire({
+      business_id: 'a',
+      revenue: 200,
+      expenses: 150,
+      growth_rate: 3,
+      health_score: 70,
+    });
+    expect(m).toMatchObject({ profit: 50, margin: 25, customers: 0, stage: 'unknown' });
+  });
+
+  it('gives margin 0 without positive revenue, and expenses from a reported profit', () => {
+    const m = metricsFromWire({
+      business_id: 'a',
+      revenue: 0,
+      profit: -20,
+      growth_rate: 0,
+      health_score: 10,
+    });
+    expect(m).toMatchObject({ expenses: 20, profit: -20, margin: 0 });
+  });
+
+  it('refuses metrics naming the field', () => {
+    const base = { business_id: 'a', revenue: 1, expenses: 1, growth_rate: 1, health_score: 50 };
+    expect(() => metricsFromWire({ ...base, expenses: undefined })).toThrow(
+      /expenses: give expenses or profit/,
+    );
+    expect(() => metricsFromWire({ ...base, health_score: 101 })).toThrow(/health_score/);
+    expect(() => metricsFromWire({ ...base, business_id: 'a:b' })).toThrow(/business_id/);
+    expect(() => metricsFromWire({ ...base, revenue: Number.NaN })).toThrow(/revenue/);
+    expect(() => metricsFromWire({ ...base, stage: 'teenage' })).toThrow(/stage/);
+  });
+
+  it('reads as_of as an ISO string or epoch milliseconds, and refuses one no Date can hold', () => {
+    const base = { business_id: 'a', revenue: 1, expenses: 1, growth_rate: 1, health_score: 50 };
+    expect(metricsFromWire({ ...base, as_of: 0 }).asOf).toBe('1970-01-01T00:00:00.000Z');
+    expect(metricsFromWire({ ...base, as_of: T1 }).asOf).toBe(T1);
+    // Before the fix: a RangeError from toISOString(), even out of safeMetricsFromWire.
+    expect(() => metricsFromWire({ ...base, as_of: 1e20 })).toThrow(ValidationError);
+    expect(safeMetricsFromWire({ ...base, as_of: 1e20 })).toEqual({
+      ok: false,
+      error: expect.stringContaining('as_of'),
+    });
+  });
+});
+
+describe('report wire format', () => {
+  it('writes a run report in snake_case', () => {
+    const p = built();
+    const metrics = metricsMap({ alpha: { revenue: 10, expenses: 5, growth_rate: 1, health_score: 50 } });
+    const { report } = runPortfolio({
+      portfolio: p,
+      metrics,
+      runId: 'run-8',
+      reportId: 'rep-8',
+      trigger: 'cron',
+      now: T4,
+      dryRun: true,
+    });
+
+    const wire = reportToWire(report);
+
+    expect(wire).toMatchObject({
+      report_id: 'rep-8',
+      portfolio_id: 'p-1',
+      run_id: 'run-8',
+      trigger: 'cron',
+      catch_up: false,
+      applied: false,
+      dry_run: true,
+      version_before: p.version,
+      version_after: p.version,
+      metrics: {
+        total_revenue: 10,
+        businesses_with_metrics: 1,
+        businesses_without_metrics: 2,
+        best_performer: 'alpha',
+      },
+      skipped: null,
+    });
+    expect(wire.ranking[0]).toMatchObject({
+      rank: 1,
+      business_id: 'alpha',
+      growth_rate: 1,
+      health_score: 50,
+    });
+    expect(Object.keys(wire.actions[0] ?? {})).toEqual([
+      'business_id',
+      'action',
+      'current_weight',
+      'recommended_weight',
+      'reason',
+    ]);
+  });
+});
