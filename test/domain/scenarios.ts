@@ -1,0 +1,192 @@
+/** Random portfolios for the property tests: see properties.test.ts. */
+import fc from 'fast-check';
+import {
+  type Allocation,
+  type BusinessMetrics,
+  type Portfolio,
+  STAGES,
+  STRATEGIES,
+} from '../../src/domain/index.js';
+
+const T0 = '2026-01-01T00:00:00.000Z';
+
+/**
+ * How a business's bounds are drawn. 'around' brackets the current weight (always holdable);
+ * 'wild' is any [min, max] and may exclude the current weight, which is what makes recommend
+ * infeasible; a portfolio's bounds mode sets how often each kind appears.
+ */
+export interface BusinessSeed {
+  readonly tag: number;
+  readonly raw: number;
+  readonly lockDraw: number;
+  readonly boundsDraw: number;
+  readonly below: number;
+  readonly above: number;
+  readonly wildA: number;
+  readonly wildB: number;
+  readonly minOnly: boolean;
+  readonly target: number | null;
+  readonly priority: number;
+  readonly metrics: {
+    readonly revenue: number;
+    readonly profit: number;
+    readonly growth: number;
+    readonly health: number;
+    readonly stage: (typeof STAGES)[number];
+  } | null;
+}
+
+export const metricsSeedArb = fc.oneof(
+  // Wide ranges: negative revenue and profit included.
+  fc.record({
+    revenue: fc.integer({ min: -5000, max: 200_000 }),
+    profit: fc.integer({ min: -80_000, max: 80_000 }),
+    growth: fc.integer({ min: -60, max: 300 }),
+    health: fc.integer({ min: 0, max: 100 }),
+    stage: fc.constantFrom(...STAGES),
+  }),
+  // Tiny ranges: many ties, all-zero scores.
+  fc.record({
+    revenue: fc.integer({ min: -1, max: 2 }),
+    profit: fc.integer({ min: -1, max: 1 }),
+    growth: fc.integer({ min: -1, max: 1 }),
+    health: fc.constantFrom(0, 50, 100),
+    stage: fc.constantFrom('growth', 'mature'),
+  }),
+);
+
+export const businessSeedArb: fc.Arbitrary<BusinessSeed> = fc.record({
+  tag: fc.integer({ min: 0, max: 999 }),
+  raw: fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constant(1)),
+  lockDraw: fc.integer({ min: 0, max: 99 }),
+  boundsDraw: fc.integer({ min: 0, max: 99 }),
+  below: fc.integer({ min: 0, max: 300 }),
+  above: fc.integer({ min: 0, max: 300 }),
+  wildA: fc.integer({ min: 0, max: 100 }),
+  wildB: fc.integer({ min: 0, max: 100 }),
+  minOnly: fc.boolean(),
+  target: fc.option(fc.integer({ min: 0, max: 100 }), { freq: 3 }),
+  priority: fc.integer({ min: 1, max: 10 }),
+  metrics: fc.option(metricsSeedArb, { freq: 6 }),
+});
+
+export type BoundsMode = 'none' | 'around' | 'mixed' | 'wild';
+
+export interface Scenario {
+  readonly portfolio: Portfolio;
+  readonly metrics: ReadonlyMap<string, BusinessMetrics>;
+  /** A permutation of 0..n-1 for reordering maps and allocations. */
+  readonly order: readonly number[];
+}
+
+export const scenarioArb: fc.Arbitrary<Scenario> = fc
+  .record({
+    businesses: fc.array(businessSeedArb, { minLength: 1, maxLength: 200, size: 'max' }),
+    strategy: fc.constantFrom(...STRATEGIES),
+    lockRate: fc.constantFrom(0, 10, 30, 90),
+    boundsMode: fc.oneof(
+      { arbitrary: fc.constant<BoundsMode>('none'), weight: 3 },
+      { arbitrary: fc.constant<BoundsMode>('around'), weight: 4 },
+      { arbitrary: fc.constant<BoundsMode>('mixed'), weight: 2 },
+      { arbitrary: fc.constant<BoundsMode>('wild'), weight: 1 },
+    ),
+    drift: fc.oneof(fc.constant(0), fc.constant(200), fc.integer({ min: 0, max: 200 })),
+    maxTurnover: fc.option(fc.oneof(fc.constant(0), fc.constant(1000), fc.integer({ min: 0, max: 1000 })), {
+      freq: 2,
+    }),
+    version: fc.integer({ min: 1, max: 50 }),
+    sortKeys: fc.array(fc.integer(), { minLength: 200, maxLength: 200 }),
+  })
+  .map((g) => buildScenario(g));
+
+export function buildScenario(g: {
+  businesses: BusinessSeed[];
+  strategy: Portfolio['strategy'];
+  lockRate: number;
+  boundsMode: BoundsMode;
+  drift: number;
+  maxTurnover: number | null;
+  version: number;
+  sortKeys: number[];
+}): Scenario {
+  const seeds = g.businesses;
+  let total = seeds.reduce((sum, b) => sum + b.raw, 0);
+  const raws = seeds.map((b) => b.raw);
+  if (total === 0) {
+    raws[0] = 1;
+    total = 1;
+  }
+  const metrics = new Map<string, BusinessMetrics>();
+  const allocations: Allocation[] = seeds.map((b, i) => {
+    // Unique ids whose sort order has nothing to do with the portfolio order.
+    const businessId = `b${String(b.tag).padStart(3, '0')}-${i}`;
+    const weight = raws[i]! / total;
+    let minWeight: number | undefined;
+    let maxWeight: number | undefined;
+    const kind = boundsKind(g.boundsMode, b.boundsDraw);
+    if (kind === 'around') {
+      minWeight = Math.max(0, weight - b.below / 1000);
+      maxWeight = b.minOnly ? undefined : Math.min(1, weight + b.above / 1000);
+    } else if (kind === 'wild') {
+      // Mixed: scaled to the business's fair share, so that some portfolios can hold them and
+      // some not. Wild: anywhere in [0,1], which few portfolios can hold.
+      const scale = (g.boundsMode === 'wild' ? 1 : Math.min(1, 2 / seeds.length)) / 100;
+      minWeight = Math.min(b.wildA, b.wildB) * scale;
+      maxWeight = b.minOnly ? undefined : Math.max(b.wildA, b.wildB) * scale;
+    }
+    if (b.metrics) {
+      const m = b.metrics;
+      metrics.set(businessId, {
+        businessId,
+        revenue: m.revenue,
+        expenses: m.revenue - m.profit,
+        profit: m.profit,
+        margin: m.revenue > 0 ? (m.profit / m.revenue) * 100 : 0,
+        customers: Math.max(0, m.revenue) % 97,
+        growthRate: m.growth,
+        healthScore: m.health,
+        stage: m.stage,
+      });
+    }
+    return {
+      businessId,
+      weight,
+      priority: b.priority,
+      locked: b.lockDraw < g.lockRate,
+      minWeight,
+      maxWeight,
+      targetWeight: b.target === null ? undefined : b.target / 100,
+    };
+  });
+  const order = allocations.map((_, i) => i).sort((x, y) => g.sortKeys[x]! - g.sortKeys[y]! || x - y);
+  const portfolio: Portfolio = {
+    id: 'prop-portfolio',
+    name: 'Property portfolio',
+    ownerId: 'owner-1',
+    status: 'active',
+    strategy: g.strategy,
+    totalBudget: 100_000,
+    targetRoi: 20,
+    driftThreshold: g.drift / 1000,
+    attentionHoursPerWeek: 40,
+    maxTurnover: g.maxTurnover === null ? undefined : g.maxTurnover / 1000,
+    allocations,
+    version: g.version,
+    createdAt: T0,
+    updatedAt: T0,
+  };
+  return { portfolio, metrics, order };
+}
+
+export function boundsKind(mode: BoundsMode, draw: number): 'none' | 'around' | 'wild' {
+  switch (mode) {
+    case 'none':
+      return 'none';
+    case 'around':
+      return draw < 50 ? 'around' : 'none';
+    case 'mixed':
+      return draw < 40 ? 'around' : draw < 45 ? 'wild' : 'none';
+    case 'wild':
+      return draw < 60 ? 'wild' : 'none';
+  }
+}
