@@ -154,10 +154,14 @@ export class JobQueue {
 
   /** A QueueEvents reader, ready before it is returned so that no event is missed after. */
   async events(connection: Redis): Promise<QueueEvents> {
-    const events = new QueueEvents(this.config.queueName, {
-      connection: connection.duplicate(),
-      prefix: this.keys.bullPrefix,
-    });
+    // BullMQ leaves a connection it was given open: this one is ours, so close() ends it too.
+    const own = connection.duplicate();
+    const events = new QueueEvents(this.config.queueName, { connection: own, prefix: this.keys.bullPrefix });
+    const close = events.close.bind(events);
+    events.close = async () => {
+      await close();
+      own.disconnect();
+    };
     await events.waitUntilReady();
     return events;
   }

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerApiCommand } from './commands/api.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerEnqueueCommand } from './commands/enqueue.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPlanCommand } from './commands/plan.js';
@@ -23,6 +24,7 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 /** In the order `ballast --help` lists them. */
 const COMMANDS: readonly RegisterCommand[] = [
+  registerDemoCommand,
   registerPlanCommand,
   registerPortfolioCommand,
   registerMetricsCommand,
