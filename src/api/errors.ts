@@ -70,7 +70,9 @@ export function describeError(err: unknown): ErrorReply {
   }
   if (isBallastError(err)) {
     const status = STATUS_BY_CODE[err.code];
-    return { status, body: errorBody(status, err.message, err.details, err.code) };
+    // Every refusal names at least one problem, even when the domain gave only a sentence.
+    const details = err.details.length > 0 ? err.details : [err.message];
+    return { status, body: errorBody(status, err.message, details, err.code) };
   }
   if (err instanceof UnavailableError) {
     return { status: 503, body: errorBody(503, err.message) };

@@ -7,7 +7,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { App } from '../app.js';
 import { RefusedError } from '../domain/index.js';
-import { createPrometheus, type Prometheus } from '../observability/prometheus.js';
+import { type Prometheus, prometheusFor } from '../observability/prometheus.js';
 import { requireToken } from './auth.js';
 import type { ApiContext, ApiServer, QueueEventsReader, RegisterRoutes } from './context.js';
 import { registerDashboard } from './dashboard.js';
@@ -85,12 +85,7 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
   let events: Promise<QueueEventsReader> | undefined;
   const ctx: ApiContext = {
     app,
-    prometheus:
-      options.prometheus ??
-      createPrometheus({
-        queueCounts: () => app.queue.counts(),
-        sourceErrors: () => app.metricsStats().source?.errors ?? null,
-      }),
+    prometheus: options.prometheus ?? prometheusFor(app),
     applyTimeoutMs: options.applyTimeoutMs ?? DEFAULT_APPLY_TIMEOUT_MS,
     metricsPublic: options.metricsPublic === true,
     queueEvents: () => {

@@ -3,6 +3,7 @@
  * the queue depth and the metrics-source error count are read when Prometheus scrapes.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { App } from '../app.js';
 import { withDeadline } from './deadline.js';
 
 /** The shape of JobContext['observe'] (jobs/job.ts): a worker passes it to startWorker. */
@@ -115,4 +116,19 @@ export function createPrometheus(sources: PrometheusSources = {}): Prometheus {
     observe,
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
+}
+
+/**
+ * The registry of a process built around `app`: queue depth from its queue, source errors from
+ * its metrics source. `ballast start` passes `observe` to its worker and the registry to its API.
+ */
+export function prometheusFor(
+  app: App,
+  options: Pick<PrometheusSources, 'processMetrics' | 'scrapeTimeoutMs'> = {},
+): Prometheus {
+  return createPrometheus({
+    ...options,
+    queueCounts: () => app.queue.counts(),
+    sourceErrors: () => app.metricsStats().source?.errors ?? null,
+  });
 }
