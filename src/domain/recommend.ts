@@ -1,6 +1,6 @@
 import { RefusedError } from './errors.js';
 import { pct } from './format.js';
-import type { BusinessMetrics, Portfolio, Strategy } from './model.js';
+import type { Allocation, BusinessMetrics, Portfolio, Strategy } from './model.js';
 import { STRATEGY_LABEL, scoreContext, strategyScore } from './strategies.js';
 import { absorbRounding, waterFill } from './water-fill.js';
 
@@ -61,6 +61,8 @@ export function recommend(
   const lo = new Float64Array(n);
   const hi = new Float64Array(n);
   const scores = new Float64Array(n);
+  // One lookup per business: Map.get on 100,000 string keys is a noticeable share of the cost.
+  const found: (BusinessMetrics | undefined)[] = new Array(n);
   const present: BusinessMetrics[] = [];
   let fixedMass = 0;
   for (let i = 0; i < n; i++) {
@@ -70,6 +72,7 @@ export function recommend(
     lo[i] = a.minWeight ?? 0;
     hi[i] = a.maxWeight ?? 1;
     const m = metrics.get(a.businessId);
+    found[i] = m;
     if (m) present.push(m);
     if (a.locked) state[i] = LOCKED;
     else if (!m) state[i] = NO_METRICS;
@@ -79,8 +82,7 @@ export function recommend(
   let movableCount = 0;
   for (let i = 0; i < n; i++) {
     if (state[i] !== MOVABLE) continue;
-    const a = allocations[i]!;
-    scores[i] = strategyScore(portfolio.strategy, a, metrics.get(a.businessId)!, ctx);
+    scores[i] = strategyScore(portfolio.strategy, allocations[i]!, found[i]!, ctx);
     movableCount++;
   }
   const freeMass = Math.max(0, 1 - fixedMass);
@@ -91,11 +93,14 @@ export function recommend(
   let activeIdx = new Int32Array(movableCount);
   let k = 0;
   for (let i = 0; i < n; i++) if (state[i] === MOVABLE) activeIdx[k++] = i;
+  const sBuf = new Float64Array(movableCount);
+  const lBuf = new Float64Array(movableCount);
+  const hBuf = new Float64Array(movableCount);
   for (let round = 0; round < MAX_ROUNDS && activeIdx.length > 0; round++) {
     const m = activeIdx.length;
-    const s = new Float64Array(m);
-    const l = new Float64Array(m);
-    const h = new Float64Array(m);
+    const s = sBuf.subarray(0, m);
+    const l = lBuf.subarray(0, m);
+    const h = hBuf.subarray(0, m);
     for (let j = 0; j < m; j++) {
       const i = activeIdx[j]!;
       s[j] = scores[i]!;
@@ -182,43 +187,32 @@ export function recommend(
   for (let i = 0; i < n; i++) turnover += Math.abs(next[i]! - current[i]!);
   turnover /= 2;
 
-  const label = STRATEGY_LABEL[portfolio.strategy];
+  const why: ReasonContext = {
+    label: STRATEGY_LABEL[portfolio.strategy],
+    freeMass,
+    threshold,
+    turnoverScale,
+    maxTurnover: maxTurnover ?? 0,
+    missingReasons: options.missingReasons,
+  };
   const actions: Action[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    const a = allocations[i]!;
     const c = current[i]!;
     const w = next[i]!;
-    let action: ActionKind;
-    let reason: string;
-    switch (state[i]) {
-      case LOCKED:
-        action = 'locked';
-        reason = `locked by the operator; kept at ${pct(c)}`;
-        break;
-      case NO_METRICS:
-        action = 'no-metrics';
-        reason = `no metrics this run (${options.missingReasons?.get(a.businessId) ?? 'not available'}); kept at ${pct(c)}`;
-        break;
-      case MAINTAINED:
-        action = 'maintain';
-        reason = `target within the drift threshold ${pct(threshold)} of ${pct(c)}; kept`;
-        break;
-      default: {
-        action = w > c ? 'increase' : w < c ? 'decrease' : 'maintain';
-        const share = freeMass > 0 ? split[i]! / freeMass : 0;
-        reason = `${label} share ${pct(share)} of free mass; was ${pct(c)}`;
-        if (a.maxWeight !== undefined && Math.abs(w - a.maxWeight) < 1e-12)
-          reason += `; capped at max ${pct(a.maxWeight)}`;
-        if (a.minWeight !== undefined && a.minWeight > 0 && Math.abs(w - a.minWeight) < 1e-12) {
-          reason += `; held at min ${pct(a.minWeight)}`;
-        }
-        // Also when the scale is 0: then the action is maintain, and this says why.
-        if (turnoverScale !== null && split[i] !== c) {
-          reason += `; move scaled to ${pct(turnoverScale)} by max turnover ${pct(maxTurnover ?? 0)}`;
-        }
-      }
-    }
-    actions[i] = { businessId: a.businessId, action, currentWeight: c, recommendedWeight: w, reason };
+    const st = state[i]!;
+    const action: ActionKind =
+      st === LOCKED
+        ? 'locked'
+        : st === NO_METRICS
+          ? 'no-metrics'
+          : st === MAINTAINED
+            ? 'maintain'
+            : w > c
+              ? 'increase'
+              : w < c
+                ? 'decrease'
+                : 'maintain';
+    actions[i] = new RecommendedAction(allocations[i]!, action, c, w, split[i]!, st, why);
   }
   return {
     portfolioId: portfolio.id,
@@ -228,6 +222,73 @@ export function recommend(
     turnover,
     turnoverScale,
   };
+}
+
+interface ReasonContext {
+  readonly label: string;
+  readonly freeMass: number;
+  readonly threshold: number;
+  readonly turnoverScale: number | null;
+  readonly maxTurnover: number;
+  readonly missingReasons: ReadonlyMap<string, string> | undefined;
+}
+
+/**
+ * An action whose reason is written when it is read: a report of 100,000 businesses would
+ * otherwise spend most of recommend() building strings that a caller may never print.
+ */
+class RecommendedAction implements Action {
+  readonly businessId: string;
+
+  constructor(
+    private readonly allocation: Allocation,
+    readonly action: ActionKind,
+    readonly currentWeight: number,
+    readonly recommendedWeight: number,
+    /** The strategy's split for this allocation before max_turnover scaled it. */
+    private readonly split: number,
+    private readonly state: number,
+    private readonly why: ReasonContext,
+  ) {
+    this.businessId = allocation.businessId;
+  }
+
+  get reason(): string {
+    const c = this.currentWeight;
+    const w = this.recommendedWeight;
+    const a = this.allocation;
+    const why = this.why;
+    switch (this.state) {
+      case LOCKED:
+        return `locked by the operator; kept at ${pct(c)}`;
+      case NO_METRICS:
+        return `no metrics this run (${why.missingReasons?.get(a.businessId) ?? 'not available'}); kept at ${pct(c)}`;
+      case MAINTAINED:
+        return `target within the drift threshold ${pct(why.threshold)} of ${pct(c)}; kept`;
+    }
+    const share = why.freeMass > 0 ? this.split / why.freeMass : 0;
+    let reason = `${why.label} share ${pct(share)} of free mass; was ${pct(c)}`;
+    if (a.maxWeight !== undefined && Math.abs(w - a.maxWeight) < 1e-12)
+      reason += `; capped at max ${pct(a.maxWeight)}`;
+    if (a.minWeight !== undefined && a.minWeight > 0 && Math.abs(w - a.minWeight) < 1e-12) {
+      reason += `; held at min ${pct(a.minWeight)}`;
+    }
+    // Also when the scale is 0: then the action is maintain, and this says why.
+    if (why.turnoverScale !== null && this.split !== c) {
+      reason += `; move scaled to ${pct(why.turnoverScale)} by max turnover ${pct(why.maxTurnover)}`;
+    }
+    return reason;
+  }
+
+  toJSON(): Omit<Action, never> {
+    return {
+      businessId: this.businessId,
+      action: this.action,
+      currentWeight: this.currentWeight,
+      recommendedWeight: this.recommendedWeight,
+      reason: this.reason,
+    };
+  }
 }
 
 function sumOver(indices: Int32Array, values: Float64Array): number {

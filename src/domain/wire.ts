@@ -236,7 +236,7 @@ export type WirePortfolio = ReturnType<typeof portfolioToWire>;
 export const wireMetricsSchema = z
   .object({
     business_id: idSchema,
-    name: z.string().max(200).optional(),
+    name: z.string().max(200).nullish(),
     revenue: finite,
     expenses: finite.optional(),
     profit: finite.optional(),
@@ -246,7 +246,7 @@ export const wireMetricsSchema = z
     health_score: z.number().min(0).max(100),
     stage: z.enum(STAGES).default('unknown'),
     // Epoch milliseconds only within the range of a Date: toISOString() throws outside it.
-    as_of: z.union([z.string(), z.number().min(-8.64e15).max(8.64e15)]).optional(),
+    as_of: z.union([z.string(), z.number().min(-8.64e15).max(8.64e15)]).nullish(),
   })
   .refine((m) => m.expenses !== undefined || m.profit !== undefined, {
     message: 'give expenses or profit (or both)',
@@ -274,7 +274,7 @@ function toMetrics(m: z.output<typeof wireMetricsSchema>): BusinessMetrics {
   const expenses = m.expenses ?? m.revenue - profit;
   return {
     businessId: m.business_id,
-    name: m.name,
+    name: m.name ?? undefined,
     revenue: m.revenue,
     expenses,
     profit,
@@ -284,7 +284,7 @@ function toMetrics(m: z.output<typeof wireMetricsSchema>): BusinessMetrics {
     healthScore: m.health_score,
     stage: m.stage,
     asOf:
-      m.as_of === undefined
+      m.as_of === undefined || m.as_of === null
         ? undefined
         : typeof m.as_of === 'number'
           ? new Date(m.as_of).toISOString()

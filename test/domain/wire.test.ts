@@ -325,3 +325,19 @@ describe('report wire format', () => {
     ]);
   });
 });
+
+describe('metrics wire round trip', () => {
+  it('reads back what metricsToWire writes, nulls included', async () => {
+    const { metricsFromWire, metricsToWire } = await import('../../src/domain/index.js');
+    const m = metricsFromWire({
+      business_id: 'rt',
+      revenue: 10,
+      expenses: 4,
+      growth_rate: 1,
+      health_score: 50,
+    });
+    const wire = metricsToWire(m);
+    expect(wire.name).toBeNull();
+    expect(metricsFromWire(wire)).toEqual(m);
+  });
+});
