@@ -1,0 +1,69 @@
+/** `ballast portfolio create`: a new, empty portfolio. */
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { createPortfolio, type Strategy } from '../../domain/index.js';
+import type { CliContext } from '../context.js';
+import { withApp } from '../lazy-with-app.js';
+import { parseId, parseNumber } from '../option-parsers.js';
+import { printWritten } from './portfolio-options.js';
+
+interface CreateOptions {
+  readonly name: string;
+  readonly owner: string;
+  readonly id?: string;
+  readonly strategy?: string;
+  readonly budget?: number;
+  readonly targetRoi?: number;
+  readonly driftThreshold?: number;
+  readonly maxTurnover?: number;
+  readonly attentionHours?: number;
+  readonly json?: boolean;
+}
+
+/** `p-` and 12 hex digits: 48 random bits, so operators creating at the same time do not collide. */
+export function generatePortfolioId(): string {
+  return `p-${randomBytes(6).toString('hex')}`;
+}
+
+export function registerPortfolioCreate(portfolio: Command, ctx: CliContext): void {
+  portfolio
+    .command('create')
+    .description('create an empty portfolio (add businesses with add-business)')
+    .requiredOption('--name <name>', 'display name')
+    .requiredOption('--owner <owner-id>', 'owner id', parseId)
+    .option('--id <portfolio-id>', 'portfolio id (default: p- and 12 random hex digits)', parseId)
+    .option('--strategy <strategy>', 'equal | performance | growth | revenue | custom (default equal)')
+    .option('--budget <amount>', 'total budget, >= 0 (default 0)', parseNumber)
+    .option('--target-roi <percent>', 'target ROI in percent (default 20)', parseNumber)
+    .option(
+      '--drift-threshold <weight>',
+      'skip moves smaller than this weight, 0..1 (default 0.05)',
+      parseNumber,
+    )
+    .option('--max-turnover <fraction>', 'cap on turnover per run, 0..1 (default none)', parseNumber)
+    .option('--attention-hours <hours>', "the owner's hours a week (default 40)", parseNumber)
+    .addHelpText(
+      'after',
+      '\nExample:\n  ballast portfolio create --id north-star --name "North Star" --owner dana --strategy performance --budget 500000\n',
+    )
+    .action(async (options: CreateOptions) => {
+      const now = ctx.now().toISOString();
+      // Validated before connecting: a bad value is refused even when Redis is down.
+      const p = createPortfolio(
+        {
+          id: options.id ?? generatePortfolioId(),
+          name: options.name,
+          ownerId: options.owner,
+          strategy: options.strategy as Strategy | undefined,
+          totalBudget: options.budget,
+          targetRoi: options.targetRoi,
+          driftThreshold: options.driftThreshold,
+          maxTurnover: options.maxTurnover,
+          attentionHoursPerWeek: options.attentionHours,
+        },
+        now,
+      );
+      const created = await withApp(ctx, (app) => app.store.create(p));
+      printWritten(ctx, created, options.json, `Created portfolio ${created.id}`);
+    });
+}

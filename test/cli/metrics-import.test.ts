@@ -1,0 +1,129 @@
+/** `ballast metrics import` into the redis metrics source, in-process against a real Redis. */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisMetricsSource } from '../../src/adapters/metrics/redis-metrics-source.js';
+import type { App } from '../../src/app.js';
+import { metricsFromWire, type WireMetrics } from '../../src/domain/index.js';
+import { testApp } from '../helpers/app.js';
+import { useRedisPrefix } from '../helpers/redis.js';
+import { REPO_ROOT } from './cli-process.js';
+import { runIn } from './in-process.js';
+
+const redis = useRedisPrefix('cli-metrics');
+let app: App;
+let dir: string;
+let example: WireMetrics[];
+
+beforeAll(async () => {
+  app = testApp(redis.prefix);
+  dir = await mkdtemp(join(tmpdir(), 'ballast-metrics-'));
+  example = JSON.parse(await readFile(join(REPO_ROOT, 'examples/metrics.json'), 'utf8'));
+});
+
+afterAll(async () => {
+  await app.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const run = (argv: string[], stdin?: string) =>
+  runIn(redis.prefix, argv, stdin === undefined ? {} : { stdin });
+
+async function file(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+function metric(id: string, extra: Partial<WireMetrics> = {}): WireMetrics {
+  return { business_id: id, revenue: 1000, expenses: 800, growth_rate: 3, health_score: 60, ...extra };
+}
+
+async function fetchStored(ids: string[]) {
+  return createRedisMetricsSource(app.redis, app.keys).fetch(ids);
+}
+
+describe('metrics import', () => {
+  it('imports a JSON array: the redis source then answers every business', async () => {
+    const result = await run(['metrics', 'import', join(REPO_ROOT, 'examples/metrics.json')]);
+    expect(result).toEqual({ code: 0, stdout: `imported ${example.length} businesses\n`, stderr: '' });
+    const ids = example.map((m) => m.business_id);
+    const { metrics, missing } = await fetchStored(ids);
+    expect(missing.size).toBe(0);
+    for (const entry of example) expect(metrics.get(entry.business_id)).toEqual(metricsFromWire(entry));
+  });
+
+  it('imports NDJSON from standard input, replacing what was stored, and prints JSON', async () => {
+    const ndjson = `${JSON.stringify(metric('nd-1'))}\n\n${JSON.stringify(metric('nd-2', { name: 'Two' }))}\n`;
+    const first = await run(['metrics', 'import', '-', '--json'], ndjson);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ imported: 2, business_ids: ['nd-1', 'nd-2'] });
+
+    // A re-import replaces every field: the old name does not survive.
+    const second = await run(['metrics', 'import', '-'], JSON.stringify(metric('nd-2', { revenue: 5 })));
+    expect(second.stdout).toBe('imported 1 business\n');
+    const { metrics } = await fetchStored(['nd-2']);
+    expect(metrics.get('nd-2')).toEqual(metricsFromWire(metric('nd-2', { revenue: 5 })));
+  });
+
+  it('refuses a file with an invalid entry, naming the entry and the field, and writes nothing', async () => {
+    await run(['metrics', 'import', '-'], JSON.stringify([metric('keep', { revenue: 111 })]));
+    const bad = await file(
+      'bad.json',
+      JSON.stringify([
+        metric('keep', { revenue: 999 }),
+        metric('fresh'),
+        metric('broken', { health_score: 150 }),
+      ]),
+    );
+    const result = await run(['metrics', 'import', bad]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(
+      /^ballast: .*bad\.json: invalid metrics: index 2 \(business_id broken\): health_score/,
+    );
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+
+    const { metrics, missing } = await fetchStored(['keep', 'fresh', 'broken']);
+    expect(metrics.get('keep')?.revenue).toBe(111);
+    expect(missing.has('fresh')).toBe(true);
+    expect(missing.has('broken')).toBe(true);
+  });
+
+  it('refuses bad NDJSON lines, duplicates, empty and missing files', async () => {
+    const cases: [string, string, RegExp][] = [
+      [
+        'lines.ndjson',
+        `${JSON.stringify(metric('l-1'))}\n{"business_id": "l-2",\n`,
+        /line 2: not valid JSON/,
+      ],
+      [
+        'text.ndjson',
+        `${JSON.stringify(metric('t-0'))}\n${JSON.stringify(metric('t-1', { revenue: 'lots' as unknown as number }))}\n`,
+        /line 2 \(business_id t-1\): revenue/,
+      ],
+      ['dup.json', JSON.stringify([metric('d-1'), metric('d-1')]), /business_id d-1 is listed twice/],
+      ['badid.json', JSON.stringify([metric('a:b')]), /index 0 \(business_id "a:b"\): business_id/],
+      ['empty.json', '', /no metrics entries: nothing imported/],
+      ['empty-array.json', '[]', /no metrics entries: nothing imported/],
+    ];
+    for (const [name, text, message] of cases) {
+      const result = await run(['metrics', 'import', await file(name, text)]);
+      expect(result.code, name).toBe(1);
+      expect(result.stderr, name).toMatch(message);
+      expect(result.stdout, name).toBe('');
+    }
+    const missingFile = await run(['metrics', 'import', join(dir, 'nope.json')]);
+    expect(missingFile.code).toBe(1);
+    expect(missingFile.stderr).toMatch(/nope\.json: cannot read: no such file/);
+    const { metrics } = await fetchStored(['l-1', 't-0', 't-1', 'd-1']);
+    expect(metrics.size).toBe(0);
+  });
+
+  it('is bad usage without a file', async () => {
+    const result = await run(['metrics', 'import']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/missing required argument 'file'/);
+  });
+});
