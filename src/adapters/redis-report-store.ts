@@ -128,7 +128,9 @@ export class RedisReportStore {
       }
     } finally {
       options.signal?.removeEventListener('abort', abort);
-      reader.disconnect();
+      // Not twice: a second disconnect() of a closed connection arms ioredis's 2 s "still open"
+      // timer, which nothing clears, and keeps the process alive that long after Ctrl-C.
+      if (reader.status !== 'end') reader.disconnect();
     }
   }
 }
