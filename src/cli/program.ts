@@ -17,6 +17,7 @@ import { registerPortfolioCommand } from './commands/portfolio.js';
 import { registerReportsCommand } from './commands/reports.js';
 import { registerScheduleCommand } from './commands/schedule.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
+import { registerStartCommand } from './commands/start.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { type CliContext, processContext } from './context.js';
 
@@ -34,6 +35,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerSchedulerCommand,
   registerScheduleCommand,
   registerApiCommand,
+  registerStartCommand,
 ];
 
 export const JSON_FLAG = '--json';
