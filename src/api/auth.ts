@@ -42,12 +42,18 @@ function presentedToken(authorization: string | undefined): string | null {
   return null;
 }
 
-/** An onRequest hook: every route needs the token unless its config says `public: true`. */
-export function requireToken(token: string) {
+export interface Auth {
+  /** An onRequest hook: every route needs the token unless its config says `public: true`. */
+  readonly hook: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+  /** For requests refused before routing (malformed URL): they too get a 401 without the token. */
+  readonly allows: (request: FastifyRequest) => boolean;
+  readonly refuse: (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+}
+
+export function bearerAuth(token: string): Auth {
   const matches = tokenMatcher(token);
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    if (request.routeOptions.config?.public === true) return undefined;
-    if (matches(request.headers.authorization)) return undefined;
+  const allows = (request: FastifyRequest) => matches(request.headers.authorization);
+  const refuse = (request: FastifyRequest, reply: FastifyReply) => {
     const message = request.headers.authorization
       ? 'wrong token: send Authorization: Bearer <BALLAST_API_TOKEN>'
       : 'missing token: send Authorization: Bearer <BALLAST_API_TOKEN>';
@@ -58,5 +64,13 @@ export function requireToken(token: string) {
         .header('www-authenticate', ['Bearer realm="ballast"', 'Basic realm="ballast", charset="UTF-8"'])
         .send(errorBody(401, message))
     );
+  };
+  return {
+    allows,
+    refuse,
+    hook: async (request, reply) => {
+      if (request.routeOptions.config?.public === true || allows(request)) return undefined;
+      return refuse(request, reply);
+    },
   };
 }

@@ -15,5 +15,30 @@ export function registerDashboard(server: FastifyInstance, app: App): void {
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'Ballast' } },
   });
-  server.register(adapter.registerPlugin(), { prefix: DASHBOARD_PREFIX });
+  server.register(async (scope) => {
+    // bull-board answers its errors as {error: {key}}: add the `message` every other 4xx has.
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
+      return withMessage(payload);
+    });
+    scope.register(adapter.registerPlugin(), { prefix: DASHBOARD_PREFIX });
+  });
+}
+
+function withMessage(payload: string): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(payload);
+  } catch {
+    return payload;
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return payload;
+  const record = body as Record<string, unknown>;
+  if (typeof record['message'] === 'string' && record['message'] !== '') return payload;
+  const error = record['error'];
+  const key = typeof error === 'object' && error !== null ? (error as { key?: unknown }).key : error;
+  return JSON.stringify({
+    ...record,
+    message: `dashboard: ${typeof key === 'string' ? key : 'request refused'}`,
+  });
 }

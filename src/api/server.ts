@@ -8,7 +8,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { App } from '../app.js';
 import { RefusedError } from '../domain/index.js';
 import { type Prometheus, prometheusFor } from '../observability/prometheus.js';
-import { requireToken } from './auth.js';
+import { bearerAuth } from './auth.js';
 import type { ApiContext, ApiServer, QueueEventsReader, RegisterRoutes } from './context.js';
 import { registerDashboard } from './dashboard.js';
 import { registerDocs } from './docs.js';
@@ -59,6 +59,7 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
     throw new RefusedError('BALLAST_API_TOKEN must be at least 16 characters');
   }
 
+  const auth = token ? bearerAuth(token) : null;
   const server = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast only drops pino's extra generics.
     loggerInstance: app.log.child(
@@ -69,7 +70,8 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     // A malformed URL or an over-long path segment: the same error body as everything else.
     frameworkErrors: (err, request, reply) => {
-      sendError(request, reply, err);
+      if (auth && !auth.allows(request)) auth.refuse(request, reply);
+      else sendError(request, reply, err);
     },
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -80,7 +82,7 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
     reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
   useJsonBodyParser(server);
-  if (token) server.addHook('onRequest', requireToken(token));
+  if (auth) server.addHook('onRequest', auth.hook);
 
   let events: Promise<QueueEventsReader> | undefined;
   const ctx: ApiContext = {
