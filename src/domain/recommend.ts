@@ -1,7 +1,7 @@
 import { RefusedError } from './errors.js';
 import { pct } from './format.js';
 import type { Allocation, BusinessMetrics, Portfolio, Strategy } from './model.js';
-import { STRATEGY_LABEL, scoreContext, strategyScore } from './strategies.js';
+import { type ScoreContext, STRATEGY_LABEL, strategyScore } from './strategies.js';
 import { absorbRounding, waterFill } from './water-fill.js';
 
 export const ACTION_KINDS = ['increase', 'decrease', 'maintain', 'locked', 'no-metrics'] as const;
@@ -62,23 +62,29 @@ export function recommend(
   const hi = new Float64Array(n);
   const scores = new Float64Array(n);
   // One lookup per business: Map.get on 100,000 string keys is a noticeable share of the cost.
-  const found: (BusinessMetrics | undefined)[] = new Array(n);
-  const present: BusinessMetrics[] = [];
+  const found: (BusinessMetrics | undefined)[] = [];
+  let maxProfit = 0;
   let fixedMass = 0;
   for (let i = 0; i < n; i++) {
     const a = allocations[i]!;
-    current[i] = a.weight;
-    next[i] = a.weight;
+    const w = a.weight;
+    current[i] = w;
+    next[i] = w;
     lo[i] = a.minWeight ?? 0;
     hi[i] = a.maxWeight ?? 1;
     const m = metrics.get(a.businessId);
-    found[i] = m;
-    if (m) present.push(m);
-    if (a.locked) state[i] = LOCKED;
-    else if (!m) state[i] = NO_METRICS;
-    if (state[i] !== MOVABLE) fixedMass += a.weight;
+    found.push(m);
+    if (m !== undefined && m.profit > maxProfit) maxProfit = m.profit;
+    if (a.locked) {
+      state[i] = LOCKED;
+      fixedMass += w;
+    } else if (m === undefined) {
+      state[i] = NO_METRICS;
+      fixedMass += w;
+    }
   }
-  const ctx = scoreContext(present);
+  // Same as scoreContext() over the businesses with metrics, without a second array.
+  const ctx: ScoreContext = { maxProfit };
   let movableCount = 0;
   for (let i = 0; i < n; i++) {
     if (state[i] !== MOVABLE) continue;
@@ -195,33 +201,75 @@ export function recommend(
     maxTurnover: maxTurnover ?? 0,
     missingReasons: options.missingReasons,
   };
-  const actions: Action[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = current[i]!;
-    const w = next[i]!;
-    const st = state[i]!;
-    const action: ActionKind =
-      st === LOCKED
-        ? 'locked'
-        : st === NO_METRICS
-          ? 'no-metrics'
-          : st === MAINTAINED
-            ? 'maintain'
-            : w > c
-              ? 'increase'
-              : w < c
-                ? 'decrease'
-                : 'maintain';
-    actions[i] = new RecommendedAction(allocations[i]!, action, c, w, split[i]!, st, why);
+  return new ColumnarRecommendation(portfolio, turnover, turnoverScale, { state, current, next, split }, why);
+}
+
+/**
+ * The decisions are computed in typed columns; the action objects (one per business, with their
+ * reasons) are built on first read. At 100,000 businesses, allocating them is a third of the cost
+ * and most of the garbage, and a caller that only needs the weights never pays it.
+ */
+class ColumnarRecommendation implements Recommendation {
+  readonly portfolioId: string;
+  readonly version: number;
+  readonly strategy: Strategy;
+  #actions: Action[] | undefined;
+
+  constructor(
+    private readonly portfolio: Portfolio,
+    readonly turnover: number,
+    readonly turnoverScale: number | null,
+    private readonly columns: {
+      readonly state: Uint8Array;
+      readonly current: Float64Array;
+      readonly next: Float64Array;
+      readonly split: Float64Array;
+    },
+    private readonly why: ReasonContext,
+  ) {
+    this.portfolioId = portfolio.id;
+    this.version = portfolio.version;
+    this.strategy = portfolio.strategy;
   }
-  return {
-    portfolioId: portfolio.id,
-    version: portfolio.version,
-    strategy: portfolio.strategy,
-    actions,
-    turnover,
-    turnoverScale,
-  };
+
+  get actions(): readonly Action[] {
+    if (this.#actions) return this.#actions;
+    const { state, current, next, split } = this.columns;
+    const allocations = this.portfolio.allocations;
+    const n = allocations.length;
+    const actions: Action[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = current[i]!;
+      const w = next[i]!;
+      const st = state[i]!;
+      const action: ActionKind =
+        st === LOCKED
+          ? 'locked'
+          : st === NO_METRICS
+            ? 'no-metrics'
+            : st === MAINTAINED
+              ? 'maintain'
+              : w > c
+                ? 'increase'
+                : w < c
+                  ? 'decrease'
+                  : 'maintain';
+      actions[i] = new RecommendedAction(allocations[i]!, action, c, w, split[i]!, st, this.why);
+    }
+    this.#actions = actions;
+    return actions;
+  }
+
+  toJSON(): object {
+    return {
+      portfolioId: this.portfolioId,
+      version: this.version,
+      strategy: this.strategy,
+      actions: this.actions,
+      turnover: this.turnover,
+      turnoverScale: this.turnoverScale,
+    };
+  }
 }
 
 interface ReasonContext {
