@@ -1,29 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { nightlyJobId } from '../../../jobs/payloads.js';
-import { readJsonFile } from '../../adapters/input-file.js';
-import { importMetrics } from '../../adapters/metrics/index.js';
-import { readMetricsFile } from '../../adapters/metrics-file.js';
-import { OPERATOR_PRIORITY } from '../../adapters/queue.js';
-import { deletePrefix } from '../../adapters/redis-cleanup.js';
-import { type ResolvedRedis, resolveRedis } from '../../adapters/redis-launcher.js';
-import { createApp } from '../../app.js';
-import { loadConfig } from '../../config.js';
-import { portfolioFromWire, RefusedError, type WireReport } from '../../domain/index.js';
-import { createLogger } from '../../logger.js';
-import { packageRoot } from '../../runtime/package-root.js';
-import { manualRunId } from '../../runtime/run-ids.js';
-import { startWorker } from '../../runtime/worker.js';
+import type { DemoOptions } from '../actions/demo.js';
 import type { CliContext } from '../context.js';
-import { formatJson } from '../output.js';
-import { formatReportText } from '../report-text.js';
-
-interface DemoOptions {
-  keep?: boolean;
-  json?: boolean;
-}
 
 export function registerDemoCommand(program: Command, ctx: CliContext): void {
   program
@@ -32,97 +9,5 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
       'load example portfolios (every strategy, a lock, bounds, a business without metrics), run one nightly pass through the real queue and worker, print the reports, clean up',
     )
     .option('--keep', 'keep the demo keys in Redis (their prefix is printed)')
-    .action((options: DemoOptions) => runDemo(ctx, options));
-}
-
-async function runDemo(ctx: CliContext, options: DemoOptions): Promise<void> {
-  let redis: ResolvedRedis;
-  try {
-    redis = await resolveRedis({ REDIS_URL: ctx.env.REDIS_URL });
-  } catch (err) {
-    throw new RefusedError(
-      `${err instanceof Error ? err.message : String(err)}. The demo needs a Redis: set REDIS_URL, run one on 127.0.0.1:6379, or install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) so that the demo can start a private one`,
-    );
-  }
-  const prefix = `ballast-demo-${randomBytes(4).toString('hex')}`;
-  const config = loadConfig({
-    ...ctx.env,
-    REDIS_URL: redis.url,
-    BALLAST_PREFIX: prefix,
-    BALLAST_METRICS_SOURCE: 'redis',
-    BALLAST_LOG_LEVEL: ctx.env.BALLAST_LOG_LEVEL ?? 'warn',
-  });
-  const app = createApp(config, { log: createLogger(config.logLevel, { role: 'demo' }) });
-  const say = (text: string) => {
-    if (!options.json) ctx.out(text);
-  };
-  try {
-    say(
-      `Redis: ${redis.private ? `a private redis-server at ${redis.url} (stopped at the end)` : redis.url}; key prefix ${prefix}\n`,
-    );
-    const examples = join(packageRoot(), 'examples');
-    const metrics = await readMetricsFile(join(examples, 'metrics.json'));
-    await importMetrics(app.redis, app.keys, metrics.metrics.values());
-    const files = (await readdir(join(examples, 'portfolios'))).filter((f) => f.endsWith('.json')).sort();
-    const ids: string[] = [];
-    for (const file of files) {
-      const portfolio = portfolioFromWire(
-        await readJsonFile(join(examples, 'portfolios', file)),
-        ctx.now().toISOString(),
-      );
-      await app.store.create(portfolio);
-      ids.push(portfolio.id);
-    }
-    say(
-      `Loaded ${ids.length} portfolios (${files.join(', ')}) and metrics for ${metrics.metrics.size} businesses.\n`,
-    );
-
-    const worker = await startWorker(app);
-    const events = await app.queue.events(app.redis);
-    const runId = manualRunId(ctx.now(), 'demo');
-    let progress: Awaited<ReturnType<typeof app.queue.watchRun>>;
-    try {
-      const watching = app.queue.watchRun(events, runId, nightlyJobId(runId), () => {});
-      await app.queue.add({
-        name: 'nightly',
-        data: { runId, trigger: 'manual' },
-        jobId: nightlyJobId(runId),
-        priority: OPERATOR_PRIORITY,
-      });
-      progress = await watching;
-    } finally {
-      await events.close();
-      await worker.close();
-    }
-    const reports: WireReport[] = [];
-    for (const id of ids) {
-      const json = await app.reports.runReport(id, runId);
-      if (json) reports.push(JSON.parse(json) as WireReport);
-    }
-    if (options.json) {
-      ctx.out(formatJson({ run_id: runId, prefix, kept: options.keep === true, reports }));
-    } else {
-      say(
-        `\nNightly run ${runId}: ${progress.completed} of ${progress.total} portfolios done, ${progress.failed} failed.\n`,
-      );
-      for (const report of reports) say(`\n${formatReportText(report)}`);
-      say(
-        `\nReports were published to:\n` +
-          `  global stream      ${app.keys.reports}\n` +
-          `  per portfolio      ${app.keys.portfolioReports('<portfolio_id>')}\n` +
-          `  latest report      ${app.keys.latestReport('<portfolio_id>')}\n` +
-          `  pub/sub channel    ${app.keys.reportsChannel}\n`,
-      );
-    }
-    if (progress.failed > 0) throw new RefusedError(`${progress.failed} portfolios failed in the demo run`);
-  } finally {
-    if (options.keep) {
-      say(`\nKept the demo keys: inspect them with redis-cli --scan --pattern '${prefix}:*'\n`);
-    } else {
-      const deleted = await deletePrefix(app.redis, prefix);
-      say(`\nCleaned up ${deleted} demo keys.\n`);
-    }
-    await app.close();
-    await redis.stop();
-  }
+    .action(async (options: DemoOptions) => (await import('../actions/demo.js')).runDemo(ctx, options));
 }

@@ -1,19 +1,6 @@
 import type { Command } from 'commander';
-import { type RunningApi, startApi } from '../../api/start-api.js';
-import { createApp } from '../../app.js';
-import { loadConfig } from '../../config.js';
-import { RefusedError } from '../../domain/index.js';
-import { createLogger } from '../../logger.js';
-import { prometheusFor } from '../../observability/prometheus.js';
-import { type RunningScheduler, startScheduler } from '../../runtime/scheduler.js';
-import { shutdownSignal } from '../../runtime/signals.js';
-import { type RunningWorker, startWorker } from '../../runtime/worker.js';
+import type { StartOptions } from '../actions/start.js';
 import type { CliContext } from '../context.js';
-
-interface StartOptions {
-  api?: boolean;
-  insecureNoAuth?: boolean;
-}
 
 export function registerStartCommand(program: Command, ctx: CliContext): void {
   program
@@ -21,39 +8,5 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     .description('worker, scheduler and HTTP API in one process; SIGTERM/SIGINT stops all three gracefully')
     .option('--no-api', 'run the worker and the scheduler only')
     .option('--insecure-no-auth', 'serve the API without BALLAST_API_TOKEN (then on 127.0.0.1 only)')
-    .action(async (options: StartOptions) => {
-      const config = loadConfig(ctx.env);
-      const withApi = options.api !== false;
-      if (withApi && !config.api.token && !options.insecureNoAuth) {
-        throw new RefusedError(
-          'BALLAST_API_TOKEN is not set: set it (16+ characters), or start with --insecure-no-auth (loopback only), or with --no-api',
-        );
-      }
-      const log = createLogger(config.logLevel, { role: 'start' });
-      const app = createApp(config, { log });
-      const stop = shutdownSignal();
-      const prometheus = prometheusFor(app);
-      let worker: RunningWorker | undefined;
-      let scheduler: RunningScheduler | undefined;
-      let api: RunningApi | undefined;
-      try {
-        worker = await startWorker(app, prometheus.observe);
-        scheduler = await startScheduler(app);
-        if (withApi)
-          api = await startApi(app, config, { insecureNoAuth: options.insecureNoAuth, prometheus });
-        log.info(
-          { api: api?.url ?? null, cron: config.cron, concurrency: config.concurrency },
-          'ballast started',
-        );
-        const signal = await stop;
-        log.info({ signal }, 'shutting down: no new runs, finishing active jobs');
-      } finally {
-        // Stop scheduling first, then stop taking requests, then let the active jobs finish.
-        await scheduler?.close();
-        await api?.close();
-        await worker?.close();
-        await app.close();
-        log.info('ballast stopped');
-      }
-    });
+    .action(async (options: StartOptions) => (await import('../actions/start.js')).runStart(ctx, options));
 }

@@ -1,10 +1,4 @@
 import type { Command } from 'commander';
-import { redactUrl } from '../../adapters/redis.js';
-import { createApp } from '../../app.js';
-import { loadConfig } from '../../config.js';
-import { createLogger } from '../../logger.js';
-import { shutdownSignal } from '../../runtime/signals.js';
-import { startWorker } from '../../runtime/worker.js';
 import type { CliContext } from '../context.js';
 
 export function registerWorkerCommand(program: Command, ctx: CliContext): void {
@@ -13,26 +7,5 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
     .description(
       'process recalculate and nightly jobs until SIGTERM/SIGINT (then finish active jobs and exit 0)',
     )
-    .action(async () => {
-      const config = loadConfig(ctx.env);
-      const log = createLogger(config.logLevel, { role: 'worker' });
-      const app = createApp(config, { log });
-      const stop = shutdownSignal();
-      const worker = await startWorker(app);
-      log.info(
-        {
-          queue: config.queueName,
-          prefix: config.prefix,
-          concurrency: config.concurrency,
-          metricsSource: config.metrics.source,
-          redis: redactUrl(config.redisUrl),
-        },
-        'worker started',
-      );
-      const signal = await stop;
-      log.info({ signal }, 'shutting down: finishing active jobs');
-      await worker.close();
-      await app.close();
-      log.info('worker stopped');
-    });
+    .action(async () => (await import('../actions/worker.js')).runWorker(ctx));
 }

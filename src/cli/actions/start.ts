@@ -1,0 +1,51 @@
+import { type RunningApi, startApi } from '../../api/start-api.js';
+import { createApp } from '../../app.js';
+import { loadConfig } from '../../config.js';
+import { RefusedError } from '../../domain/index.js';
+import { createLogger } from '../../logger.js';
+import { prometheusFor } from '../../observability/prometheus.js';
+import { type RunningScheduler, startScheduler } from '../../runtime/scheduler.js';
+import { shutdownSignal } from '../../runtime/signals.js';
+import { type RunningWorker, startWorker } from '../../runtime/worker.js';
+import type { CliContext } from '../context.js';
+
+export interface StartOptions {
+  api?: boolean;
+  insecureNoAuth?: boolean;
+}
+
+/** `ballast start`: loaded only when the command runs (see program.ts). */
+export async function runStart(ctx: CliContext, options: StartOptions): Promise<void> {
+  const config = loadConfig(ctx.env);
+  const withApi = options.api !== false;
+  if (withApi && !config.api.token && !options.insecureNoAuth) {
+    throw new RefusedError(
+      'BALLAST_API_TOKEN is not set: set it (16+ characters), or start with --insecure-no-auth (loopback only), or with --no-api',
+    );
+  }
+  const log = createLogger(config.logLevel, { role: 'start' });
+  const app = createApp(config, { log });
+  const stop = shutdownSignal();
+  const prometheus = prometheusFor(app);
+  let worker: RunningWorker | undefined;
+  let scheduler: RunningScheduler | undefined;
+  let api: RunningApi | undefined;
+  try {
+    worker = await startWorker(app, prometheus.observe);
+    scheduler = await startScheduler(app);
+    if (withApi) api = await startApi(app, config, { insecureNoAuth: options.insecureNoAuth, prometheus });
+    log.info(
+      { api: api?.url ?? null, cron: config.cron, concurrency: config.concurrency },
+      'ballast started',
+    );
+    const signal = await stop;
+    log.info({ signal }, 'shutting down: no new runs, finishing active jobs');
+  } finally {
+    // Stop scheduling first, then stop taking requests, then let the active jobs finish.
+    await scheduler?.close();
+    await api?.close();
+    await worker?.close();
+    await app.close();
+    log.info('ballast stopped');
+  }
+}

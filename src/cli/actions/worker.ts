@@ -1,0 +1,31 @@
+import { redactUrl } from '../../adapters/redis.js';
+import { createApp } from '../../app.js';
+import { loadConfig } from '../../config.js';
+import { createLogger } from '../../logger.js';
+import { shutdownSignal } from '../../runtime/signals.js';
+import { startWorker } from '../../runtime/worker.js';
+import type { CliContext } from '../context.js';
+
+/** `ballast worker`: loaded only when the command runs (see program.ts). */
+export async function runWorker(ctx: CliContext): Promise<void> {
+  const config = loadConfig(ctx.env);
+  const log = createLogger(config.logLevel, { role: 'worker' });
+  const app = createApp(config, { log });
+  const stop = shutdownSignal();
+  const worker = await startWorker(app);
+  log.info(
+    {
+      queue: config.queueName,
+      prefix: config.prefix,
+      concurrency: config.concurrency,
+      metricsSource: config.metrics.source,
+      redis: redactUrl(config.redisUrl),
+    },
+    'worker started',
+  );
+  const signal = await stop;
+  log.info({ signal }, 'shutting down: finishing active jobs');
+  await worker.close();
+  await app.close();
+  log.info('worker stopped');
+}
