@@ -1,5 +1,5 @@
-import { type App, type AppDeps, createApp } from '../app.js';
 import { redactUrl } from '../adapters/redis.js';
+import { type App, type AppDeps, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { RefusedError } from '../domain/index.js';
 import { createLogger } from '../logger.js';
@@ -12,7 +12,11 @@ const CONNECT_TIMEOUT_MS = 3000;
  * only warnings (their output is the command's own); BALLAST_LOG_LEVEL still wins when set.
  * An unreachable Redis is a clear refusal, not a hang.
  */
-export async function withApp<T>(ctx: CliContext, fn: (app: App) => Promise<T>, deps: AppDeps = {}): Promise<T> {
+export async function withApp<T>(
+  ctx: CliContext,
+  fn: (app: App) => Promise<T>,
+  deps: AppDeps = {},
+): Promise<T> {
   const config = loadConfig({ BALLAST_LOG_LEVEL: 'warn', ...ctx.env });
   const app = createApp(config, { log: createLogger(config.logLevel), ...deps });
   try {

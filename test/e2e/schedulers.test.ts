@@ -67,7 +67,11 @@ describe('three scheduler replicas', () => {
     expect(new Set(enqueued).size).toBe(enqueued.length);
     expect(enqueued.length).toBeGreaterThanOrEqual(4);
     // Slots are two seconds apart: no slot was skipped between the first and the last.
-    const times = [...enqueued].sort().map((id) => Date.parse(id.replace(/^cron-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')));
+    const times = [...enqueued]
+      .sort()
+      .map((id) =>
+        Date.parse(id.replace(/^cron-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')),
+      );
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBe(2000);
 
     const seen = new Set<string>();
