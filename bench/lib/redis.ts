@@ -1,0 +1,92 @@
+/**
+ * The Redis a bench talks to: a private redis-server by default (so the shared one is not
+ * disturbed and its numbers are not disturbed by others), BENCH_REDIS_URL when given. Benches
+ * write under their own prefix only and delete it at the end (SCAN + UNLINK, never FLUSHALL).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { deletePrefix } from '../../src/adapters/redis-cleanup.js';
+import { pingRedis, startPrivateRedis } from '../../src/adapters/redis-launcher.js';
+
+export interface BenchRedis {
+  readonly url: string;
+  readonly private: boolean;
+  stop(): Promise<void>;
+}
+
+export async function benchRedis(env: NodeJS.ProcessEnv = process.env): Promise<BenchRedis> {
+  const given = env.BENCH_REDIS_URL?.trim();
+  if (given) {
+    if (!(await pingRedis(given))) throw new Error(`BENCH_REDIS_URL=${given} does not answer PING`);
+    return { url: given, private: false, stop: async () => {} };
+  }
+  // Production settings (SPEC: noeviction); no AOF, so disk speed stays out of the numbers.
+  const server = await startPrivateRedis({ extraArgs: ['--maxmemory-policy', 'noeviction'] });
+  return { url: server.url, private: true, stop: () => server.stop() };
+}
+
+export function benchPrefix(): string {
+  return `ballast-bench-${randomBytes(4).toString('hex')}`;
+}
+
+export async function cleanUp(redis: Redis, prefix: string): Promise<number> {
+  return deletePrefix(redis, prefix);
+}
+
+export type CommandStats = Map<string, number>;
+
+/** Calls per command since the server started (INFO commandstats; never reset: the Redis may be shared). */
+export async function commandStats(redis: Redis): Promise<CommandStats> {
+  const text = await redis.info('commandstats');
+  const stats: CommandStats = new Map();
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(match[1]!, Number(match[2]));
+  return stats;
+}
+
+export function diffStats(before: CommandStats, after: CommandStats): CommandStats {
+  const diff: CommandStats = new Map();
+  for (const [name, calls] of after) {
+    const delta = calls - (before.get(name) ?? 0);
+    if (delta > 0) diff.set(name, delta);
+  }
+  return diff;
+}
+
+/** Commands that the bench itself or its observer sends, not the worker under test. */
+export const OBSERVER_COMMANDS = new Set(['xread', 'info', 'ping', 'client|setname', 'client|list', 'hello']);
+
+/**
+ * Redis commands per recalculation that are Ballast's and not BullMQ's: the pipeline's calls per
+ * job minus the no-op baseline's per job (same queue options, same job ids and priority, same
+ * chunked addBulk, same observer), command by command. Both include the commands that scripts
+ * run (Redis counts redis.call() in commandstats): BullMQ's cancel out against the baseline;
+ * Ballast's commit script runs `scriptCalls` of them per recalculation, reported apart.
+ */
+export function ballastCommands(
+  pipeline: CommandStats,
+  pipelineJobs: number,
+  baseline: CommandStats,
+  baselineJobs: number,
+): { perCommand: Map<string, number>; total: number } {
+  const names = new Set([...pipeline.keys(), ...baseline.keys()]);
+  const perCommand = new Map<string, number>();
+  let total = 0;
+  for (const name of [...names].sort()) {
+    if (OBSERVER_COMMANDS.has(name)) continue;
+    const residual = (pipeline.get(name) ?? 0) / pipelineJobs - (baseline.get(name) ?? 0) / baselineJobs;
+    if (Math.abs(residual) < 0.005) continue;
+    perCommand.set(name, residual);
+    total += residual;
+  }
+  return { perCommand, total };
+}
+
+/** Calls made by Ballast's commit script (src/adapters/redis-scripts.ts) on its 'ok' path. */
+export const COMMIT_SCRIPT_CALLS = {
+  hget: 2, // the run marker's report, the portfolio's version
+  hset: 2, // the portfolio, the run marker
+  xadd: 1, // the portfolio's report stream
+  set: 1, // the latest report
+  expire: 1, // the run marker
+} as const;
+export const COMMIT_SCRIPT_CALLS_TOTAL = Object.values(COMMIT_SCRIPT_CALLS).reduce((a, b) => a + b, 0);
