@@ -63,7 +63,7 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
   const server = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast only drops pino's extra generics.
     loggerInstance: app.log.child(
-      { role: 'api' },
+      { component: 'api' },
       { redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' } },
     ) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
