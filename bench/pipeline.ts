@@ -58,6 +58,8 @@ interface Options {
   sources: Source[];
   profile: boolean;
   logLevel: string;
+  /** Extra node flags for the ballast worker (e.g. heap limits), space-separated. */
+  nodeArgs: string[];
   out: string | undefined;
 }
 
@@ -117,6 +119,7 @@ function parseOptions(): Options {
       sources: { type: 'string', default: 'redis,http' },
       'skip-profile': { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'info' },
+      'node-args': { type: 'string', default: '' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -124,7 +127,7 @@ function parseOptions(): Options {
   if (values.help) {
     console.log(
       'usage: node dist/bench/pipeline.js [--portfolios 10000] [--size 20] [--businesses 2000]\n' +
-        '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--log-level info] [--out file.json]\n' +
+        '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--log-level info] [--node-args="--max-semi-space-size=4"] [--out file.json]\n' +
         'Redis: a private redis-server, or BENCH_REDIS_URL (keys under a bench-only prefix, deleted at the end).',
     );
     process.exit(0);
@@ -139,6 +142,7 @@ function parseOptions(): Options {
     sources: sources as Source[],
     profile: !values['skip-profile'],
     logLevel: values['log-level'],
+    nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
     out: values.out,
   };
 }
@@ -324,7 +328,7 @@ async function pipeline(
         [ctx.bin, 'worker'],
         workerEnv(ctx, queue, concurrency, source),
         join(ctx.logDir, `${label}.log`),
-        nodeArgs,
+        [...ctx.opts.nodeArgs, ...nodeArgs],
       ),
     async (queue) => {
       const events = await queue.events(ctx.redis);

@@ -11,6 +11,7 @@
  * For a profile of one size: `node --cpu-prof dist/bench/recommend.js --sizes 100000 --only-main`.
  */
 import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   type Allocation,
@@ -24,8 +25,8 @@ import {
 
 const TARGET_N = 100_000;
 const TARGET_MS = 50;
-const SIZES = [1_000, 10_000, 100_000, 1_000_000];
-const SEED = 20_250_601;
+export const SIZES = [1_000, 10_000, 100_000, 1_000_000];
+export const SEED = 20_250_601;
 
 /** mulberry32: small, fast and good enough to build test data reproducibly. */
 function prng(seed: number): () => number {
@@ -39,12 +40,12 @@ function prng(seed: number): () => number {
   };
 }
 
-interface Case {
+export interface Case {
   readonly portfolio: Portfolio;
   readonly metrics: ReadonlyMap<string, BusinessMetrics>;
 }
 
-function buildCase(n: number, strategy: Strategy, seed: number): Case {
+export function buildCase(n: number, strategy: Strategy, seed: number): Case {
   const random = prng(seed);
   const raw = Array.from({ length: n }, () => 0.5 + random());
   const total = raw.reduce((sum, w) => sum + w, 0);
@@ -99,7 +100,7 @@ function buildCase(n: number, strategy: Strategy, seed: number): Case {
   return { portfolio, metrics };
 }
 
-interface Row {
+export interface Row {
   readonly label: string;
   readonly n: number;
   readonly runs: number;
@@ -112,7 +113,7 @@ interface Row {
 /** Warm-up: at least `warmups` calls and, for small sizes, at least this long, so the JIT has settled. */
 const WARMUP_MS = 200;
 
-function measure(label: string, c: Case, warmups: number, runs: number): Row {
+export function measure(label: string, c: Case, warmups: number, runs: number): Row {
   const n = c.portfolio.allocations.length;
   const warmupStart = performance.now();
   let last = recommend(c.portfolio, c.metrics);
@@ -169,7 +170,11 @@ function table(rows: readonly Row[]): string {
 
 function main(): void {
   const { values } = parseArgs({
-    options: { sizes: { type: 'string' }, 'only-main': { type: 'boolean', default: false } },
+    options: {
+      sizes: { type: 'string' },
+      'only-main': { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
   });
   const sizes = values.sizes ? values.sizes.split(',').map(Number) : SIZES;
   console.log(`recommend() benchmark, node ${process.version}, seed ${SEED}`);
@@ -191,10 +196,11 @@ function main(): void {
     `${pass ? 'PASS' : 'FAIL'}: performance at ${TARGET_N.toLocaleString('en-US')} businesses, median ${target.medianMs.toFixed(2)} ms (target < ${TARGET_MS} ms)`,
   );
   writeFileSync(
-    new URL('../../bench/results.json', import.meta.url),
+    values.out ?? new URL('../../bench/results.json', import.meta.url),
     `${JSON.stringify({ node: process.version, seed: SEED, targetMs: TARGET_MS, pass, rows }, null, 2)}\n`,
   );
   if (!pass) process.exitCode = 1;
 }
 
-main();
+// Also a module: bench/recommend-vs-sketch.ts measures the same cases.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
