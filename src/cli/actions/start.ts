@@ -4,6 +4,7 @@ import { loadConfig } from '../../config.js';
 import { RefusedError } from '../../domain/index.js';
 import { createLogger } from '../../logger.js';
 import { prometheusFor } from '../../observability/prometheus.js';
+import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
 import { type RunningScheduler, startScheduler } from '../../runtime/scheduler.js';
 import { shutdownSignal } from '../../runtime/signals.js';
 import { type RunningWorker, startWorker } from '../../runtime/worker.js';
@@ -32,6 +33,7 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   let api: RunningApi | undefined;
   try {
     worker = await startWorker(app, prometheus.observe);
+    await warnAboutRedisSettings(app.redis, log);
     scheduler = await startScheduler(app);
     if (withApi) api = await startApi(app, config, { insecureNoAuth: options.insecureNoAuth, prometheus });
     log.info(

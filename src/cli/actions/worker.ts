@@ -2,6 +2,7 @@ import { redactUrl } from '../../adapters/redis.js';
 import { createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
+import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
 import { shutdownSignal } from '../../runtime/signals.js';
 import { startWorker } from '../../runtime/worker.js';
 import type { CliContext } from '../context.js';
@@ -13,6 +14,7 @@ export async function runWorker(ctx: CliContext): Promise<void> {
   const app = createApp(config, { log });
   const stop = shutdownSignal();
   const worker = await startWorker(app);
+  await warnAboutRedisSettings(app.redis, log);
   log.info(
     {
       queue: config.queueName,
