@@ -11,7 +11,7 @@
  * (the nightly job; the baseline's first addBulk) to the last job's completion event.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
@@ -57,6 +57,8 @@ interface Options {
   concurrencies: number[];
   sources: Source[];
   profile: boolean;
+  /** Node flags of one more pass at the best concurrency (a heap limit); empty: none. */
+  variantArgs: string[];
   logLevel: string;
   /** Extra node flags for the ballast worker (e.g. heap limits), space-separated. */
   nodeArgs: string[];
@@ -97,10 +99,21 @@ export interface PipelineResult {
   readonly businessesPerPortfolio: number;
   readonly distinctBusinesses: number;
   readonly seedSeconds: number;
+  /** Load average (1 min) when the bench started and ended: other work on the machine. */
+  readonly loadAverage: readonly [number, number];
+  readonly baselineRuns: readonly { concurrency: number; before: number; after: number; combined: number }[];
   readonly baselinePerJobCommands: Record<string, number>;
   readonly rows: readonly PipelineRow[];
   readonly best: Record<Source, PipelineRow | null>;
   readonly profile: (ProfileSummary & { concurrency: number; source: Source }) | null;
+  /** One more redis pass at the best concurrency with other node flags (a heap limit). */
+  readonly variant: {
+    readonly nodeArgs: string;
+    readonly concurrency: number;
+    readonly portfoliosPerSecond: number;
+    readonly ratio: number;
+    readonly rssPeakMb: number;
+  } | null;
   readonly targets: {
     readonly ratio: { target: number; value: number | null; pass: boolean };
     readonly rssMb: { target: number; value: number; pass: boolean };
@@ -120,6 +133,7 @@ function parseOptions(): Options {
       'skip-profile': { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'info' },
       'node-args': { type: 'string', default: '' },
+      'variant-node-args': { type: 'string', default: '--max-old-space-size=128' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -127,7 +141,8 @@ function parseOptions(): Options {
   if (values.help) {
     console.log(
       'usage: node dist/bench/pipeline.js [--portfolios 10000] [--size 20] [--businesses 2000]\n' +
-        '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--log-level info] [--node-args="--max-semi-space-size=4"] [--out file.json]\n' +
+        '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--log-level info] [--node-args="--max-semi-space-size=4"]\n' +
+        '  [--variant-node-args="--max-old-space-size=128" (one more pass at the best concurrency; "" for none)] [--out file.json]\n' +
         'Redis: a private redis-server, or BENCH_REDIS_URL (keys under a bench-only prefix, deleted at the end).',
     );
     process.exit(0);
@@ -141,6 +156,7 @@ function parseOptions(): Options {
     concurrencies: values.concurrency.split(',').map(Number),
     sources: sources as Source[],
     profile: !values['skip-profile'],
+    variantArgs: values['variant-node-args'].split(' ').filter((a) => a !== ''),
     logLevel: values['log-level'],
     nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
     out: values.out,
@@ -248,19 +264,40 @@ async function measure(
   }
 }
 
-async function baseline(ctx: Context, concurrency: number): Promise<Measurement> {
+function describe(m: Measurement): string {
+  return `${fmt.int(m.perSecond)} jobs/s (${(m.ms / 1000).toFixed(2)} s), RSS peak ${fmt.mb(m.rssPeak)}`;
+}
+
+/** Two measurements as one: total jobs over total time, commands summed. */
+function combine(a: Measurement, b: Measurement): Measurement {
+  const commands: CommandStats = new Map(a.commands);
+  for (const [name, calls] of b.commands) commands.set(name, (commands.get(name) ?? 0) + calls);
+  const jobs = a.jobs + b.jobs;
+  const ms = a.ms + b.ms;
+  return {
+    jobs,
+    ms,
+    perSecond: (jobs / ms) * 1000,
+    rssPeak: Math.max(a.rssPeak, b.rssPeak),
+    rssIdle: a.rssIdle,
+    commands,
+  };
+}
+
+async function baseline(ctx: Context, concurrency: number, tag: string): Promise<Measurement> {
   const n = ctx.opts.portfolios;
+  const label = `noop-c${concurrency}-${tag}`;
   return measure(
     ctx,
-    `noop-c${concurrency}`,
+    label,
     (queue) =>
       spawnNode(
         [ctx.noopScript],
         workerEnv(ctx, queue, concurrency, 'redis'),
-        join(ctx.logDir, `noop-c${concurrency}.log`),
+        join(ctx.logDir, `${label}.log`),
       ),
     async (queue) => {
-      const runId = `noop-c${concurrency}`;
+      const runId = label;
       const events = await queue.events(ctx.redis);
       let completed = 0;
       let failed = 0;
@@ -424,6 +461,7 @@ function toRow(
 async function main(): Promise<void> {
   const opts = parseOptions();
   const root = packageRoot();
+  const loadStart = loadavg()[0]!;
   const target = await benchRedis();
   const prefix = benchPrefix();
   const redis = createRedis(target.url);
@@ -461,23 +499,30 @@ async function main(): Promise<void> {
 
     const rows: PipelineRow[] = [];
     const baselines = new Map<number, Measurement>();
+    const baselineRuns: PipelineResult['baselineRuns'][number][] = [];
     for (const c of opts.concurrencies) {
-      const base = await baseline(ctx, c);
-      baselines.set(c, base);
-      console.log(
-        `c=${c} no-op baseline: ${fmt.int(base.perSecond)} jobs/s (${(base.ms / 1000).toFixed(2)} s), RSS peak ${fmt.mb(base.rssPeak)}`,
-      );
+      // The baseline before and after the passes it is compared with: on a shared 2-core
+      // machine the speed drifts, and the ratio uses both (total jobs / total time).
+      const before = await baseline(ctx, c, 'a');
+      console.log(`c=${c} no-op baseline: ${describe(before)}`);
+      const passes: [Source, Measurement, number][] = [];
       for (const source of opts.sources) {
         server.reset();
         const m = await pipeline(ctx, c, source);
-        const row = toRow(c, source, m, base, used.size, server.requests());
-        rows.push(row);
-        console.log(
-          `c=${c} ${source}: ${fmt.int(row.portfoliosPerSecond)} portfolios/s (${row.seconds.toFixed(2)} s), ratio ${row.ratio.toFixed(2)}, ` +
-            `RSS peak ${row.rssPeakMb.toFixed(1)} MB, ${row.commandsPerRecalculation.toFixed(2)} commands/recalculation, ` +
-            `${row.metricsCallsPerBusiness.toFixed(2)} metrics calls/business`,
-        );
+        passes.push([source, m, server.requests()]);
+        console.log(`c=${c} ${source}: ${fmt.int(m.perSecond)} portfolios/s (${(m.ms / 1000).toFixed(2)} s)`);
       }
+      const after = await baseline(ctx, c, 'b');
+      console.log(`c=${c} no-op baseline again: ${describe(after)}`);
+      const base = combine(before, after);
+      baselines.set(c, base);
+      baselineRuns.push({
+        concurrency: c,
+        before: before.perSecond,
+        after: after.perSecond,
+        combined: base.perSecond,
+      });
+      for (const [source, m, requests] of passes) rows.push(toRow(c, source, m, base, used.size, requests));
     }
 
     const bestOf = (source: Source) =>
@@ -511,7 +556,26 @@ async function main(): Promise<void> {
     }
 
     const mainBase = baselines.get((best.redis ?? best.http)?.concurrency ?? -1);
-    const result = buildResult(opts, used.size, seedSeconds, mainBase, rows, best, profile);
+    let variant: PipelineResult['variant'] = null;
+    if (opts.variantArgs.length > 0 && best.redis && mainBase) {
+      const c = best.redis.concurrency;
+      const m = await pipeline(ctx, c, 'redis', opts.variantArgs, '-variant');
+      variant = {
+        nodeArgs: opts.variantArgs.join(' '),
+        concurrency: c,
+        portfoliosPerSecond: m.perSecond,
+        ratio: m.perSecond / mainBase.perSecond,
+        rssPeakMb: m.rssPeak / 1024 / 1024,
+      };
+      console.log(
+        `c=${c} redis with ${variant.nodeArgs}: ${fmt.int(m.perSecond)} portfolios/s, RSS peak ${fmt.mb(m.rssPeak)}`,
+      );
+    }
+    const result = buildResult(opts, used.size, seedSeconds, mainBase, rows, best, profile, {
+      loadAverage: [loadStart, loadavg()[0]!],
+      baselineRuns,
+      variant,
+    });
     console.log(`\n${report(result)}`);
     if (opts.out) writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
   } finally {
@@ -531,6 +595,7 @@ function buildResult(
   rows: PipelineRow[],
   best: Record<Source, PipelineRow | null>,
   profile: PipelineResult['profile'],
+  extra: Pick<PipelineResult, 'loadAverage' | 'baselineRuns' | 'variant'>,
 ): PipelineResult {
   const main = best.redis ?? best.http;
   const rssPeak = Math.max(...rows.map((r) => r.rssPeakMb));
@@ -542,6 +607,7 @@ function buildResult(
     businessesPerPortfolio: opts.size,
     distinctBusinesses: distinct,
     seedSeconds,
+    ...extra,
     baselinePerJobCommands: base
       ? Object.fromEntries([...base.commands].map(([k, v]) => [k, Math.round((v / base.jobs) * 1000) / 1000]))
       : {},
@@ -603,6 +669,11 @@ function report(r: PipelineResult): string {
   const mark = (pass: boolean) => (pass ? 'PASS' : 'FAIL');
   const lines = [
     table,
+    `no-op baseline before/after the passes: ${r.baselineRuns
+      .map((b) => `c=${b.concurrency} ${fmt.int(b.before)}/${fmt.int(b.after)} jobs/s`)
+      .join(
+        ', ',
+      )}; load average ${r.loadAverage[0].toFixed(2)} at start, ${r.loadAverage[1].toFixed(2)} at end`,
     '',
     `Ballast's commands per recalculation at c=${main?.concurrency} (${main?.source}), pipeline minus no-op baseline per job: ${perCommand}`,
     `  = ${main?.commandsExecutedPerRecalculation.toFixed(2)} executed by Redis, of which ${COMMIT_SCRIPT_CALLS_TOTAL} inside the commit script: ${main?.commandsPerRecalculation.toFixed(2)} sent by the worker`,
@@ -611,6 +682,12 @@ function report(r: PipelineResult): string {
     `${mark(t.commands.pass)}: ${t.commands.value?.toFixed(2)} Redis commands sent per recalculation apart from BullMQ's (aim <= ${t.commands.target})`,
     `${mark(t.metricsCalls.pass)}: metrics-source calls per distinct business per run ${t.metricsCalls.value?.toFixed(2)} at most (target 1)`,
   ];
+  if (r.variant) {
+    const v = r.variant;
+    lines.push(
+      `With node ${v.nodeArgs} (c=${v.concurrency}, redis): ${fmt.int(v.portfoliosPerSecond)} portfolios/s, ratio ${v.ratio.toFixed(2)}, RSS peak ${v.rssPeakMb.toFixed(1)} MB`,
+    );
+  }
   if (r.profile) {
     const p = r.profile;
     lines.push(
@@ -619,20 +696,30 @@ function report(r: PipelineResult): string {
       formatTable(
         [
           { header: 'area', value: (e: ProfileSummary['areas'][number]) => e.name },
-          { header: 'self ms', value: (e) => fmt.int(e.selfMs), align: 'right' },
+          { header: 'self ms', value: (e) => fmt.int(e.ms), align: 'right' },
           { header: '% busy', value: (e) => e.share.toFixed(1), align: 'right' },
         ],
-        p.areas.slice(0, 12),
+        p.areas.slice(0, 10),
       ),
       '',
       'Top functions by self time:',
       formatTable(
         [
           { header: 'function', value: (e: ProfileSummary['functions'][number]) => e.name },
-          { header: 'self ms', value: (e) => fmt.int(e.selfMs), align: 'right' },
+          { header: 'self ms', value: (e) => fmt.int(e.ms), align: 'right' },
           { header: '% busy', value: (e) => e.share.toFixed(1), align: 'right' },
         ],
         p.functions,
+      ),
+      '',
+      "Ballast's functions by inclusive time (the steps of a job):",
+      formatTable(
+        [
+          { header: 'function', value: (e: ProfileSummary['functions'][number]) => e.name },
+          { header: 'total ms', value: (e) => fmt.int(e.ms), align: 'right' },
+          { header: '% busy', value: (e) => e.share.toFixed(1), align: 'right' },
+        ],
+        p.ballastInclusive.slice(0, 15),
       ),
     );
   }

@@ -8,6 +8,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -20,7 +21,8 @@ interface CpuProfile {
 
 export interface ProfileEntry {
   readonly name: string;
-  readonly selfMs: number;
+  /** Self time, or inclusive time in ballastInclusive. */
+  readonly ms: number;
   /** Share of the busy time, in percent. */
   readonly share: number;
 }
@@ -30,11 +32,15 @@ export interface ProfileSummary {
   readonly busyMs: number;
   readonly functions: readonly ProfileEntry[];
   readonly areas: readonly ProfileEntry[];
+  /** Ballast's own functions (dist/src, dist/jobs) by inclusive time: the steps of a job. */
+  readonly ballastInclusive: readonly ProfileEntry[];
 }
 
 export function summariseProfile(path: string, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
   const selfUs = new Map<number, number>();
   // timeDeltas[i + 1] is the time spent in the sample i's frame until the next sample.
   for (let i = 0; i < profile.samples.length; i++) {
@@ -61,16 +67,28 @@ export function summariseProfile(path: string, top = 15): ProfileSummary {
     areas.set(area, (areas.get(area) ?? 0) + us);
   }
   const busyUs = totalUs - idleUs;
+  // Inclusive time of Ballast's functions: each sample counts once per function on its stack.
+  const inclusive = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const { functionName, url, lineNumber } = byId.get(at)!.callFrame;
+      if (!/\/dist\/(src|jobs)\//.test(url)) continue;
+      seen.add(`${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`);
+    }
+    for (const key of seen) inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+  }
   const entries = (m: Map<string, number>, limit: number): ProfileEntry[] =>
     [...m]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
-      .map(([name, us]) => ({ name, selfMs: us / 1000, share: busyUs > 0 ? (us / busyUs) * 100 : 0 }));
+      .map(([name, us]) => ({ name, ms: us / 1000, share: busyUs > 0 ? (us / busyUs) * 100 : 0 }));
   return {
     totalMs: totalUs / 1000,
     busyMs: busyUs / 1000,
     functions: entries(functions, top),
     areas: entries(areas, 20),
+    ballastInclusive: entries(inclusive, 25),
   };
 }
 
