@@ -77,6 +77,11 @@ export function describeError(err: unknown): ErrorReply {
   if (err instanceof UnavailableError) {
     return { status: 503, body: errorBody(503, err.message) };
   }
+  // Redis refusing writes (maxmemory with noeviction, a replica, loading): the request was
+  // fine, the store cannot take it now. Nothing was half-written (scripts are refused up front).
+  if (err instanceof Error && /^(OOM|READONLY|LOADING|MASTERDOWN|BUSY) /.test(err.message)) {
+    return { status: 503, body: errorBody(503, `Redis refused the request: ${err.message}`) };
+  }
   const fastifyError = err as Partial<FastifyError> | null;
   const status = fastifyError?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
