@@ -36,6 +36,7 @@ import {
   cleanUp,
   commandStats,
   diffStats,
+  usedMemory,
 } from './lib/redis.js';
 import { fmt, formatTable } from './lib/table.js';
 
@@ -72,6 +73,8 @@ interface Measurement {
   readonly rssPeak: number;
   readonly rssIdle: number;
   readonly commands: CommandStats;
+  /** Growth of Redis's used_memory over the run (reports, job hashes). */
+  readonly redisMemory: number;
 }
 
 export interface PipelineRow {
@@ -90,6 +93,8 @@ export interface PipelineRow {
   readonly commandsExecutedPerRecalculation: number;
   readonly perCommand: Record<string, number>;
   readonly metricsCallsPerBusiness: number;
+  /** Redis used_memory growth over the run, in MB (deleted again before the next run). */
+  readonly redisMemoryMb: number;
 }
 
 export interface PipelineResult {
@@ -240,11 +245,13 @@ async function measure(
     // Let the worker settle (its first blocking fetch, the stalled-jobs check).
     await new Promise((resolve) => setTimeout(resolve, 500));
     const rss = new RssSampler(proc.pid, 100);
+    const memoryBefore = await usedMemory(ctx.redis);
     const before = await commandStats(ctx.redis);
     const started = performance.now();
     const jobs = await run(queue);
     const ms = performance.now() - started;
     const after = await commandStats(ctx.redis);
+    const redisMemory = (await usedMemory(ctx.redis)) - memoryBefore;
     const sampled = rss.stop();
     const hwm = procStatusBytes(proc.pid, 'VmHWM') ?? 0;
     await verify();
@@ -255,6 +262,7 @@ async function measure(
       rssPeak: Math.max(hwm, sampled.peak),
       rssIdle: sampled.first,
       commands: diffStats(before, after),
+      redisMemory,
     };
   } finally {
     const code = await proc.stop();
@@ -281,6 +289,7 @@ function combine(a: Measurement, b: Measurement): Measurement {
     rssPeak: Math.max(a.rssPeak, b.rssPeak),
     rssIdle: a.rssIdle,
     commands,
+    redisMemory: Math.max(a.redisMemory, b.redisMemory),
   };
 }
 
@@ -455,6 +464,7 @@ function toRow(
     commandsExecutedPerRecalculation: total,
     perCommand: Object.fromEntries([...perCommand].map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
     metricsCallsPerBusiness: source === 'http' ? httpRequests / distinct : hgetall / distinct,
+    redisMemoryMb: m.redisMemory / 1024 / 1024,
   };
 }
 
@@ -656,6 +666,7 @@ function report(r: PipelineResult): string {
         value: (x) => x.metricsCallsPerBusiness.toFixed(2),
         align: 'right',
       },
+      { header: 'Redis +MB', value: (x) => x.redisMemoryMb.toFixed(0), align: 'right' },
     ],
     r.rows,
   );

@@ -43,6 +43,12 @@ export async function commandStats(redis: Redis): Promise<CommandStats> {
   return stats;
 }
 
+/** INFO memory's used_memory, in bytes. */
+export async function usedMemory(redis: Redis): Promise<number> {
+  const text = await redis.info('memory');
+  return Number(/^used_memory:(\d+)/m.exec(text)?.[1] ?? 0);
+}
+
 export function diffStats(before: CommandStats, after: CommandStats): CommandStats {
   const diff: CommandStats = new Map();
   for (const [name, calls] of after) {
