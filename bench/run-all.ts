@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every bench in sequence (each in its own process, output shown as it runs),
  * then one summary table against SPEC section 5's targets, written with every detail to
- * bench/results.json. Options: --only recommend,pipeline,fanout.
+ * bench/results.json. Options: --only steps,recommend,pipeline,fanout.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../src/runtime/package-root.js';
 import type { FanoutResult } from './fanout.js';
+import type { StepsResult } from './job-steps.js';
 import { machine } from './lib/proc.js';
 import { fmt, formatTable } from './lib/table.js';
 import type { PipelineResult } from './pipeline.js';
 import type { SketchResult } from './recommend-vs-sketch.js';
 
 const BENCHES = {
+  steps: 'job-steps.js',
   recommend: 'recommend-vs-sketch.js',
   pipeline: 'pipeline.js',
   fanout: 'fanout.js',
@@ -46,11 +48,20 @@ function runBench(name: BenchName, dir: string): { result: unknown; seconds: num
 const status = (pass: boolean | null | undefined): string => (pass == null ? '' : pass ? 'PASS' : 'FAIL');
 
 function summarise(
+  steps: StepsResult | null,
   recommend: SketchResult | null,
   pipeline: PipelineResult | null,
   fanout: FanoutResult | null,
 ): SummaryRow[] {
   const rows: SummaryRow[] = [];
+  if (steps) {
+    rows.push({
+      measure: "a recalculate job's own CPU steps, in-process (decode, run, report, encode)",
+      value: `${Math.round(steps.totalMicros)} µs`,
+      target: '',
+      status: '',
+    });
+  }
   if (recommend) {
     const at = (n: number) => recommend.rows.find((r) => r.n === n);
     for (const r of recommend.rows) {
@@ -168,6 +179,7 @@ function main(): void {
     rmSync(dir, { recursive: true, force: true });
   }
   const rows = summarise(
+    (results.steps as StepsResult | undefined) ?? null,
     (results.recommend as SketchResult | undefined) ?? null,
     (results.pipeline as PipelineResult | undefined) ?? null,
     (results.fanout as FanoutResult | undefined) ?? null,
