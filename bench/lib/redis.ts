@@ -62,7 +62,7 @@ export function diffStats(before: CommandStats, after: CommandStats): CommandSta
 export const OBSERVER_COMMANDS = new Set(['xread', 'info', 'ping', 'client|setname', 'client|list', 'hello']);
 
 /** Per job; see ballastCommands. */
-const NOISE = 0.05;
+const NOISE = 0.1;
 
 /**
  * Redis commands per recalculation that are Ballast's and not BullMQ's: the pipeline's calls per
@@ -83,7 +83,7 @@ export function ballastCommands(
   for (const name of [...names].sort()) {
     if (OBSERVER_COMMANDS.has(name)) continue;
     const residual = (pipeline.get(name) ?? 0) / pipelineJobs - (baseline.get(name) ?? 0) / baselineJobs;
-    // BullMQ's own counts wobble by a few hundredths per job between runs (how often the
+    // BullMQ's own counts wobble by up to ~0.07 per job between runs (how often the
     // queue ran dry, stalled-job checks): below NOISE a residual is not Ballast's.
     if (Math.abs(residual) < NOISE) continue;
     perCommand.set(name, residual);
