@@ -164,6 +164,10 @@ function main(): void {
   for (const name of names) if (!(name in BENCHES)) throw new Error(`unknown bench ${name}`);
   const dir = mkdtempSync(join(tmpdir(), 'ballast-bench-results-'));
   const started = new Date();
+  // What was measured: the commit, and whether src/ or jobs/ had uncommitted changes when the run starts.
+  const git = (args: string[]) =>
+    spawnSync('git', args, { encoding: 'utf8', cwd: packageRoot() }).stdout?.trim() ?? '';
+  const commit = `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--', 'src', 'jobs']) ? ' (src/jobs modified)' : ''}`;
   const loadStart = loadavg()[0]!;
   const results: Partial<Record<BenchName, unknown>> = {};
   const errors: string[] = [];
@@ -188,7 +192,7 @@ function main(): void {
   const redis = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? null;
   const header =
     `Ballast benchmarks, ${started.toISOString()}: ${m.nproc} CPUs (${m.cpu}), ${m.memTotal}, node ${m.node}` +
-    `${redis ? `, ${redis.split(' ').slice(0, 3).join(' ')}` : ''}; load average ${loadStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
+    `${redis ? `, ${redis.split(' ').slice(0, 3).join(' ')}` : ''}; commit ${commit}; load average ${loadStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
   const table = formatTable(
     [
       { header: 'measure', value: (r: SummaryRow) => r.measure },
@@ -208,6 +212,7 @@ function main(): void {
     `${JSON.stringify(
       {
         date: started.toISOString(),
+        commit,
         machine: { ...m, redis, loadAverage: [loadStart, loadavg()[0]] },
         seconds,
         summary: rows,
