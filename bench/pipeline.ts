@@ -26,7 +26,7 @@ import { packageRoot } from '../src/runtime/package-root.js';
 import { type ProfileSummary, summariseProfile } from './lib/cpuprofile.js';
 import { makeMetrics, makePortfolio, portfolioId, seedPortfolios } from './lib/dataset.js';
 import { type BenchMetricsServer, startBenchMetricsServer } from './lib/metrics-server.js';
-import { type NodeProcess, procStatusBytes, RssSampler, spawnNode } from './lib/proc.js';
+import { cpuSeconds, type NodeProcess, procStatusBytes, RssSampler, spawnNode } from './lib/proc.js';
 import {
   ballastCommands,
   benchPrefix,
@@ -36,6 +36,7 @@ import {
   cleanUp,
   commandStats,
   diffStats,
+  redisCpuSeconds,
   usedMemory,
 } from './lib/redis.js';
 import { fmt, formatTable } from './lib/table.js';
@@ -75,6 +76,9 @@ interface Measurement {
   readonly commands: CommandStats;
   /** Growth of Redis's used_memory over the run (reports, job hashes). */
   readonly redisMemory: number;
+  /** CPU time over the run's wall time, in percent of one core. */
+  readonly workerCpu: number;
+  readonly redisCpu: number;
 }
 
 export interface PipelineRow {
@@ -95,6 +99,11 @@ export interface PipelineRow {
   readonly metricsCallsPerBusiness: number;
   /** Redis used_memory growth over the run, in MB (deleted again before the next run). */
   readonly redisMemoryMb: number;
+  /** Percent of one core over the run: the worker process, the Redis server, the baseline's worker. */
+  readonly workerCpuPercent: number;
+  readonly redisCpuPercent: number;
+  readonly baselineWorkerCpuPercent: number;
+  readonly baselineRedisCpuPercent: number;
 }
 
 export interface PipelineResult {
@@ -247,9 +256,13 @@ async function measure(
     const rss = new RssSampler(proc.pid, 100);
     const memoryBefore = await usedMemory(ctx.redis);
     const before = await commandStats(ctx.redis);
+    const redisCpuBefore = await redisCpuSeconds(ctx.redis);
+    const workerCpuBefore = cpuSeconds(proc.pid) ?? 0;
     const started = performance.now();
     const jobs = await run(queue);
     const ms = performance.now() - started;
+    const workerCpu = (((cpuSeconds(proc.pid) ?? 0) - workerCpuBefore) * 1000 * 100) / ms;
+    const redisCpu = (((await redisCpuSeconds(ctx.redis)) - redisCpuBefore) * 1000 * 100) / ms;
     const after = await commandStats(ctx.redis);
     const redisMemory = (await usedMemory(ctx.redis)) - memoryBefore;
     const sampled = rss.stop();
@@ -263,6 +276,8 @@ async function measure(
       rssIdle: sampled.first,
       commands: diffStats(before, after),
       redisMemory,
+      workerCpu,
+      redisCpu,
     };
   } finally {
     const code = await proc.stop();
@@ -273,7 +288,7 @@ async function measure(
 }
 
 function describe(m: Measurement): string {
-  return `${fmt.int(m.perSecond)} jobs/s (${(m.ms / 1000).toFixed(2)} s), RSS peak ${fmt.mb(m.rssPeak)}`;
+  return `${fmt.int(m.perSecond)} jobs/s (${(m.ms / 1000).toFixed(2)} s), RSS peak ${fmt.mb(m.rssPeak)}, CPU worker ${m.workerCpu.toFixed(0)}% Redis ${m.redisCpu.toFixed(0)}%`;
 }
 
 /** Two measurements as one: total jobs over total time, commands summed. */
@@ -290,6 +305,8 @@ function combine(a: Measurement, b: Measurement): Measurement {
     rssIdle: a.rssIdle,
     commands,
     redisMemory: Math.max(a.redisMemory, b.redisMemory),
+    workerCpu: (a.workerCpu * a.ms + b.workerCpu * b.ms) / ms,
+    redisCpu: (a.redisCpu * a.ms + b.redisCpu * b.ms) / ms,
   };
 }
 
@@ -465,6 +482,10 @@ function toRow(
     perCommand: Object.fromEntries([...perCommand].map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
     metricsCallsPerBusiness: source === 'http' ? httpRequests / distinct : hgetall / distinct,
     redisMemoryMb: m.redisMemory / 1024 / 1024,
+    workerCpuPercent: m.workerCpu,
+    redisCpuPercent: m.redisCpu,
+    baselineWorkerCpuPercent: base.workerCpu,
+    baselineRedisCpuPercent: base.redisCpu,
   };
 }
 
@@ -667,6 +688,12 @@ function report(r: PipelineResult): string {
         align: 'right',
       },
       { header: 'Redis +MB', value: (x) => x.redisMemoryMb.toFixed(0), align: 'right' },
+      {
+        header: 'CPU% worker/Redis (no-op)',
+        value: (x) =>
+          `${x.workerCpuPercent.toFixed(0)}/${x.redisCpuPercent.toFixed(0)} (${x.baselineWorkerCpuPercent.toFixed(0)}/${x.baselineRedisCpuPercent.toFixed(0)})`,
+        align: 'right',
+      },
     ],
     r.rows,
   );

@@ -62,6 +62,21 @@ export function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number |
   }
 }
 
+/** CPU time (user + system) a process has used so far, in seconds; null once it is gone. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux that Node supports. */
+const CLOCK_TICKS = 100;
+
 export interface RssSample {
   readonly atMs: number;
   readonly rss: number;

@@ -49,6 +49,13 @@ export async function usedMemory(redis: Redis): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(text)?.[1] ?? 0);
 }
 
+/** CPU seconds the Redis server has used (INFO cpu: used_cpu_user + used_cpu_sys). */
+export async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const text = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
 export function diffStats(before: CommandStats, after: CommandStats): CommandStats {
   const diff: CommandStats = new Map();
   for (const [name, calls] of after) {
