@@ -167,7 +167,11 @@ function main(): void {
   // What was measured: the commit, and whether src/ or jobs/ had uncommitted changes when the run starts.
   const git = (args: string[]) =>
     spawnSync('git', args, { encoding: 'utf8', cwd: packageRoot() }).stdout?.trim() ?? '';
-  const commit = `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--', 'src', 'jobs']) ? ' (src/jobs modified)' : ''}`;
+  const head = git(['rev-parse', '--short', 'HEAD']);
+  // Outside a git checkout (an exported tree), BENCH_COMMIT says what it is.
+  const commit = head
+    ? `${head}${git(['status', '--porcelain', '--', 'src', 'jobs']) ? ' (src/jobs modified)' : ''}`
+    : (process.env.BENCH_COMMIT ?? 'unknown');
   const loadStart = loadavg()[0]!;
   const results: Partial<Record<BenchName, unknown>> = {};
   const errors: string[] = [];
