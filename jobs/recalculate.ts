@@ -82,7 +82,8 @@ export const recalculateJob = defineJob({
           },
         };
       }
-      const reportJson = JSON.stringify(reportToWire(report));
+      const wire = reportToWire(report);
+      const reportJson = JSON.stringify(wire);
       const committed = await ctx.reports.commit({
         portfolioId,
         runId,
@@ -95,7 +96,7 @@ export const recalculateJob = defineJob({
           await ctx.reports.publish(portfolioId, runId, reportJson);
           log.info({ changes: report.changes, applied: report.applied, skipped: skip }, 'run committed');
           ctx.observe?.('turnover', report.turnover);
-          return summarise(reportToWire(report), false);
+          return summarise(wire, false);
         case 'dup':
           if (!committed.published) await ctx.reports.publish(portfolioId, runId, committed.report);
           log.info('run was committed before; nothing applied again');

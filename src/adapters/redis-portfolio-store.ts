@@ -1,13 +1,7 @@
 import type { Redis } from 'ioredis';
-import {
-  NotFoundError,
-  type Portfolio,
-  portfolioFromWire,
-  portfolioToWire,
-  RefusedError,
-  StaleVersionError,
-} from '../domain/index.js';
+import { NotFoundError, type Portfolio, RefusedError, StaleVersionError } from '../domain/index.js';
 import type { Keys } from './keys.js';
+import { decodePortfolio, encodePortfolio } from './portfolio-codec.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
 
 export interface UpdateOptions {
@@ -30,11 +24,11 @@ export class RedisPortfolioStore {
   }
 
   static encode(p: Portfolio): string {
-    return JSON.stringify(portfolioToWire(p));
+    return encodePortfolio(p);
   }
 
   static decode(doc: string): Portfolio {
-    return portfolioFromWire(JSON.parse(doc));
+    return decodePortfolio(doc);
   }
 
   /** Index first: a crash in between leaves an index entry that readers skip, never a lost portfolio. */
