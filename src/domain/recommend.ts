@@ -205,21 +205,22 @@ export function recommend(
 }
 
 /**
- * The decisions are computed in typed columns; the action objects (one per business, with their
- * reasons) are built on first read. At 100,000 businesses, allocating them is a third of the cost
- * and most of the garbage, and a caller that only needs the weights never pays it.
+ * The decisions are computed in typed columns; each action is a two-field view on them, and a
+ * reason is written only when it is read. At 100,000 businesses, allocating full action objects
+ * and their strings was most of the cost and of the garbage.
  */
 class ColumnarRecommendation implements Recommendation {
   readonly portfolioId: string;
   readonly version: number;
   readonly strategy: Strategy;
+  readonly allocations: readonly Allocation[];
   #actions: Action[] | undefined;
 
   constructor(
-    private readonly portfolio: Portfolio,
+    portfolio: Portfolio,
     readonly turnover: number,
     readonly turnoverScale: number | null,
-    private readonly columns: {
+    readonly columns: {
       readonly state: Uint8Array;
       readonly current: Float64Array;
       readonly next: Float64Array;
@@ -230,34 +231,55 @@ class ColumnarRecommendation implements Recommendation {
     this.portfolioId = portfolio.id;
     this.version = portfolio.version;
     this.strategy = portfolio.strategy;
+    this.allocations = portfolio.allocations;
   }
 
   get actions(): readonly Action[] {
     if (this.#actions) return this.#actions;
-    const { state, current, next, split } = this.columns;
-    const allocations = this.portfolio.allocations;
-    const n = allocations.length;
+    const n = this.allocations.length;
     const actions: Action[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const c = current[i]!;
-      const w = next[i]!;
-      const st = state[i]!;
-      const action: ActionKind =
-        st === LOCKED
-          ? 'locked'
-          : st === NO_METRICS
-            ? 'no-metrics'
-            : st === MAINTAINED
-              ? 'maintain'
-              : w > c
-                ? 'increase'
-                : w < c
-                  ? 'decrease'
-                  : 'maintain';
-      actions[i] = new RecommendedAction(allocations[i]!, action, c, w, split[i]!, st, this.why);
-    }
+    for (let i = 0; i < n; i++) actions[i] = new ActionView(this, i);
     this.#actions = actions;
     return actions;
+  }
+
+  kindAt(i: number): ActionKind {
+    const st = this.columns.state[i]!;
+    if (st === LOCKED) return 'locked';
+    if (st === NO_METRICS) return 'no-metrics';
+    if (st === MAINTAINED) return 'maintain';
+    const c = this.columns.current[i]!;
+    const w = this.columns.next[i]!;
+    return w > c ? 'increase' : w < c ? 'decrease' : 'maintain';
+  }
+
+  reasonAt(i: number): string {
+    const { state, current, next, split } = this.columns;
+    const c = current[i]!;
+    const w = next[i]!;
+    const a = this.allocations[i]!;
+    const why = this.why;
+    switch (state[i]) {
+      case LOCKED:
+        return `locked by the operator; kept at ${pct(c)}`;
+      case NO_METRICS:
+        return `no metrics this run (${why.missingReasons?.get(a.businessId) ?? 'not available'}); kept at ${pct(c)}`;
+      case MAINTAINED:
+        return `target within the drift threshold ${pct(why.threshold)} of ${pct(c)}; kept`;
+    }
+    const s = split[i]!;
+    const share = why.freeMass > 0 ? s / why.freeMass : 0;
+    let reason = `${why.label} share ${pct(share)} of free mass; was ${pct(c)}`;
+    if (a.maxWeight !== undefined && Math.abs(w - a.maxWeight) < 1e-12)
+      reason += `; capped at max ${pct(a.maxWeight)}`;
+    if (a.minWeight !== undefined && a.minWeight > 0 && Math.abs(w - a.minWeight) < 1e-12) {
+      reason += `; held at min ${pct(a.minWeight)}`;
+    }
+    // Also when the scale is 0: then the action is maintain, and this says why.
+    if (why.turnoverScale !== null && s !== c) {
+      reason += `; move scaled to ${pct(why.turnoverScale)} by max turnover ${pct(why.maxTurnover)}`;
+    }
+    return reason;
   }
 
   toJSON(): object {
@@ -272,63 +294,34 @@ class ColumnarRecommendation implements Recommendation {
   }
 }
 
-interface ReasonContext {
-  readonly label: string;
-  readonly freeMass: number;
-  readonly threshold: number;
-  readonly turnoverScale: number | null;
-  readonly maxTurnover: number;
-  readonly missingReasons: ReadonlyMap<string, string> | undefined;
-}
-
-/**
- * An action whose reason is written when it is read: a report of 100,000 businesses would
- * otherwise spend most of recommend() building strings that a caller may never print.
- */
-class RecommendedAction implements Action {
-  readonly businessId: string;
-
+/** One business's action: a view on the recommendation's columns. */
+class ActionView implements Action {
   constructor(
-    private readonly allocation: Allocation,
-    readonly action: ActionKind,
-    readonly currentWeight: number,
-    readonly recommendedWeight: number,
-    /** The strategy's split for this allocation before max_turnover scaled it. */
-    private readonly split: number,
-    private readonly state: number,
-    private readonly why: ReasonContext,
-  ) {
-    this.businessId = allocation.businessId;
+    private readonly rec: ColumnarRecommendation,
+    private readonly i: number,
+  ) {}
+
+  get businessId(): string {
+    return this.rec.allocations[this.i]!.businessId;
+  }
+
+  get action(): ActionKind {
+    return this.rec.kindAt(this.i);
+  }
+
+  get currentWeight(): number {
+    return this.rec.columns.current[this.i]!;
+  }
+
+  get recommendedWeight(): number {
+    return this.rec.columns.next[this.i]!;
   }
 
   get reason(): string {
-    const c = this.currentWeight;
-    const w = this.recommendedWeight;
-    const a = this.allocation;
-    const why = this.why;
-    switch (this.state) {
-      case LOCKED:
-        return `locked by the operator; kept at ${pct(c)}`;
-      case NO_METRICS:
-        return `no metrics this run (${why.missingReasons?.get(a.businessId) ?? 'not available'}); kept at ${pct(c)}`;
-      case MAINTAINED:
-        return `target within the drift threshold ${pct(why.threshold)} of ${pct(c)}; kept`;
-    }
-    const share = why.freeMass > 0 ? this.split / why.freeMass : 0;
-    let reason = `${why.label} share ${pct(share)} of free mass; was ${pct(c)}`;
-    if (a.maxWeight !== undefined && Math.abs(w - a.maxWeight) < 1e-12)
-      reason += `; capped at max ${pct(a.maxWeight)}`;
-    if (a.minWeight !== undefined && a.minWeight > 0 && Math.abs(w - a.minWeight) < 1e-12) {
-      reason += `; held at min ${pct(a.minWeight)}`;
-    }
-    // Also when the scale is 0: then the action is maintain, and this says why.
-    if (why.turnoverScale !== null && this.split !== c) {
-      reason += `; move scaled to ${pct(why.turnoverScale)} by max turnover ${pct(why.maxTurnover)}`;
-    }
-    return reason;
+    return this.rec.reasonAt(this.i);
   }
 
-  toJSON(): Omit<Action, never> {
+  toJSON(): Action {
     return {
       businessId: this.businessId,
       action: this.action,
@@ -337,6 +330,15 @@ class RecommendedAction implements Action {
       reason: this.reason,
     };
   }
+}
+
+interface ReasonContext {
+  readonly label: string;
+  readonly freeMass: number;
+  readonly threshold: number;
+  readonly turnoverScale: number | null;
+  readonly maxTurnover: number;
+  readonly missingReasons: ReadonlyMap<string, string> | undefined;
 }
 
 function sumOver(indices: Int32Array, values: Float64Array): number {
