@@ -516,6 +516,7 @@ async function main(): Promise<void> {
       `Redis ${target.private ? `private redis-server at ${target.url}` : target.url}, prefix ${prefix}; ` +
       `worker logs (level ${opts.logLevel}) in ${logDir}`,
   );
+  let succeeded = false;
   try {
     const seedStart = performance.now();
     await importMetrics(redis, keys, metrics);
@@ -609,12 +610,21 @@ async function main(): Promise<void> {
     });
     console.log(`\n${report(result)}`);
     if (opts.out) writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+    succeeded = true;
   } finally {
     await server.close();
     await cleanUp(redis, prefix);
     await redis.quit().catch(() => redis.disconnect());
     await target.stop();
-    if (!opts.profile) rmSync(logDir, { recursive: true, force: true });
+    // The workers' logs (tens of MB) are kept only when something failed; the profile is kept.
+    if (succeeded) {
+      for (const entry of readdirSync(logDir)) {
+        if (entry !== 'cpu-profile') rmSync(join(logDir, entry), { recursive: true, force: true });
+      }
+      if (readdirSync(logDir).length === 0) rmSync(logDir, { recursive: true, force: true });
+    } else {
+      console.error(`worker logs kept in ${logDir}`);
+    }
   }
 }
 
