@@ -9,13 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { recalculatePayload } from '../jobs/payloads.js';
 import { RedisPortfolioStore } from '../src/adapters/redis-portfolio-store.js';
-import {
-  type BusinessMetrics,
-  type Portfolio,
-  portfolioToWire,
-  reportToWire,
-  runPortfolio,
-} from '../src/domain/index.js';
+import { type BusinessMetrics, type Portfolio, reportToWire, runPortfolio } from '../src/domain/index.js';
 import { makeMetrics, makePortfolio } from './lib/dataset.js';
 import { formatTable } from './lib/table.js';
 
@@ -97,7 +91,7 @@ function main(): void {
       bytes: avg(docs),
     },
     {
-      step: 'read: decode (JSON.parse + portfolioFromWire)',
+      step: 'read: RedisPortfolioStore.decode',
       microsPerPortfolio: time(docs, (d) => RedisPortfolioStore.decode(d)),
       bytes: null,
     },
@@ -117,24 +111,19 @@ function main(): void {
       bytes: avg(reports),
     },
     {
-      step: 'write: portfolioToWire (derived figures)',
-      microsPerPortfolio: time(outcomes, (o) => portfolioToWire(o.portfolio)),
-      bytes: null,
-    },
-    {
-      step: 'write: encode (portfolioToWire + JSON.stringify)',
+      step: 'write: RedisPortfolioStore.encode',
       microsPerPortfolio: time(outcomes, (o) => RedisPortfolioStore.encode(o.portfolio)),
       bytes: avg(outcomes.map((o) => RedisPortfolioStore.encode(o.portfolio))),
     },
   ];
-  // The sum of what a job does: decode contains JSON.parse, encode contains portfolioToWire.
+  // The sum of what a job does (decode contains a JSON.parse of the document).
   const counted = new Set([
     'payload validation (zod)',
-    'read: decode (JSON.parse + portfolioFromWire)',
+    'read: RedisPortfolioStore.decode',
     'runPortfolio (recommend, rank, roll-up, apply)',
     'report: reportToWire',
     'report: JSON.stringify',
-    'write: encode (portfolioToWire + JSON.stringify)',
+    'write: RedisPortfolioStore.encode',
   ]);
   const totalMicros = rows
     .filter((r) => counted.has(r.step))
