@@ -93,7 +93,7 @@ export const recalculateJob = defineJob({
       });
       switch (committed.status) {
         case 'ok':
-          await ctx.reports.publish(portfolioId, runId, reportJson);
+          if (!committed.published) await ctx.reports.publish(portfolioId, runId, reportJson);
           log.info({ changes: report.changes, applied: report.applied, skipped: skip }, 'run committed');
           ctx.observe?.('turnover', report.turnover);
           return summarise(wire, false);

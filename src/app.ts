@@ -54,14 +54,21 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       { redis, keys, log },
     );
   const cached = createRunCachedSource(source);
-  const queue = new JobQueue(config, keys, redis);
+  // The queue gets its own connection: ioredis copies every script defined on a connection onto
+  // each pipeline made from it, and BullMQ defines ~40; Ballast's own pipelines stay light.
+  const queueRedis = createRedis(config.redisUrl);
+  queueRedis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  const queue = new JobQueue(config, keys, queueRedis);
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     await queue.close();
     await source.close?.();
-    await redis.quit().catch(() => redis.disconnect());
+    for (const connection of [queueRedis, redis]) {
+      if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
+      else connection.disconnect();
+    }
   };
   return {
     config,
@@ -73,6 +80,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     reports: new RedisReportStore(redis, keys, {
       streamMaxLen: config.reportStreamMaxLen,
       markerTtlSeconds: config.runMarkerTtlSeconds,
+      cluster: config.redisCluster,
     }),
     queue,
     metricsFor: (runId) => cached.forRun(runId),

@@ -52,6 +52,7 @@ const envSchema = z.object({
   BALLAST_API_PORT: int(0, 65535).default(8080),
   BALLAST_API_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   BALLAST_METRICS_PUBLIC: bool.default(false),
+  BALLAST_REDIS_CLUSTER: bool.default(false),
   BALLAST_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -107,6 +108,8 @@ export interface Config {
     readonly metricsPublic: boolean;
   };
   readonly logLevel: string;
+  /** Keep every script on one hash slot (Redis Cluster): the global publish takes its own round trip. */
+  readonly redisCluster: boolean;
   readonly reportStreamMaxLen: number;
   readonly runMarkerTtlSeconds: number;
   readonly fanOutChunk: number;
@@ -176,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       metricsPublic: e.BALLAST_METRICS_PUBLIC,
     }),
     logLevel: e.BALLAST_LOG_LEVEL,
+    redisCluster: e.BALLAST_REDIS_CLUSTER,
     reportStreamMaxLen: e.BALLAST_REPORT_STREAM_MAXLEN,
     runMarkerTtlSeconds: e.BALLAST_RUN_MARKER_TTL_S,
     fanOutChunk: e.BALLAST_FANOUT_CHUNK,

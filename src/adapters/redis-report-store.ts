@@ -5,7 +5,8 @@ import { RedisPortfolioStore } from './redis-portfolio-store.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
 
 export type CommitResult =
-  | { readonly status: 'ok' }
+  /** Committed; `published` when the global stream and pub/sub were written in the same script. */
+  | { readonly status: 'ok'; readonly published: boolean }
   /** This run was committed for this portfolio before: its report, and whether it reached the global stream. */
   | { readonly status: 'dup'; readonly report: string; readonly published: boolean }
   | { readonly status: 'stale'; readonly version: number }
@@ -26,8 +27,10 @@ export interface StreamReport {
 }
 
 /**
- * Reports: the per-portfolio write (apply + stream + latest + run marker) is one script on the
- * portfolio's slot; the global stream and pub/sub follow in one pipelined round trip.
+ * Reports: the per-portfolio write (apply + stream + latest + run marker) is one script. On a
+ * single Redis the same script also appends to the global stream and publishes; with
+ * `cluster` it stays on the portfolio's slot, and the global stream and pub/sub follow in one
+ * pipelined round trip (`publish`).
  */
 export class RedisReportStore {
   private readonly redis: ScriptedRedis;
@@ -35,29 +38,55 @@ export class RedisReportStore {
   constructor(
     redis: Redis,
     private readonly keys: Keys,
-    private readonly options: { streamMaxLen: number; markerTtlSeconds: number },
+    private readonly options: { streamMaxLen: number; markerTtlSeconds: number; cluster?: boolean },
   ) {
     this.redis = withScripts(redis);
   }
 
   async commit(input: CommitInput): Promise<CommitResult> {
     const k = this.keys;
-    const [status, value, published] = await this.redis.ballastCommitRun(
-      k.portfolio(input.portfolioId),
-      k.portfolioReports(input.portfolioId),
-      k.latestReport(input.portfolioId),
-      k.runMarker(input.portfolioId, input.runId),
-      input.after ? '1' : '0',
-      String(input.expectedVersion),
-      input.after ? String(input.after.version) : '',
-      input.after ? RedisPortfolioStore.encode(input.after) : '',
-      input.reportJson,
-      String(this.options.streamMaxLen),
-      String(this.options.markerTtlSeconds),
-    );
+    const apply = input.after ? '1' : '0';
+    const newVersion = input.after ? String(input.after.version) : '';
+    const doc = input.after ? RedisPortfolioStore.encode(input.after) : '';
+    const maxLen = String(this.options.streamMaxLen);
+    const ttl = String(this.options.markerTtlSeconds);
+    const portfolioKey = k.portfolio(input.portfolioId);
+    const stream = k.portfolioReports(input.portfolioId);
+    const latest = k.latestReport(input.portfolioId);
+    const marker = k.runMarker(input.portfolioId, input.runId);
+    const expected = String(input.expectedVersion);
+    const [status, value, published] = this.options.cluster
+      ? await this.redis.ballastCommitRun(
+          portfolioKey,
+          stream,
+          latest,
+          marker,
+          apply,
+          expected,
+          newVersion,
+          doc,
+          input.reportJson,
+          maxLen,
+          ttl,
+        )
+      : await this.redis.ballastCommitRunAndPublish(
+          portfolioKey,
+          stream,
+          latest,
+          marker,
+          k.reports,
+          apply,
+          expected,
+          newVersion,
+          doc,
+          input.reportJson,
+          maxLen,
+          ttl,
+          k.reportsChannel,
+        );
     switch (status) {
       case 'ok':
-        return { status: 'ok' };
+        return { status: 'ok', published: published === '1' };
       case 'dup':
         return { status: 'dup', report: value, published: published === '1' };
       case 'stale':

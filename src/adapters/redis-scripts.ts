@@ -20,8 +20,12 @@ return 0
 /**
  * Commit one run of one portfolio: unless this run was committed before, check the version,
  * write the new portfolio (unless dry-run), append the report to the portfolio's stream, set the
- * latest report and mark the run. KEYS: portfolio, stream, latest, marker.
- * ARGV: apply(1|0), expectedVersion, newVersion, doc, report, maxlen, markerTtl.
+ * latest report and mark the run. KEYS: portfolio, stream, latest, marker, and optionally the
+ * global stream: then the report also goes to the global stream and the pub/sub channel
+ * (ARGV[8]) in the same script, and crosses the socket once instead of three times. That
+ * touches two hash slots, so on Redis Cluster (BALLAST_REDIS_CLUSTER) the 4-key form is used
+ * and the global publish follows in a second round trip.
+ * ARGV: apply(1|0), expectedVersion, newVersion, doc, report, maxlen, markerTtl[, channel].
  */
 const COMMIT_RUN = `#!lua
 local existing = redis.call('HGET', KEYS[4], 'report')
@@ -36,9 +40,15 @@ if ARGV[1] == '1' then
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
 redis.call('SET', KEYS[3], ARGV[5])
-redis.call('HSET', KEYS[4], 'report', ARGV[5], 'published', '0')
+local published = '0'
+if #KEYS == 5 then
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
+  redis.call('PUBLISH', ARGV[8], ARGV[5])
+  published = '1'
+end
+redis.call('HSET', KEYS[4], 'report', ARGV[5], 'published', published)
 redis.call('EXPIRE', KEYS[4], ARGV[7])
-return {'ok', '', '0'}
+return {'ok', '', published}
 `;
 
 export interface ScriptedRedis extends Redis {
@@ -56,6 +66,21 @@ export interface ScriptedRedis extends Redis {
     maxLen: string,
     markerTtl: string,
   ): Promise<[string, string, string]>;
+  ballastCommitRunAndPublish(
+    portfolioKey: string,
+    streamKey: string,
+    latestKey: string,
+    markerKey: string,
+    globalStreamKey: string,
+    apply: string,
+    expectedVersion: string,
+    newVersion: string,
+    doc: string,
+    report: string,
+    maxLen: string,
+    markerTtl: string,
+    channel: string,
+  ): Promise<[string, string, string]>;
 }
 
 export function withScripts(redis: Redis): ScriptedRedis {
@@ -63,6 +88,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
   if (typeof r.ballastWritePortfolio !== 'function') {
     redis.defineCommand('ballastWritePortfolio', { numberOfKeys: 1, lua: WRITE_PORTFOLIO });
     redis.defineCommand('ballastCommitRun', { numberOfKeys: 4, lua: COMMIT_RUN });
+    redis.defineCommand('ballastCommitRunAndPublish', { numberOfKeys: 5, lua: COMMIT_RUN });
   }
   return r;
 }
