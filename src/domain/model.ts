@@ -103,7 +103,3 @@ export function viewAllocation(portfolio: Portfolio, allocation: Allocation): Al
     attentionHours: allocation.weight * portfolio.attentionHoursPerWeek,
   };
 }
-
-export function findAllocation(portfolio: Portfolio, businessId: string): Allocation | undefined {
-  return portfolio.allocations.find((a) => a.businessId === businessId);
-}
