@@ -38,7 +38,9 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const redis = createRedis(config.redisUrl);
   const keys = createKeys(config.prefix);
   const log = deps.log ?? createLogger(config.logLevel);
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  // Every connection reconnects by itself; its errors are logged, never unhandled.
+  const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis connection error');
+  redis.on('error', onRedisError);
   const source =
     deps.metricsSource ??
     createMetricsSource(
@@ -57,8 +59,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   // The queue gets its own connection: ioredis copies every script defined on a connection onto
   // each pipeline made from it, and BullMQ defines ~40; Ballast's own pipelines stay light.
   const queueRedis = createRedis(config.redisUrl);
-  queueRedis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const queue = new JobQueue(config, keys, queueRedis);
+  queueRedis.on('error', onRedisError);
+  const queue = new JobQueue(config, keys, queueRedis, onRedisError);
   let closed = false;
   const close = async () => {
     if (closed) return;

@@ -52,12 +52,15 @@ export class JobQueue {
     readonly config: Config,
     readonly keys: Keys,
     connection: Redis,
+    /** Connection errors of the queue and of every events reader (they reconnect by themselves). */
+    private readonly onError: (err: Error) => void = () => {},
   ) {
     this.queue = new Queue(config.queueName, {
       connection,
       prefix: keys.bullPrefix,
       defaultJobOptions: defaultJobOptions(config),
     });
+    this.queue.on('error', onError);
   }
 
   /** Adds one job; a job id that exists already returns the existing job (nothing is added twice). */
@@ -156,7 +159,11 @@ export class JobQueue {
   async events(connection: Redis): Promise<QueueEvents> {
     // BullMQ leaves a connection it was given open: this one is ours, so close() ends it too.
     const own = connection.duplicate();
+    // A duplicate has none of the original's listeners: without one, a Redis restart would be
+    // reported as an unhandled 'error' event.
+    own.on('error', this.onError);
     const events = new QueueEvents(this.config.queueName, { connection: own, prefix: this.keys.bullPrefix });
+    events.on('error', this.onError);
     const close = events.close.bind(events);
     events.close = async () => {
       await close();
