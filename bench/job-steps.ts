@@ -49,7 +49,13 @@ function time<T>(inputs: readonly T[], fn: (input: T) => unknown, rounds = 7): n
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { out: { type: 'string' }, help: { type: 'boolean', default: false } },
+  });
+  if (values.help) {
+    console.log('usage: node dist/bench/job-steps.js [--out file.json]');
+    return;
+  }
   const metricsList = makeMetrics(2_000, SEED);
   const metrics = new Map<string, BusinessMetrics>(metricsList.map((m) => [m.businessId, m]));
   const portfolios = Array.from({ length: PORTFOLIOS }, (_, i) => makePortfolio(i, 20, 2_000, SEED));

@@ -179,8 +179,16 @@ function main(): void {
       sizes: { type: 'string' },
       'only-main': { type: 'boolean', default: false },
       out: { type: 'string' },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) {
+    console.log(
+      'usage: node dist/bench/recommend.js [--sizes 1000,10000,100000,1000000] [--only-main] [--out file.json]\n' +
+        '--only-main: the performance strategy only (no equal/growth/revenue/custom rows at 100,000).',
+    );
+    return;
+  }
   const sizes = values.sizes ? values.sizes.split(',').map(Number) : SIZES;
   console.log(`recommend() benchmark, node ${process.version}, seed ${SEED}`);
   const rows: Row[] = [];

@@ -159,7 +159,16 @@ function summarise(
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { only: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { only: { type: 'string' }, help: { type: 'boolean', default: false } },
+  });
+  if (values.help) {
+    console.log(
+      `usage: node dist/bench/run-all.js [--only ${Object.keys(BENCHES).join(',')}]\n` +
+        'Runs the benches in sequence, prints one summary table and writes bench/results.json.',
+    );
+    return;
+  }
   const names = (values.only ? values.only.split(',') : Object.keys(BENCHES)) as BenchName[];
   for (const name of names) if (!(name in BENCHES)) throw new Error(`unknown bench ${name}`);
   const dir = mkdtempSync(join(tmpdir(), 'ballast-bench-results-'));

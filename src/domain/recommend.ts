@@ -2,7 +2,7 @@ import { RefusedError } from './errors.js';
 import { pct } from './format.js';
 import type { Allocation, BusinessMetrics, Portfolio, Strategy } from './model.js';
 import { type ScoreContext, STRATEGY_LABEL, strategyScore } from './strategies.js';
-import { absorbRounding, waterFill } from './water-fill.js';
+import { waterFill } from './water-fill.js';
 
 export const ACTION_KINDS = ['increase', 'decrease', 'maintain', 'locked', 'no-metrics'] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
@@ -61,8 +61,8 @@ export function recommend(
   const lo = new Float64Array(n);
   const hi = new Float64Array(n);
   const scores = new Float64Array(n);
-  // One lookup per business: Map.get on 100,000 string keys is a noticeable share of the cost.
-  const found: (BusinessMetrics | undefined)[] = [];
+  const found: (BusinessMetrics | undefined)[] = new Array(n);
+  const lookup = new InOrderLookup(metrics);
   let maxProfit = 0;
   let fixedMass = 0;
   for (let i = 0; i < n; i++) {
@@ -72,8 +72,8 @@ export function recommend(
     next[i] = w;
     lo[i] = a.minWeight ?? 0;
     hi[i] = a.maxWeight ?? 1;
-    const m = metrics.get(a.businessId);
-    found.push(m);
+    const m = lookup.get(a.businessId);
+    found[i] = m;
     if (m !== undefined && m.profit > maxProfit) maxProfit = m.profit;
     if (a.locked) {
       state[i] = LOCKED;
@@ -347,7 +347,10 @@ function sumOver(indices: Int32Array, values: Float64Array): number {
   return total;
 }
 
-/** The movers absorb the float residue so that the whole portfolio sums to 1 (or stays as it was). */
+/**
+ * The movers absorb the float residue so that the whole portfolio sums to 1 (or stays as it
+ * was): like absorbRounding over the allocations that moved, without copying them out.
+ */
 function keepSumExact(
   next: Float64Array,
   state: Uint8Array,
@@ -355,28 +358,54 @@ function keepSumExact(
   hi: Float64Array,
   current: Float64Array,
 ): void {
-  const movers: number[] = [];
-  let fixed = 0;
+  const n = next.length;
   let before = 0;
-  for (let i = 0; i < next.length; i++) {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
     before += current[i]!;
-    if (state[i] === MOVABLE && next[i] !== current[i]) movers.push(i);
-    else fixed += next[i]!;
+    total += next[i]!;
   }
-  if (movers.length === 0) return;
-  const target = next.length > 0 && Math.abs(before - 1) <= 1e-6 ? 1 : before;
-  const w = new Float64Array(movers.length);
-  const l = new Float64Array(movers.length);
-  const h = new Float64Array(movers.length);
-  movers.forEach((i, j) => {
-    w[j] = next[i]!;
-    l[j] = lo[i]!;
-    h[j] = hi[i]!;
-  });
-  absorbRounding(w, l, h, target - fixed);
-  movers.forEach((i, j) => {
-    next[i] = w[j]!;
-  });
+  const target = n > 0 && Math.abs(before - 1) <= 1e-6 ? 1 : before;
+  const residue = target - total;
+  if (residue === 0) return;
+  let best = -1;
+  let bestRoom = 0;
+  for (let i = 0; i < n; i++) {
+    if (state[i] !== MOVABLE || next[i] === current[i]) continue;
+    const room = residue > 0 ? hi[i]! - next[i]! : next[i]! - lo[i]!;
+    if (room > bestRoom) {
+      bestRoom = room;
+      best = i;
+    }
+  }
+  if (best >= 0)
+    next[best] = next[best]! + (residue > 0 ? Math.min(residue, bestRoom) : -Math.min(-residue, bestRoom));
+}
+
+/**
+ * Map.get on 100,000 string keys costs a cache miss each. Metrics are usually fetched, and so
+ * inserted, in portfolio order: walk the map's entries alongside the allocations and fall back
+ * to get() for any business that is not next in line. Same answers as get(), whatever the order.
+ */
+class InOrderLookup<V> {
+  readonly #map: ReadonlyMap<string, V>;
+  readonly #entries: Iterator<[string, V]>;
+  #cursor: IteratorResult<[string, V]>;
+
+  constructor(map: ReadonlyMap<string, V>) {
+    this.#map = map;
+    this.#entries = map.entries();
+    this.#cursor = this.#entries.next();
+  }
+
+  get(key: string): V | undefined {
+    const cursor = this.#cursor;
+    if (cursor.done !== true && cursor.value[0] === key) {
+      this.#cursor = this.#entries.next();
+      return cursor.value[1];
+    }
+    return this.#map.get(key);
+  }
 }
 
 function infeasible(

@@ -3,8 +3,8 @@
  * w_i = clamp(lambda * s_i, lo_i, hi_i) with sum(w) = mass. When every score is 0 the split is
  * equal. The solver pins violators in rounds (the classic capped-simplex projection): if the
  * clamped total overshoots, lambda must fall, so items clamped at their minimum stay there;
- * otherwise items clamped at their maximum stay there. Each round is O(n) and pins at least one
- * item; without bounds there is a single round.
+ * otherwise items clamped at their maximum stay there. Each round pins at least one item;
+ * without bounds there is a single round.
  */
 export type FillResult =
   | { readonly ok: true; readonly weights: Float64Array }
@@ -39,6 +39,26 @@ export function waterFill(
   const weights = new Float64Array(n);
   if (n === 0) return { ok: true, weights };
 
+  // Items bounded by [0, 1] (most of them) can only pass their upper bound, and only where
+  // lambda * score > 1: they are tracked as a score sum, a count and the largest score, and the
+  // rounds visit the other items alone. When one of them could violate, every free item is
+  // watched from then on (the plain algorithm). Each round is O(watched).
+  let watched = new Int32Array(n);
+  let watchedCount = 0;
+  let openScore = 0;
+  let openCount = 0;
+  let openMax = 0;
+  for (let i = 0; i < n; i++) {
+    if (lo[i]! > 0 || hi[i]! < 1) {
+      watched[watchedCount++] = i;
+    } else {
+      const s = scores[i]!;
+      openScore += s;
+      openCount++;
+      if (s > openMax) openMax = s;
+    }
+  }
+
   const pinned = new Uint8Array(n);
   let freeMass = mass;
   let freeScore = sumScore;
@@ -49,10 +69,20 @@ export function waterFill(
   while (freeCount > 0) {
     if (!uniform && !(freeScore > 0)) uniform = true;
     const lambda = freeMass / (uniform ? freeCount : freeScore);
-    let clampedSum = 0;
+    if (openCount > 0 && !(lambda >= 0 && lambda * (uniform ? 1 : openMax) <= 1)) {
+      // An unwatched item could leave [0, 1] at this lambda: watch every free item.
+      watched = new Int32Array(freeCount);
+      watchedCount = 0;
+      for (let i = 0; i < n; i++) if (!pinned[i]) watched[watchedCount++] = i;
+      openCount = 0;
+      openScore = 0;
+      continue;
+    }
+    let clampedSum = lambda * (uniform ? openCount : openScore);
     let lowViolators = 0;
     let highViolators = 0;
-    for (let i = 0; i < n; i++) {
+    for (let j = 0; j < watchedCount; j++) {
+      const i = watched[j]!;
       if (pinned[i]) continue;
       const v = lambda * (uniform ? 1 : scores[i]!);
       if (v < lo[i]!) {
@@ -73,10 +103,10 @@ export function waterFill(
     // clampedSum must not point the other way, or no item is pinned and the loop never ends.
     const pinLow = clampedSum >= freeMass || highViolators === 0;
     const pinHigh = clampedSum <= freeMass || lowViolators === 0;
-    for (let i = 0; i < n; i++) {
+    for (let j = 0; j < watchedCount; j++) {
+      const i = watched[j]!;
       if (pinned[i]) continue;
-      const s = uniform ? 1 : scores[i]!;
-      const v = lambda * s;
+      const v = lambda * (uniform ? 1 : scores[i]!);
       let value: number | undefined;
       if (pinLow && v < lo[i]!) value = lo[i]!;
       else if (pinHigh && v > hi[i]!) value = hi[i]!;
@@ -85,7 +115,15 @@ export function waterFill(
       pinned[i] = 1;
       freeCount--;
       freeMass -= value;
-      if (!uniform) freeScore -= s;
+    }
+    // Summed again rather than decremented: a residue such as 1e-19 left by subtraction would
+    // hide that only zero scores are left (then the split must become equal).
+    if (!uniform) {
+      freeScore = openCount > 0 ? openScore : 0;
+      for (let j = 0; j < watchedCount; j++) {
+        const i = watched[j]!;
+        if (!pinned[i]) freeScore += scores[i]!;
+      }
     }
   }
 
