@@ -10,7 +10,7 @@
  * a file) and its own queue; portfolios are seeded once. Throughput is timed from the enqueue
  * (the nightly job; the baseline's first addBulk) to the last job's completion event.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,6 +47,13 @@ const RATIO_TARGET = 0.5;
 const COMMANDS_TARGET = 6;
 /** The fan-out's chunk (BALLAST_FANOUT_CHUNK default): the baseline adds its jobs the same way. */
 const CHUNK = 500;
+/** The NODE_OPTIONS the Docker image runs Ballast with, read from the Dockerfile so they cannot drift. */
+const IMAGE_NODE_OPTIONS = (() => {
+  const dockerfile = readFileSync(join(packageRoot(), 'Dockerfile'), 'utf8');
+  const found = /^ENV NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1];
+  if (!found) throw new Error('Dockerfile sets no ENV NODE_OPTIONS="..."; pass --variant-node-args');
+  return found;
+})();
 /** A run that makes no progress for this long has hung: fail rather than wait forever. */
 const STALL_MS = 60_000;
 
@@ -147,7 +154,8 @@ function parseOptions(): Options {
       'skip-profile': { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'info' },
       'node-args': { type: 'string', default: '' },
-      'variant-node-args': { type: 'string', default: '--max-old-space-size=128' },
+      // The Docker image's NODE_OPTIONS (Dockerfile).
+      'variant-node-args': { type: 'string', default: IMAGE_NODE_OPTIONS },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -156,7 +164,7 @@ function parseOptions(): Options {
     console.log(
       'usage: node dist/bench/pipeline.js [--portfolios 10000] [--size 20] [--businesses 2000]\n' +
         '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--log-level info] [--node-args="--max-semi-space-size=4"]\n' +
-        '  [--variant-node-args="--max-old-space-size=128" (one more pass at the best concurrency; "" for none)] [--out file.json]\n' +
+        `  [--variant-node-args="${IMAGE_NODE_OPTIONS}" (one more pass at the best concurrency; "" for none)] [--out file.json]\n` +
         'Redis: a private redis-server, or BENCH_REDIS_URL (keys under a bench-only prefix, deleted at the end).',
     );
     process.exit(0);
