@@ -163,7 +163,7 @@ function parseOptions(): Options {
   if (values.help) {
     console.log(
       'usage: node dist/bench/pipeline.js [--portfolios 10000] [--size 20] [--businesses 2000]\n' +
-        '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--log-level info] [--node-args="--max-semi-space-size=4"]\n' +
+        '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--log-level info] [--node-args="--max-old-space-size=512"]\n' +
         `  [--variant-node-args="${IMAGE_NODE_OPTIONS}" (one more pass at the best concurrency; "" for none)] [--out file.json]\n` +
         'Redis: a private redis-server, or BENCH_REDIS_URL (keys under a bench-only prefix, deleted at the end).',
     );

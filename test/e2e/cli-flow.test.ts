@@ -12,6 +12,7 @@ import { redisUrl, useRedisPrefix } from '../helpers/redis.js';
  */
 const fixture = useRedisPrefix('e2e-cli');
 let worker: BallastProcess;
+let startedLine = '';
 const env = () => ({
   REDIS_URL: redisUrl(),
   BALLAST_PREFIX: fixture.prefix,
@@ -27,8 +28,9 @@ async function ballast(...args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  worker = spawnBallast(['worker'], env());
-  await worker.waitFor(/worker started/);
+  // The worker runs with the Docker image's NODE_OPTIONS (docs/operations.md, "Worker memory").
+  worker = spawnBallast(['worker'], { ...env(), NODE_OPTIONS: '--max-old-space-size=1024' });
+  startedLine = await worker.waitFor(/worker started/);
 });
 afterAll(async () => {
   if (worker?.child.exitCode === null) {
@@ -38,6 +40,13 @@ afterAll(async () => {
 });
 
 describe('operator flow through the CLI and a worker process', () => {
+  it('logs the heap limit that NODE_OPTIONS set', () => {
+    const started = JSON.parse(startedLine) as { heapLimitMb: number; concurrency: number };
+    // V8's limit is the old space plus the young generation's share.
+    expect(started.heapLimitMb).toBeGreaterThanOrEqual(1024);
+    expect(started.heapLimitMb).toBeLessThan(1200);
+  });
+
   it('creates, imports, runs the nightly pass and publishes reports to the documented keys', async () => {
     await ballast(
       'portfolio',

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config.js';
 import { RefusedError } from '../../domain/index.js';
 import { createLogger } from '../../logger.js';
 import { prometheusFor } from '../../observability/prometheus.js';
+import { heapLimitMb } from '../../runtime/heap.js';
 import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
 import { type RunningScheduler, startScheduler } from '../../runtime/scheduler.js';
 import { shutdownSignal } from '../../runtime/signals.js';
@@ -37,7 +38,12 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
     scheduler = await startScheduler(app);
     if (withApi) api = await startApi(app, config, { insecureNoAuth: options.insecureNoAuth, prometheus });
     log.info(
-      { api: api?.url ?? null, cron: config.cron, concurrency: config.concurrency },
+      {
+        api: api?.url ?? null,
+        cron: config.cron,
+        concurrency: config.concurrency,
+        heapLimitMb: heapLimitMb(),
+      },
       'ballast started',
     );
     const signal = await stop;

@@ -2,6 +2,7 @@ import { redactUrl } from '../../adapters/redis.js';
 import { createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
+import { heapLimitMb } from '../../runtime/heap.js';
 import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
 import { shutdownSignal } from '../../runtime/signals.js';
 import { startWorker } from '../../runtime/worker.js';
@@ -22,6 +23,7 @@ export async function runWorker(ctx: CliContext): Promise<void> {
       concurrency: config.concurrency,
       metricsSource: config.metrics.source,
       redis: redactUrl(config.redisUrl),
+      heapLimitMb: heapLimitMb(),
     },
     'worker started',
   );
