@@ -99,12 +99,17 @@ export function ballastCommands(
   return { perCommand, total };
 }
 
-/** Calls made by Ballast's commit script (src/adapters/redis-scripts.ts) on its 'ok' path. */
+/**
+ * Calls made by Ballast's commit script (src/adapters/redis-scripts.ts) on its 'ok' path, in the
+ * single-Redis form the bench's worker runs (BALLAST_REDIS_CLUSTER unset): it also appends to
+ * the global stream and publishes, so the worker sends neither itself.
+ */
 export const COMMIT_SCRIPT_CALLS = {
   hget: 2, // the run marker's report, the portfolio's version
   hset: 2, // the portfolio, the run marker
-  xadd: 1, // the portfolio's report stream
+  xadd: 2, // the portfolio's report stream, the global one
   set: 1, // the latest report
+  publish: 1, // the live channel
   expire: 1, // the run marker
 } as const;
 export const COMMIT_SCRIPT_CALLS_TOTAL = Object.values(COMMIT_SCRIPT_CALLS).reduce((a, b) => a + b, 0);
