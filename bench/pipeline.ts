@@ -227,6 +227,22 @@ async function waitForWorker(queue: JobQueue, proc: NodeProcess): Promise<void> 
   }
 }
 
+/**
+ * Jobs done, or jobs done and when the newest finished (epoch ms) when that had to be read from
+ * BullMQ because events were lost.
+ */
+type RunResult = number | { readonly jobs: number; readonly lastFinishedOn: number };
+
+/** When no event has come for this long, the bench reads the queue instead (events are best-effort). */
+const QUIET_MS = 2000;
+
+/** finishedOn of the newest completed job (BullMQ keeps the newest ones). */
+async function newestFinishedOn(queue: JobQueue): Promise<number> {
+  const [newest] = await queue.queue.getJobs(['completed'], 0, 0, false);
+  if (!newest?.finishedOn) throw new Error('no completed job to time the run by');
+  return newest.finishedOn;
+}
+
 /** Rejects when `progress()` has not moved for STALL_MS. */
 function stallGuard(progress: () => number, what: string): { promise: Promise<never>; stop: () => void } {
   let last = -1;
@@ -251,7 +267,7 @@ async function measure(
   ctx: Context,
   label: string,
   spawnWorker: (queue: string) => NodeProcess,
-  run: (queue: JobQueue) => Promise<number>,
+  run: (queue: JobQueue) => Promise<RunResult>,
   verify: () => Promise<void> = async () => {},
 ): Promise<Measurement> {
   const queueName = label;
@@ -266,9 +282,17 @@ async function measure(
     const before = await commandStats(ctx.redis);
     const redisCpuBefore = await redisCpuSeconds(ctx.redis);
     const workerCpuBefore = cpuSeconds(proc.pid) ?? 0;
+    const wallStarted = Date.now();
     const started = performance.now();
-    const jobs = await run(queue);
-    const ms = performance.now() - started;
+    const result = await run(queue);
+    let ms = performance.now() - started;
+    const jobs = typeof result === 'number' ? result : result.jobs;
+    if (typeof result !== 'number') {
+      // QueueEvents lost the run's last events (BullMQ trims its event stream): the run ended
+      // when its newest job finished, not when the bench noticed.
+      ms = Math.min(ms, result.lastFinishedOn - wallStarted);
+      console.warn(`  (${label}: completion events were lost; timed to the newest job's finishedOn)`);
+    }
     const workerCpu = (((cpuSeconds(proc.pid) ?? 0) - workerCpuBefore) * 1000 * 100) / ms;
     const redisCpu = (((await redisCpuSeconds(ctx.redis)) - redisCpuBefore) * 1000 * 100) / ms;
     const after = await commandStats(ctx.redis);
@@ -336,10 +360,14 @@ async function baseline(ctx: Context, concurrency: number, tag: string): Promise
       let completed = 0;
       let failed = 0;
       const guard = stallGuard(() => completed + failed, 'no-op baseline');
+      let quiet: NodeJS.Timeout | undefined;
       try {
-        const done = new Promise<void>((resolve) => {
+        let lastEventAt = Date.now();
+        let added = false;
+        const done = new Promise<RunResult>((resolve) => {
           const check = () => {
-            if (completed + failed >= n) resolve();
+            lastEventAt = Date.now();
+            if (completed + failed >= n) resolve(completed);
           };
           events.on('completed', () => {
             completed++;
@@ -349,6 +377,18 @@ async function baseline(ctx: Context, concurrency: number, tag: string): Promise
             failed++;
             check();
           });
+          // Lost events: once everything is added and nothing is left to run, the queue says how
+          // it went.
+          quiet = setInterval(() => {
+            if (!added || Date.now() - lastEventAt < QUIET_MS) return;
+            lastEventAt = Date.now();
+            void queue.counts().then(async (counts) => {
+              const left = counts.waiting! + counts.active! + counts.prioritized! + counts.delayed!;
+              if (left > 0) return;
+              failed = counts.failed!;
+              resolve({ jobs: n - failed, lastFinishedOn: await newestFinishedOn(queue) });
+            });
+          }, 250);
         });
         // The same jobs as the fan-out adds (payload shape, ids, priority, options), the same way.
         for (let i = 0; i < n; i += CHUNK) {
@@ -371,10 +411,12 @@ async function baseline(ctx: Context, concurrency: number, tag: string): Promise
           }
           await queue.addBulk(chunk);
         }
-        await Promise.race([done, guard.promise]);
+        added = true;
+        const result = await Promise.race([done, guard.promise]);
         if (failed > 0) throw new Error(`${failed} no-op jobs failed`);
-        return completed;
+        return result;
       } finally {
+        clearInterval(quiet);
         guard.stop();
         await events.close();
       }
@@ -407,9 +449,28 @@ async function pipeline(
       const guard = stallGuard(() => done, `pipeline ${label}`);
       try {
         const jobId = nightlyJobId(runId);
-        const watching = queue.watchRun(events, runId, jobId, (p) => {
-          done = p.completed + p.failed;
-        });
+        let reconciled = false;
+        const watching = queue.watchRun(
+          events,
+          runId,
+          jobId,
+          (p) => {
+            done = p.completed + p.failed;
+          },
+          {
+            // Lost events: count the reports committed (the bench's portfolios never fail).
+            reconcile: async () => {
+              reconciled = true;
+              return {
+                total: Number((await ctx.redis.hget(ctx.keys.run(runId), 'total')) ?? Number.NaN) || null,
+                completed: await countReports(ctx, runId),
+                failed: 0,
+                failures: [],
+              };
+            },
+            quietMs: QUIET_MS,
+          },
+        );
         await queue.add({
           name: 'nightly',
           data: { runId, trigger: 'manual' },
@@ -425,7 +486,9 @@ async function pipeline(
         if (progress.total !== ctx.opts.portfolios) {
           throw new Error(`the run fanned out ${progress.total} portfolios, not ${ctx.opts.portfolios}`);
         }
-        return progress.completed;
+        return reconciled
+          ? { jobs: progress.completed, lastFinishedOn: await newestFinishedOn(queue) }
+          : progress.completed;
       } finally {
         guard.stop();
         await events.close();
@@ -451,15 +514,21 @@ async function dropReports(ctx: Context): Promise<void> {
   } while (cursor !== '0');
 }
 
-async function verifyReports(ctx: Context, runId: string): Promise<void> {
-  let missing = 0;
+/** Portfolios whose run marker (their report of the run) exists. */
+async function countReports(ctx: Context, runId: string): Promise<number> {
+  let found = 0;
   for (let i = 0; i < ctx.opts.portfolios; i += 1000) {
     const p = ctx.redis.pipeline();
     for (let j = i; j < Math.min(ctx.opts.portfolios, i + 1000); j++) {
       p.hexists(ctx.keys.runMarker(portfolioId(j), runId), 'report');
     }
-    for (const [err, exists] of (await p.exec()) ?? []) if (err || exists !== 1) missing++;
+    for (const [err, exists] of (await p.exec()) ?? []) if (!err && exists === 1) found++;
   }
+  return found;
+}
+
+async function verifyReports(ctx: Context, runId: string): Promise<void> {
+  const missing = ctx.opts.portfolios - (await countReports(ctx, runId));
   if (missing > 0) throw new Error(`${missing} portfolios have no report for run ${runId}`);
   await dropReports(ctx);
 }

@@ -43,6 +43,7 @@ export const nightlyJob = defineJob({
       total += ids.length;
       await ctx.updateProgress({ enqueued: total });
     }
+    await ctx.reports.recordFanOut(runId, total, ctx.clock().toISOString());
     log.info({ total }, 'nightly run fanned out');
     return { runId, total };
   },

@@ -19,6 +19,8 @@ export interface Keys {
   readonly portfolioIndex: string;
   /** Set of an owner's portfolio ids. */
   ownerIndex(ownerId: string): string;
+  /** Hash of one nightly run, written when its fan-out ends: total (portfolios fanned out), at. */
+  run(runId: string): string;
   /** Global report stream (public). */
   readonly reports: string;
   /** Pub/sub channel, one message per report (public). */
@@ -39,6 +41,7 @@ export function createKeys(prefix: string): Keys {
     runMarker: (id, runId) => `${prefix}:{${id}}:run:${runId}`,
     portfolioIndex: `${prefix}:portfolios`,
     ownerIndex: (ownerId) => `${prefix}:owner:{${ownerId}}:portfolios`,
+    run: (runId) => `${prefix}:run:${runId}`,
     reports: `${prefix}:reports`,
     reportsChannel: `${prefix}:reports:live`,
     businessMetrics: (businessId) => `${prefix}:metrics:${businessId}`,

@@ -38,6 +38,15 @@ export interface RunProgress {
   readonly failures: readonly RunFailure[];
 }
 
+/** A run counted from what is stored rather than from events (see watchRun). */
+export interface RunTally {
+  /** Portfolios fanned out, once the fan-out has ended (null before). */
+  readonly total: number | null;
+  readonly completed: number;
+  readonly failed: number;
+  readonly failures: readonly RunFailure[];
+}
+
 export interface AddJob {
   readonly name: string;
   readonly data: unknown;
@@ -92,63 +101,133 @@ export class JobQueue {
    * Follows a nightly run: its fan-out job gives the total, and every child job of the run
    * (job id `<runId>.<portfolioId>`) counts as done or failed when it finishes. The events reader
    * must be ready before the nightly job is added, so that no child's event is missed.
+   *
+   * QueueEvents are best-effort: BullMQ trims its event stream (~10,000 entries), so a reader
+   * that falls behind a busy queue loses events, and a run followed by events alone would never
+   * end. When no event of the run has come for `quietMs`, `reconcile` counts the run from what
+   * is stored (the fan-out job's result, the children's outcomes) and ends the watch when that
+   * count is complete. Counts that events have completed are confirmed the same way once a
+   * reconcile has been needed, since events that arrive late could count a child twice.
    */
   async watchRun(
     events: QueueEvents,
     runId: string,
     fanOutJobId: string,
     onProgress: (progress: RunProgress) => void,
+    options: { readonly reconcile?: () => Promise<RunTally>; readonly quietMs?: number } = {},
   ): Promise<RunProgress> {
     const childPrefix = `${runId}.`;
+    const quietMs = options.quietMs ?? 5000;
     const progress: { total: number | null; completed: number; failed: number; failures: RunFailure[] } = {
       total: null,
       completed: 0,
       failed: 0,
       failures: [],
     };
+    let lastEventAt = Date.now();
+    let reconciled = false;
+    let reconciling = false;
+    let settled = false;
     return new Promise<RunProgress>((resolve, reject) => {
       const snapshot = (): RunProgress => ({ ...progress, failures: [...progress.failures] });
+      const finish = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(timer);
+        events.off('completed', onCompleted);
+        events.off('failed', onFailed);
+        if (error) reject(error);
+        else resolve(snapshot());
+      };
+      const counted = () => progress.total !== null && progress.completed + progress.failed >= progress.total;
       const check = () => {
         onProgress(snapshot());
-        if (progress.total !== null && progress.completed + progress.failed >= progress.total) {
-          cleanup();
-          resolve(snapshot());
-        }
+        if (!counted()) return;
+        if (reconciled) void reconcile();
+        else finish();
+      };
+      const fanOutFinished = (total: number) => {
+        progress.total = total;
+        check();
       };
       const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => {
         if (jobId === fanOutJobId) {
+          lastEventAt = Date.now();
           const total = (parseReturn(returnvalue) as { total?: number } | null)?.total;
-          progress.total = typeof total === 'number' ? total : 0;
-          check();
+          fanOutFinished(typeof total === 'number' ? total : 0);
         } else if (jobId.startsWith(childPrefix)) {
+          lastEventAt = Date.now();
           progress.completed++;
           check();
         }
       };
       const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => {
         if (jobId === fanOutJobId) {
-          cleanup();
-          reject(new Error(`nightly fan-out ${jobId} failed: ${failedReason}`));
+          finish(new Error(`nightly fan-out ${jobId} failed: ${failedReason}`));
         } else if (jobId.startsWith(childPrefix)) {
+          lastEventAt = Date.now();
           progress.failed++;
           progress.failures.push({ jobId, reason: failedReason });
           check();
         }
       };
-      const cleanup = () => {
-        events.off('completed', onCompleted);
-        events.off('failed', onFailed);
-      };
-      events.on('completed', onCompleted);
-      events.on('failed', onFailed);
-      // The fan-out may have finished before we listened (an existing job id): read its state.
-      void this.queue.getJob(fanOutJobId).then(async (job) => {
-        if (!job || progress.total !== null) return;
+      // The fan-out may have finished before we listened (an existing job id), or its event may
+      // have been trimmed away: read its state.
+      const readFanOut = async () => {
+        const job = await this.queue.getJob(fanOutJobId);
+        if (!job || progress.total !== null || settled) return;
         const state = await job.getState();
         if (state === 'completed') onCompleted({ jobId: fanOutJobId, returnvalue: job.returnvalue });
         if (state === 'failed') onFailed({ jobId: fanOutJobId, failedReason: job.failedReason });
-      });
+      };
+      const reconcile = async () => {
+        if (reconciling || settled) return;
+        reconciling = true;
+        try {
+          if (progress.total === null) await readFanOut();
+          if (!options.reconcile || settled) return;
+          const tally = await options.reconcile();
+          // The fan-out job may be gone from BullMQ's kept jobs; the run's own record has its total.
+          if (progress.total === null) progress.total = tally.total;
+          if (progress.total === null || settled) return;
+          reconciled = true;
+          progress.completed = tally.completed;
+          progress.failed = tally.failed;
+          progress.failures = [...tally.failures];
+          onProgress(snapshot());
+          if (counted()) finish();
+        } catch (err) {
+          // A Redis hiccup: the next quiet period tries again.
+          this.onError(err instanceof Error ? err : new Error(String(err)));
+        } finally {
+          reconciling = false;
+        }
+      };
+      const timer = setInterval(
+        () => {
+          if (Date.now() - lastEventAt >= quietMs) {
+            lastEventAt = Date.now();
+            void reconcile();
+          }
+        },
+        Math.max(10, Math.floor(quietMs / 4)),
+      );
+      events.on('completed', onCompleted);
+      events.on('failed', onFailed);
+      void readFanOut().catch((err: unknown) =>
+        this.onError(err instanceof Error ? err : new Error(String(err))),
+      );
     });
+  }
+
+  /** The ids of the failed jobs BullMQ keeps (BALLAST_KEEP_FAILED of them at most). */
+  async failedJobIds(): Promise<string[]> {
+    return this.queue.getRanges(['failed'], 0, -1);
+  }
+
+  async failedReason(jobId: string): Promise<string | null> {
+    const job = await this.queue.getJob(jobId);
+    return job ? job.failedReason : null;
   }
 
   async counts(): Promise<Record<string, number>> {

@@ -111,6 +111,37 @@ export class RedisReportStore {
     return this.redis.hget(this.keys.runMarker(portfolioId, runId), 'report');
   }
 
+  /**
+   * Records how many portfolios a nightly run fanned out, for as long as its run markers live:
+   * the fan-out job itself is trimmed from BullMQ's completed jobs long before a big run ends.
+   */
+  async recordFanOut(runId: string, total: number, at: string): Promise<void> {
+    const key = this.keys.run(runId);
+    const results = await this.redis
+      .multi()
+      .hset(key, 'total', String(total), 'fanned_out_at', at)
+      .expire(key, this.options.markerTtlSeconds)
+      .exec();
+    for (const [err] of results ?? []) if (err) throw err;
+  }
+
+  /** How many portfolios the run fanned out, once its fan-out has ended; null before. */
+  async fanOutTotal(runId: string): Promise<number | null> {
+    const total = await this.redis.hget(this.keys.run(runId), 'total');
+    return total === null ? null : Number(total);
+  }
+
+  /** Which of these portfolios have committed the run (its marker exists), in one round trip. */
+  async committed(portfolioIds: readonly string[], runId: string): Promise<boolean[]> {
+    if (portfolioIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of portfolioIds) pipeline.exists(this.keys.runMarker(id, runId));
+    return ((await pipeline.exec()) ?? []).map(([err, n]) => {
+      if (err) throw err;
+      return n === 1;
+    });
+  }
+
   async latest(portfolioId: string): Promise<string | null> {
     return this.redis.get(this.keys.latestReport(portfolioId));
   }

@@ -11,6 +11,7 @@ import { nightlyJobId } from '../../jobs/payloads.js';
 import { NIGHTLY_PRIORITY, type RunProgress } from '../../src/adapters/queue.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio, type Portfolio, type Strategy } from '../../src/domain/index.js';
+import { followRun } from '../../src/runtime/follow-run.js';
 import type { BallastProcess } from '../helpers/process.js';
 
 export const T = '2026-11-25T00:00:00.000Z';
@@ -88,7 +89,7 @@ export interface NightlyRun {
 export async function startNightly(app: App, runId: string): Promise<NightlyRun> {
   const events: QueueEvents = await app.queue.events(app.redis);
   const fanOutJobId = nightlyJobId(runId);
-  const done = app.queue.watchRun(events, runId, fanOutJobId, () => {});
+  const done = followRun(app, events, runId, () => {});
   // A rejected run must not be an unhandled rejection before the test awaits it.
   done.catch(() => {});
   await app.queue.add({

@@ -5,13 +5,14 @@ import { nightlyJobId } from '../../../jobs/payloads.js';
 import { readJsonFile } from '../../adapters/input-file.js';
 import { importMetrics } from '../../adapters/metrics/index.js';
 import { readMetricsFile } from '../../adapters/metrics-file.js';
-import { OPERATOR_PRIORITY } from '../../adapters/queue.js';
+import { OPERATOR_PRIORITY, type RunProgress } from '../../adapters/queue.js';
 import { deletePrefix } from '../../adapters/redis-cleanup.js';
 import { type ResolvedRedis, resolveRedis } from '../../adapters/redis-launcher.js';
 import { createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
 import { portfolioFromWire, RefusedError, type WireReport } from '../../domain/index.js';
 import { createLogger } from '../../logger.js';
+import { followRun } from '../../runtime/follow-run.js';
 import { packageRoot } from '../../runtime/package-root.js';
 import { manualRunId } from '../../runtime/run-ids.js';
 import { startWorker } from '../../runtime/worker.js';
@@ -69,9 +70,9 @@ export async function runDemo(ctx: CliContext, options: DemoOptions): Promise<vo
     const worker = await startWorker(app);
     const events = await app.queue.events(app.redis);
     const runId = manualRunId(ctx.now(), 'demo');
-    let progress: Awaited<ReturnType<typeof app.queue.watchRun>>;
+    let progress: RunProgress;
     try {
-      const watching = app.queue.watchRun(events, runId, nightlyJobId(runId), () => {});
+      const watching = followRun(app, events, runId, () => {});
       await app.queue.add({
         name: 'nightly',
         data: { runId, trigger: 'manual' },

@@ -2,6 +2,7 @@ import { nightlyJobId, recalculateJobId } from '../../../jobs/payloads.js';
 import { OPERATOR_PRIORITY, type RunProgress } from '../../adapters/queue.js';
 import type { App } from '../../app.js';
 import { RefusedError, skipReason } from '../../domain/index.js';
+import { followRun } from '../../runtime/follow-run.js';
 import { manualRunId } from '../../runtime/run-ids.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTable } from '../output.js';
@@ -59,9 +60,7 @@ export async function enqueueNightly(app: App, ctx: CliContext, options: Nightly
   const jobId = nightlyJobId(runId);
   const events = options.wait ? await app.queue.events(app.redis) : undefined;
   try {
-    const watching = events
-      ? app.queue.watchRun(events, runId, jobId, progressPrinter(ctx, ctx.now()))
-      : undefined;
+    const watching = events ? followRun(app, events, runId, progressPrinter(ctx, ctx.now())) : undefined;
     await app.queue.add({
       name: 'nightly',
       data: { runId, trigger: 'manual' },

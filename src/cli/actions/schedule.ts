@@ -28,7 +28,9 @@ async function status(app: App, ctx: CliContext, json: boolean): Promise<void> {
       outcome = job.state === 'completed' ? `fanned out to ${total ?? '?'} portfolios` : job.state;
       if (job.failedReason) outcome += `: ${job.failedReason}`;
     } else {
-      outcome = 'job no longer kept';
+      // Trimmed from BullMQ's completed jobs (BALLAST_KEEP_COMPLETED): the run's record stays.
+      const total = await app.reports.fanOutTotal(state.lastRunId);
+      outcome = total === null ? 'job no longer kept' : `fanned out to ${total} portfolios`;
     }
   }
   if (json) {

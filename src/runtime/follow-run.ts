@@ -1,0 +1,48 @@
+import type { QueueEvents } from 'bullmq';
+import { nightlyJobId } from '../../jobs/payloads.js';
+import type { RunFailure, RunProgress, RunTally } from '../adapters/queue.js';
+import type { App } from '../app.js';
+
+const CHUNK = 500;
+
+/**
+ * Follows a nightly run until every portfolio it fanned out has completed or failed: by
+ * QueueEvents, and from what is stored when events go quiet (they are best-effort; see
+ * JobQueue.watchRun). The events reader must be ready before the nightly job is added.
+ */
+export function followRun(
+  app: App,
+  events: QueueEvents,
+  runId: string,
+  onProgress: (progress: RunProgress) => void,
+  options: { readonly quietMs?: number } = {},
+): Promise<RunProgress> {
+  return app.queue.watchRun(events, runId, nightlyJobId(runId), onProgress, {
+    reconcile: () => tallyRun(app, runId),
+    quietMs: options.quietMs,
+  });
+}
+
+/**
+ * A run counted from what is stored: its total from the record the fan-out writes, a portfolio whose run marker exists has completed it (its
+ * report is committed, skipped or not), and a child job BullMQ keeps as failed has failed, unless
+ * a later attempt committed it. One pass over the portfolio index, a chunk at a time.
+ */
+export async function tallyRun(app: App, runId: string): Promise<RunTally> {
+  let completed = 0;
+  for await (const ids of app.store.idChunks(CHUNK)) {
+    for (const done of await app.reports.committed(ids, runId)) if (done) completed++;
+  }
+  const prefix = `${runId}.`;
+  const failedIds = (await app.queue.failedJobIds()).filter((id) => id.startsWith(prefix));
+  const committed = await app.reports.committed(
+    failedIds.map((id) => id.slice(prefix.length)),
+    runId,
+  );
+  const failures: RunFailure[] = [];
+  for (const [i, jobId] of failedIds.entries()) {
+    if (committed[i]) continue;
+    failures.push({ jobId, reason: (await app.queue.failedReason(jobId)) ?? 'unknown' });
+  }
+  return { total: await app.reports.fanOutTotal(runId), completed, failed: failures.length, failures };
+}

@@ -1,0 +1,192 @@
+import { EventEmitter } from 'node:events';
+import type { QueueEvents } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
+import { NIGHTLY_PRIORITY, type RunProgress, type RunTally } from '../../src/adapters/queue.js';
+import type { App } from '../../src/app.js';
+import { followRun, tallyRun } from '../../src/runtime/follow-run.js';
+import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
+import { seedPortfolios } from '../faults/support.js';
+import { testApp } from '../helpers/app.js';
+import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
+import { useRedisPrefix } from '../helpers/redis.js';
+
+/**
+ * Following a nightly run when QueueEvents lose events. BullMQ trims its event stream, so a
+ * reader behind a busy queue misses some; `ballast enqueue nightly --wait` must still end, with
+ * the right counts, from what is stored.
+ */
+const fixture = useRedisPrefix('follow-run');
+const source = new MemoryMetricsSource();
+const COUNT = 12;
+let app: App;
+let worker: RunningWorker;
+
+beforeAll(async () => {
+  // One attempt: the broken portfolio's job fails for good on its first try.
+  app = testApp(fixture.prefix, {
+    metricsSource: source,
+    env: { BALLAST_JOB_ATTEMPTS: '1', BALLAST_CONCURRENCY: '4' },
+  });
+  source.set(wire('fa', 100_000, 20_000), wire('fb', 300_000, 30_000), wire('fc', 50_000, 5_000));
+  // The source as a whole fails whenever it is asked for 'broken' (a job failure, not no-metrics).
+  source.beforeAnswer = async (ids) => {
+    if (ids.includes('broken')) throw new Error('metrics source down');
+  };
+  await seedPortfolios(app, 'fr-', COUNT - 1, (i) => (i % 2 === 0 ? ['fa', 'fb'] : ['fb', 'fc']));
+  await seedPortfolios(app, 'fr-broken-', 1, () => ['fa', 'broken']);
+  worker = await startWorker(app);
+});
+afterAll(async () => {
+  await worker?.close();
+  await app?.close();
+});
+
+async function enqueueNightly(runId: string): Promise<void> {
+  await app.queue.add({
+    name: 'nightly',
+    data: { runId, trigger: 'cron' },
+    jobId: nightlyJobId(runId),
+    priority: NIGHTLY_PRIORITY,
+  });
+}
+
+const expected = (runId: string) => ({
+  total: COUNT,
+  completed: COUNT - 1,
+  failed: 1,
+  failures: [{ jobId: recalculateJobId(runId, 'fr-broken-000'), reason: 'metrics source down' }],
+});
+
+describe('following a nightly run', () => {
+  it('ends with the right counts when no event of the run ever arrives', async () => {
+    const runId = 'cron-20261125T010000Z';
+    // A reader whose events were all trimmed away before it read them.
+    const silent = new EventEmitter() as unknown as QueueEvents;
+    const seen: RunProgress[] = [];
+    const watching = followRun(app, silent, runId, (p) => seen.push(p), { quietMs: 100 });
+    await enqueueNightly(runId);
+    const progress = await watching;
+    expect(progress).toEqual(expected(runId));
+    // Every recalculation had finished: the tally agrees with itself when asked again.
+    expect(await tallyRun(app, runId)).toEqual({
+      total: COUNT,
+      completed: COUNT - 1,
+      failed: 1,
+      failures: expected(runId).failures,
+    });
+    expect(seen.at(-1)).toEqual(progress);
+  });
+
+  it('ends by events alone when they arrive, without reading the stored state', async () => {
+    const runId = 'cron-20261125T020000Z';
+    const events = await app.queue.events(app.redis);
+    let reconciles = 0;
+    const reconcile = async (): Promise<RunTally> => {
+      reconciles++;
+      return tallyRun(app, runId);
+    };
+    try {
+      const watching = app.queue.watchRun(events, runId, nightlyJobId(runId), () => {}, {
+        reconcile,
+        quietMs: 60_000,
+      });
+      await enqueueNightly(runId);
+      expect(await watching).toEqual(expected(runId));
+      expect(reconciles).toBe(0);
+    } finally {
+      await events.close();
+    }
+  });
+
+  it('takes the total from the run record once BullMQ has trimmed the fan-out job', async () => {
+    const runId = 'cron-20261125T040000Z';
+    const events = await app.queue.events(app.redis);
+    try {
+      const watching = app.queue.watchRun(events, runId, nightlyJobId(runId), () => {});
+      await enqueueNightly(runId);
+      await watching;
+    } finally {
+      await events.close();
+    }
+    expect(await app.reports.fanOutTotal(runId)).toBe(COUNT);
+    // As BALLAST_KEEP_COMPLETED does to a fan-out job that finished thousands of jobs ago.
+    await app.queue.queue.remove(nightlyJobId(runId));
+    expect(await app.queue.getJob(nightlyJobId(runId))).toBeNull();
+    const silent = new EventEmitter() as unknown as QueueEvents;
+    expect(await followRun(app, silent, runId, () => {}, { quietMs: 100 })).toEqual(expected(runId));
+  });
+
+  it('does not end early when a late event repeats a child the stored state already counted', async () => {
+    const runId = 'cron-20261125T030000Z';
+    const late = new EventEmitter();
+    // The run is over before the watch starts; the tally counts it from the stored state.
+    const events = await app.queue.events(app.redis);
+    try {
+      const before = app.queue.watchRun(events, runId, nightlyJobId(runId), () => {});
+      await enqueueNightly(runId);
+      await before;
+    } finally {
+      await events.close();
+    }
+    // A watcher that has lost every event so far, and whose stored tally lags one child behind
+    // (as if that child were still running): events arriving now must not finish the run.
+    let lagging = true;
+    const reconcile = async (): Promise<RunTally> => {
+      const tally = await tallyRun(app, runId);
+      return lagging ? { ...tally, completed: tally.completed - 1 } : tally;
+    };
+    const seen = progressLog();
+    const watching = app.queue.watchRun(
+      late as unknown as QueueEvents,
+      runId,
+      nightlyJobId(runId),
+      seen.push,
+      {
+        reconcile,
+        quietMs: 100,
+      },
+    );
+    // Wait for the first reconcile to have adopted the lagging tally.
+    await seen.reached((p) => p.total === COUNT && p.completed === COUNT - 2);
+    // A late completion event for a child the tally had already counted: by events, the run
+    // looks complete; the watch must check the stored state (still lagging) instead of ending.
+    const mark = seen.count();
+    late.emit('completed', { jobId: recalculateJobId(runId, 'fr-000'), returnvalue: '{}' });
+    const first = await Promise.race([
+      seen.reached((p) => p.completed === COUNT - 2, mark).then(() => 'recounted'),
+      watching.then(() => 'ended'),
+    ]);
+    expect(first).toBe('recounted');
+    // Once the stored state has the last child, the next reconcile ends the watch.
+    lagging = false;
+    expect(await watching).toEqual(expected(runId));
+  });
+});
+
+/** The progress a watcher reported, and a promise for the first report that matches. */
+function progressLog(): {
+  push: (p: RunProgress) => void;
+  count: () => number;
+  /** The first report from index `from` on that matches. */
+  reached: (match: (p: RunProgress) => boolean, from?: number) => Promise<void>;
+} {
+  const seen: RunProgress[] = [];
+  const waiters: { match: (p: RunProgress) => boolean; resolve: () => void }[] = [];
+  return {
+    push: (p) => {
+      seen.push(p);
+      for (const w of [...waiters]) {
+        if (w.match(p)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    },
+    count: () => seen.length,
+    reached: (match, from = 0) =>
+      seen.slice(from).some(match)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ match, resolve })),
+  };
+}
