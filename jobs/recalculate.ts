@@ -130,6 +130,14 @@ interface WireSummary {
   turnover: number;
 }
 
+/**
+ * A recalculation's result told from its stored report (the run marker's), for a job that
+ * BullMQ no longer keeps; whether that job was a duplicate is not recorded, so it reads false.
+ */
+export function resultFromReport(reportJson: string): RecalculateResult {
+  return summarise(JSON.parse(reportJson) as WireSummary, false);
+}
+
 function summarise(r: WireSummary, duplicate: boolean): RecalculateResult {
   return {
     reportId: r.report_id,

@@ -86,15 +86,82 @@ export class JobQueue {
   }
 
   async getJob(id: string): Promise<JobInfo | null> {
+    // The state before the job: a job read after reaching its final state carries its result
+    // (read the other way round, a job finishing in between would show "completed" and no result).
+    const state = await this.queue.getJobState(id);
+    if (state === 'unknown') return null;
     const job = await this.queue.getJob(id);
-    return job ? describeJob(job, await job.getState()) : null;
+    return job ? describeJob(job, state) : null;
   }
 
-  /** Resolves with the job's result when it completes; rejects with its failure reason. */
-  async waitFor(jobId: string, events: QueueEvents, timeoutMs?: number): Promise<unknown> {
-    const job = await this.queue.getJob(jobId);
-    if (!job) throw new Error(`job ${jobId} not found`);
-    return job.waitUntilFinished(events, timeoutMs);
+  /**
+   * Resolves with the job's result when it completes; rejects with its failure reason, or when
+   * `timeoutMs` passes. QueueEvents are best-effort (see watchRun), so the job's state is also
+   * read every `pollMs`: a lost event delays the answer and never loses it. A job that finished
+   * and was then trimmed from the kept completed jobs (BALLAST_KEEP_COMPLETED: within a second
+   * during a big nightly run) is gone from BullMQ; `ifGone` tells its result from what the job
+   * stored (undefined: keep waiting).
+   */
+  async waitFor(
+    jobId: string,
+    events: QueueEvents,
+    timeoutMs?: number,
+    options: { readonly pollMs?: number; readonly ifGone?: () => Promise<unknown> } = {},
+  ): Promise<unknown> {
+    if (!(await this.queue.getJob(jobId))) throw new Error(`job ${jobId} not found`);
+    // Not Job.waitUntilFinished: its own first state check rejects outside any promise a caller
+    // holds ("Missing key for job") when the job is trimmed meanwhile.
+    return new Promise<unknown>((resolve, reject) => {
+      let settled = false;
+      const finish = (error: Error | null, value?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(timer);
+        clearTimeout(deadline);
+        events.off('completed', onCompleted);
+        events.off('failed', onFailed);
+        if (error) reject(error);
+        else resolve(value);
+      };
+      const onCompleted = (event: { jobId: string; returnvalue: unknown }) => {
+        if (event.jobId === jobId) finish(null, parseReturn(event.returnvalue));
+      };
+      const onFailed = (event: { jobId: string; failedReason: string }) => {
+        if (event.jobId === jobId) finish(new Error(event.failedReason));
+      };
+      const poll = async () => {
+        // The state first: BullMQ writes a job's result and moves it to its final state in one
+        // script, so a job read after its final state carries its result or failure reason.
+        const state = await this.queue.getJobState(jobId);
+        if (settled) return;
+        if (state === 'unknown') {
+          const result = await options.ifGone?.();
+          if (result !== undefined) finish(null, result);
+          return;
+        }
+        if (state !== 'completed' && state !== 'failed') return;
+        const job = await this.queue.getJob(jobId);
+        if (!job) return; // trimmed in between: the next poll asks ifGone
+        if (state === 'completed') finish(null, job.returnvalue);
+        else finish(new Error(job.failedReason));
+      };
+      const pollSafely = () => {
+        // A Redis hiccup: the next poll tries again.
+        poll().catch((err: unknown) => this.onError(err instanceof Error ? err : new Error(String(err))));
+      };
+      events.on('completed', onCompleted);
+      events.on('failed', onFailed);
+      const timer = setInterval(pollSafely, options.pollMs ?? 5000);
+      const deadline =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(
+              () => finish(new Error(`job ${jobId} did not finish within ${timeoutMs} ms`)),
+              timeoutMs,
+            );
+      // It may have finished before the caller's events reader was listening.
+      pollSafely();
+    });
   }
 
   /**
@@ -174,11 +241,13 @@ export class JobQueue {
       // The fan-out may have finished before we listened (an existing job id), or its event may
       // have been trimmed away: read its state.
       const readFanOut = async () => {
+        // The state before the job, as in waitFor: a job read after its final state has its result.
+        const state = await this.queue.getJobState(fanOutJobId);
+        if (state !== 'completed' && state !== 'failed') return;
         const job = await this.queue.getJob(fanOutJobId);
         if (!job || progress.total !== null || settled) return;
-        const state = await job.getState();
         if (state === 'completed') onCompleted({ jobId: fanOutJobId, returnvalue: job.returnvalue });
-        if (state === 'failed') onFailed({ jobId: fanOutJobId, failedReason: job.failedReason });
+        else onFailed({ jobId: fanOutJobId, failedReason: job.failedReason });
       };
       const reconcile = async () => {
         if (reconciling || settled) return;

@@ -4,7 +4,7 @@
  * and waits for a worker to finish it.
  */
 import { type RecalculatePayload, recalculateJobId } from '../../jobs/payloads.js';
-import type { RecalculateResult } from '../../jobs/recalculate.js';
+import { type RecalculateResult, resultFromReport } from '../../jobs/recalculate.js';
 import { OPERATOR_PRIORITY } from '../adapters/queue.js';
 import { RefusedError, skipReason } from '../domain/index.js';
 import { manualRunId } from '../runtime/run-ids.js';
@@ -39,14 +39,23 @@ export async function applyNow(ctx: ApiContext, portfolioId: string): Promise<Ap
   // The events reader is listening before the job exists, so its completion cannot be missed.
   const events = await ctx.queueEvents();
   const { jobId, runId } = await enqueueRecalculate(ctx, portfolioId, false);
+  // Trimmed from the kept completed jobs (a busy queue): the run's report tells the result.
+  const fromReport = async (): Promise<RecalculateResult | undefined> => {
+    const report = await ctx.app.reports.runReport(portfolioId, runId);
+    return report === null ? undefined : resultFromReport(report);
+  };
   try {
-    const result = (await ctx.app.queue.waitFor(jobId, events, ctx.applyTimeoutMs)) as RecalculateResult;
+    const result = (await ctx.app.queue.waitFor(jobId, events, ctx.applyTimeoutMs, {
+      ifGone: fromReport,
+    })) as RecalculateResult;
     return { kind: 'done', jobId, runId, result };
   } catch (err) {
     const job = await ctx.app.queue.getJob(jobId);
     if (job?.state === 'completed') {
       return { kind: 'done', jobId, runId, result: job.result as RecalculateResult };
     }
+    const stored = job ? undefined : await fromReport();
+    if (stored) return { kind: 'done', jobId, runId, result: stored };
     if (job?.state === 'failed') {
       throw new RefusedError(`rebalance job ${jobId} failed: ${job.failedReason ?? String(err)}`);
     }

@@ -1,8 +1,13 @@
 import { EventEmitter } from 'node:events';
-import type { QueueEvents } from 'bullmq';
+import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
-import { NIGHTLY_PRIORITY, type RunProgress, type RunTally } from '../../src/adapters/queue.js';
+import {
+  NIGHTLY_PRIORITY,
+  OPERATOR_PRIORITY,
+  type RunProgress,
+  type RunTally,
+} from '../../src/adapters/queue.js';
 import type { App } from '../../src/app.js';
 import { followRun, tallyRun } from '../../src/runtime/follow-run.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
@@ -161,6 +166,83 @@ describe('following a nightly run', () => {
     // Once the stored state has the last child, the next reconcile ends the watch.
     lagging = false;
     expect(await watching).toEqual(expected(runId));
+  });
+});
+
+describe('waiting for one job', () => {
+  /** A real events reader that never reads: every event of the job is lost to it. */
+  function deafEvents(of: App): QueueEvents {
+    return new QueueEvents(of.config.queueName, {
+      connection: of.redis.duplicate(),
+      prefix: of.keys.bullPrefix,
+      autorun: false,
+    });
+  }
+
+  async function addRecalculate(portfolioId: string, runId: string): Promise<string> {
+    const jobId = recalculateJobId(runId, portfolioId);
+    await app.queue.add({
+      name: 'recalculate',
+      data: { portfolioId, runId, trigger: 'manual', dryRun: false },
+      jobId,
+      priority: OPERATOR_PRIORITY,
+    });
+    return jobId;
+  }
+
+  it('finds a completion whose event never arrives by reading the job', async () => {
+    const deaf = deafEvents(app);
+    try {
+      const jobId = await addRecalculate('fr-001', 'manual-20261125T050000Z-aaaa');
+      const result = await app.queue.waitFor(jobId, deaf, 20_000, { pollMs: 50 });
+      expect(result).toMatchObject({ portfolioId: 'fr-001', applied: true, duplicate: false });
+    } finally {
+      await deaf.close();
+    }
+  });
+
+  it('finds a failure whose event never arrives, with its reason', async () => {
+    const deaf = deafEvents(app);
+    try {
+      const jobId = await addRecalculate('fr-broken-000', 'manual-20261125T050000Z-bbbb');
+      await expect(app.queue.waitFor(jobId, deaf, 20_000, { pollMs: 50 })).rejects.toThrow(
+        'metrics source down',
+      );
+    } finally {
+      await deaf.close();
+    }
+  });
+
+  it('asks ifGone once the job is no longer kept, and keeps waiting while it has no answer', async () => {
+    // A queue without a worker: the job waits until the test removes it, as BullMQ's trimming
+    // of completed jobs would.
+    const idle = testApp(fixture.prefix, { env: { BALLAST_QUEUE: 'idle' } });
+    const deaf = deafEvents(idle);
+    try {
+      const jobId = 'idle-job';
+      await idle.queue.add({ name: 'recalculate', data: {}, jobId, priority: OPERATOR_PRIORITY });
+      let asked = 0;
+      let stored: string | undefined;
+      let askedTwice: () => void = () => {};
+      const twice = new Promise<void>((resolve) => {
+        askedTwice = resolve;
+      });
+      const waiting = idle.queue.waitFor(jobId, deaf, 20_000, {
+        pollMs: 50,
+        ifGone: async () => {
+          if (++asked === 2) askedTwice();
+          return stored;
+        },
+      });
+      await idle.queue.queue.remove(jobId);
+      // Gone, and nothing stored yet: it keeps asking.
+      await twice;
+      stored = 'the stored result';
+      expect(await waiting).toBe('the stored result');
+    } finally {
+      await deaf.close();
+      await idle.close();
+    }
   });
 });
 

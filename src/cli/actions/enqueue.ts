@@ -43,7 +43,10 @@ export async function enqueueRecalculate(
       return;
     }
     try {
-      await app.queue.waitFor(jobId, events);
+      await app.queue.waitFor(jobId, events, undefined, {
+        // Trimmed from the kept completed jobs (a busy queue): its report says it finished.
+        ifGone: async () => (await app.reports.runReport(portfolio.id, runId)) ?? undefined,
+      });
     } catch (err) {
       throw new RefusedError(`job ${jobId} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
