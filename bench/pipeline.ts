@@ -382,12 +382,16 @@ async function baseline(ctx: Context, concurrency: number, tag: string): Promise
           quiet = setInterval(() => {
             if (!added || Date.now() - lastEventAt < QUIET_MS) return;
             lastEventAt = Date.now();
-            void queue.counts().then(async (counts) => {
-              const left = counts.waiting! + counts.active! + counts.prioritized! + counts.delayed!;
-              if (left > 0) return;
-              failed = counts.failed!;
-              resolve({ jobs: n - failed, lastFinishedOn: await newestFinishedOn(queue) });
-            });
+            queue
+              .counts()
+              .then(async (counts) => {
+                const left = counts.waiting! + counts.active! + counts.prioritized! + counts.delayed!;
+                if (left > 0) return;
+                failed = counts.failed!;
+                resolve({ jobs: n - failed, lastFinishedOn: await newestFinishedOn(queue) });
+              })
+              // A failed read: the next quiet check tries again (the stall guard bounds it all).
+              .catch(() => {});
           }, 250);
         });
         // The same jobs as the fan-out adds (payload shape, ids, priority, options), the same way.
@@ -447,6 +451,7 @@ async function pipeline(
       const events = await queue.events(ctx.redis);
       let done = 0;
       const guard = stallGuard(() => done, `pipeline ${label}`);
+      const stop = new AbortController();
       try {
         const jobId = nightlyJobId(runId);
         let reconciled = false;
@@ -460,15 +465,15 @@ async function pipeline(
           {
             // Lost events: count the reports committed (the bench's portfolios never fail).
             reconcile: async () => {
-              reconciled = true;
-              return {
-                total: Number((await ctx.redis.hget(ctx.keys.run(runId), 'total')) ?? Number.NaN) || null,
-                completed: await countReports(ctx, runId),
-                failed: 0,
-                failures: [],
-              };
+              const recorded = await ctx.redis.hget(ctx.keys.run(runId), 'total');
+              const total = recorded === null ? null : Number(recorded);
+              const completed = total === null ? 0 : await countReports(ctx, runId);
+              // Only a complete count ends the watch (and so decides how the pass is timed).
+              if (total !== null && completed >= total) reconciled = true;
+              return { total, completed, failed: 0, failures: [] };
             },
             quietMs: QUIET_MS,
+            signal: stop.signal,
           },
         );
         await queue.add({
@@ -490,6 +495,7 @@ async function pipeline(
           ? { jobs: progress.completed, lastFinishedOn: await newestFinishedOn(queue) }
           : progress.completed;
       } finally {
+        stop.abort();
         guard.stop();
         await events.close();
       }

@@ -131,6 +131,14 @@ interface WireSummary {
 }
 
 /**
+ * Why a recalculation job that BullMQ no longer keeps left no report: the commit script writes
+ * the run marker before the job completes, so a job gone without one failed (its reason was
+ * trimmed with it).
+ */
+export const GONE_WITHOUT_REPORT =
+  'no longer kept by BullMQ and left no report: it failed (its reason was trimmed with the job)';
+
+/**
  * A recalculation's result told from its stored report (the run marker's), for a job that
  * BullMQ no longer keeps; whether that job was a duplicate is not recorded, so it reads false.
  */

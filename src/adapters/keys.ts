@@ -19,7 +19,7 @@ export interface Keys {
   readonly portfolioIndex: string;
   /** Set of an owner's portfolio ids. */
   ownerIndex(ownerId: string): string;
-  /** Hash of one nightly run, written when its fan-out ends: total (portfolios fanned out), at. */
+  /** Hash of one nightly run, written when its fan-out ends: total (portfolios fanned out), fanned_out_at. */
   run(runId: string): string;
   /** Global report stream (public). */
   readonly reports: string;

@@ -2,6 +2,8 @@
  * The only module that talks to BullMQ (immich's job.repository pattern): queue, worker,
  * events, and the mapping from Ballast's errors to BullMQ's retry semantics.
  */
+
+import type { EventEmitter } from 'node:events';
 import { type Job, type JobsOptions, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -45,6 +47,28 @@ export interface RunTally {
   readonly completed: number;
   readonly failed: number;
   readonly failures: readonly RunFailure[];
+}
+
+/** A job waited for failed (its reason is the message). */
+export class JobFailedError extends Error {
+  constructor(
+    readonly jobId: string,
+    readonly reason: string,
+  ) {
+    super(reason);
+    this.name = 'JobFailedError';
+  }
+}
+
+/** A job waited for did not finish in time; it may still run. */
+export class JobWaitTimeoutError extends Error {
+  constructor(
+    readonly jobId: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`job ${jobId} did not finish within ${timeoutMs} ms`);
+    this.name = 'JobWaitTimeoutError';
+  }
 }
 
 export interface AddJob {
@@ -95,12 +119,14 @@ export class JobQueue {
   }
 
   /**
-   * Resolves with the job's result when it completes; rejects with its failure reason, or when
-   * `timeoutMs` passes. QueueEvents are best-effort (see watchRun), so the job's state is also
-   * read every `pollMs`: a lost event delays the answer and never loses it. A job that finished
-   * and was then trimmed from the kept completed jobs (BALLAST_KEEP_COMPLETED: within a second
-   * during a big nightly run) is gone from BullMQ; `ifGone` tells its result from what the job
-   * stored (undefined: keep waiting).
+   * Resolves with the job's result when it completes; rejects with a JobFailedError carrying its
+   * failure reason, or a JobWaitTimeoutError when `timeoutMs` passes. QueueEvents are
+   * best-effort (see watchRun), so the job's state is also read every `pollMs`: a lost event
+   * delays the answer and never loses it. A job that finished and was then trimmed from the kept
+   * jobs (BALLAST_KEEP_COMPLETED: within a second during a big nightly run) is gone from BullMQ;
+   * `ifGone` tells its result from what the job stored, or throws (a JobFailedError) when what
+   * is stored says it failed (undefined: not known, keep waiting; a job that is gone when the
+   * wait starts and that `ifGone` does not know is refused).
    */
   async waitFor(
     jobId: string,
@@ -108,9 +134,16 @@ export class JobQueue {
     timeoutMs?: number,
     options: { readonly pollMs?: number; readonly ifGone?: () => Promise<unknown> } = {},
   ): Promise<unknown> {
-    if (!(await this.queue.getJob(jobId))) throw new Error(`job ${jobId} not found`);
+    if ((await this.queue.getJobState(jobId)) === 'unknown') {
+      const result = await options.ifGone?.();
+      if (result !== undefined) return result;
+      throw new Error(`job ${jobId} not found`);
+    }
     // Not Job.waitUntilFinished: its own first state check rejects outside any promise a caller
     // holds ("Missing key for job") when the job is trimmed meanwhile.
+    const emitter = events as unknown as EventEmitter;
+    const completedEvent = `completed:${jobId}`;
+    const failedEvent = `failed:${jobId}`;
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;
       const finish = (error: Error | null, value?: unknown) => {
@@ -118,24 +151,28 @@ export class JobQueue {
         settled = true;
         clearInterval(timer);
         clearTimeout(deadline);
-        events.off('completed', onCompleted);
-        events.off('failed', onFailed);
+        emitter.off(completedEvent, onCompleted);
+        emitter.off(failedEvent, onFailed);
         if (error) reject(error);
         else resolve(value);
       };
-      const onCompleted = (event: { jobId: string; returnvalue: unknown }) => {
-        if (event.jobId === jobId) finish(null, parseReturn(event.returnvalue));
-      };
-      const onFailed = (event: { jobId: string; failedReason: string }) => {
-        if (event.jobId === jobId) finish(new Error(event.failedReason));
-      };
+      // BullMQ has parsed the return value of a 'completed' event already.
+      const onCompleted = (event: { returnvalue: unknown }) => finish(null, event.returnvalue);
+      const onFailed = (event: { failedReason: string }) =>
+        finish(new JobFailedError(jobId, event.failedReason));
       const poll = async () => {
         // The state first: BullMQ writes a job's result and moves it to its final state in one
         // script, so a job read after its final state carries its result or failure reason.
         const state = await this.queue.getJobState(jobId);
         if (settled) return;
         if (state === 'unknown') {
-          const result = await options.ifGone?.();
+          let result: unknown;
+          try {
+            result = await options.ifGone?.();
+          } catch (err) {
+            // ifGone knows that the job failed.
+            return finish(err instanceof Error ? err : new Error(String(err)));
+          }
           if (result !== undefined) finish(null, result);
           return;
         }
@@ -143,22 +180,20 @@ export class JobQueue {
         const job = await this.queue.getJob(jobId);
         if (!job) return; // trimmed in between: the next poll asks ifGone
         if (state === 'completed') finish(null, job.returnvalue);
-        else finish(new Error(job.failedReason));
+        else finish(new JobFailedError(jobId, job.failedReason));
       };
       const pollSafely = () => {
         // A Redis hiccup: the next poll tries again.
         poll().catch((err: unknown) => this.onError(err instanceof Error ? err : new Error(String(err))));
       };
-      events.on('completed', onCompleted);
-      events.on('failed', onFailed);
+      // Per-job events: one shared reader (the API's) serves many waits without waking them all.
+      emitter.on(completedEvent, onCompleted);
+      emitter.on(failedEvent, onFailed);
       const timer = setInterval(pollSafely, options.pollMs ?? 5000);
       const deadline =
         timeoutMs === undefined
           ? undefined
-          : setTimeout(
-              () => finish(new Error(`job ${jobId} did not finish within ${timeoutMs} ms`)),
-              timeoutMs,
-            );
+          : setTimeout(() => finish(new JobWaitTimeoutError(jobId, timeoutMs)), timeoutMs);
       // It may have finished before the caller's events reader was listening.
       pollSafely();
     });
@@ -167,64 +202,79 @@ export class JobQueue {
   /**
    * Follows a nightly run: its fan-out job gives the total, and every child job of the run
    * (job id `<runId>.<portfolioId>`) counts as done or failed when it finishes. The events reader
-   * must be ready before the nightly job is added, so that no child's event is missed.
+   * must be ready before the nightly job is added, so that no child's event is missed. A child
+   * counts once, by its last outcome: a failed job retried from the dashboard and then completed
+   * is completed.
    *
    * QueueEvents are best-effort: BullMQ trims its event stream (~10,000 entries), so a reader
    * that falls behind a busy queue loses events, and a run followed by events alone would never
    * end. When no event of the run has come for `quietMs`, `reconcile` counts the run from what
-   * is stored (the fan-out job's result, the children's outcomes) and ends the watch when that
-   * count is complete. Counts that events have completed are confirmed the same way once a
-   * reconcile has been needed, since events that arrive late could count a child twice.
+   * is stored (the fan-out's total, the children's outcomes) and ends the watch when that count
+   * is complete. Once a reconcile has been needed, counts that events complete are confirmed by
+   * another (events arriving late could count a child the stored count already holds).
+   * `signal` stops the watch (it then resolves with the progress so far).
    */
   async watchRun(
     events: QueueEvents,
     runId: string,
     fanOutJobId: string,
     onProgress: (progress: RunProgress) => void,
-    options: { readonly reconcile?: () => Promise<RunTally>; readonly quietMs?: number } = {},
+    options: {
+      readonly reconcile?: () => Promise<RunTally>;
+      readonly quietMs?: number;
+      readonly signal?: AbortSignal;
+    } = {},
   ): Promise<RunProgress> {
     const childPrefix = `${runId}.`;
     const quietMs = options.quietMs ?? 5000;
-    const progress: { total: number | null; completed: number; failed: number; failures: RunFailure[] } = {
-      total: null,
-      completed: 0,
-      failed: 0,
-      failures: [],
-    };
+    let total: number | null = null;
+    /** Children seen by events: their last outcome. */
+    const outcomes = new Map<string, RunFailure | null>();
+    /** Once a reconcile has been adopted: its counts, to which later events add. */
+    let base: { completed: number; failures: RunFailure[] } | null = null;
     let lastEventAt = Date.now();
-    let reconciled = false;
+    let lastReconcileAt = 0;
     let reconciling = false;
     let settled = false;
+    const snapshot = (): RunProgress => {
+      const failures = [...(base?.failures ?? [])];
+      let completed = base?.completed ?? 0;
+      for (const failure of outcomes.values()) {
+        if (failure) failures.push(failure);
+        else completed++;
+      }
+      return { total, completed, failed: failures.length, failures };
+    };
     return new Promise<RunProgress>((resolve, reject) => {
-      const snapshot = (): RunProgress => ({ ...progress, failures: [...progress.failures] });
       const finish = (error?: Error) => {
         if (settled) return;
         settled = true;
         clearInterval(timer);
         events.off('completed', onCompleted);
         events.off('failed', onFailed);
+        options.signal?.removeEventListener('abort', onAbort);
         if (error) reject(error);
         else resolve(snapshot());
       };
-      const counted = () => progress.total !== null && progress.completed + progress.failed >= progress.total;
+      const onAbort = () => finish();
       const check = () => {
-        onProgress(snapshot());
-        if (!counted()) return;
-        if (reconciled) void reconcile();
-        else finish();
-      };
-      const fanOutFinished = (total: number) => {
-        progress.total = total;
-        check();
+        const progress = snapshot();
+        onProgress(progress);
+        if (total === null || progress.completed + progress.failed < total) return;
+        if (base === null) finish();
+        // Confirm by the stored state, at most every quietMs / 2 while late events pour in; the
+        // quiet timer catches the rest.
+        else if (Date.now() - lastReconcileAt >= quietMs / 2) void reconcile();
       };
       const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => {
         if (jobId === fanOutJobId) {
           lastEventAt = Date.now();
-          const total = (parseReturn(returnvalue) as { total?: number } | null)?.total;
-          fanOutFinished(typeof total === 'number' ? total : 0);
+          const fanned = (parseReturn(returnvalue) as { total?: number } | null)?.total;
+          total = typeof fanned === 'number' ? fanned : 0;
+          check();
         } else if (jobId.startsWith(childPrefix)) {
           lastEventAt = Date.now();
-          progress.completed++;
+          outcomes.set(jobId, null);
           check();
         }
       };
@@ -233,8 +283,7 @@ export class JobQueue {
           finish(new Error(`nightly fan-out ${jobId} failed: ${failedReason}`));
         } else if (jobId.startsWith(childPrefix)) {
           lastEventAt = Date.now();
-          progress.failed++;
-          progress.failures.push({ jobId, reason: failedReason });
+          outcomes.set(jobId, { jobId, reason: failedReason });
           check();
         }
       };
@@ -245,26 +294,26 @@ export class JobQueue {
         const state = await this.queue.getJobState(fanOutJobId);
         if (state !== 'completed' && state !== 'failed') return;
         const job = await this.queue.getJob(fanOutJobId);
-        if (!job || progress.total !== null || settled) return;
+        if (!job || total !== null || settled) return;
         if (state === 'completed') onCompleted({ jobId: fanOutJobId, returnvalue: job.returnvalue });
         else onFailed({ jobId: fanOutJobId, failedReason: job.failedReason });
       };
       const reconcile = async () => {
         if (reconciling || settled) return;
         reconciling = true;
+        lastReconcileAt = Date.now();
         try {
-          if (progress.total === null) await readFanOut();
+          if (total === null) await readFanOut();
           if (!options.reconcile || settled) return;
           const tally = await options.reconcile();
           // The fan-out job may be gone from BullMQ's kept jobs; the run's own record has its total.
-          if (progress.total === null) progress.total = tally.total;
-          if (progress.total === null || settled) return;
-          reconciled = true;
-          progress.completed = tally.completed;
-          progress.failed = tally.failed;
-          progress.failures = [...tally.failures];
-          onProgress(snapshot());
-          if (counted()) finish();
+          total ??= tally.total;
+          if (total === null || settled) return;
+          base = { completed: tally.completed, failures: [...tally.failures] };
+          outcomes.clear();
+          const progress = snapshot();
+          onProgress(progress);
+          if (progress.completed + progress.failed >= total) finish();
         } catch (err) {
           // A Redis hiccup: the next quiet period tries again.
           this.onError(err instanceof Error ? err : new Error(String(err)));
@@ -281,6 +330,8 @@ export class JobQueue {
         },
         Math.max(10, Math.floor(quietMs / 4)),
       );
+      if (options.signal?.aborted) return finish();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
       events.on('completed', onCompleted);
       events.on('failed', onFailed);
       void readFanOut().catch((err: unknown) =>

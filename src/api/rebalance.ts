@@ -4,8 +4,8 @@
  * and waits for a worker to finish it.
  */
 import { type RecalculatePayload, recalculateJobId } from '../../jobs/payloads.js';
-import { type RecalculateResult, resultFromReport } from '../../jobs/recalculate.js';
-import { OPERATOR_PRIORITY } from '../adapters/queue.js';
+import { GONE_WITHOUT_REPORT, type RecalculateResult, resultFromReport } from '../../jobs/recalculate.js';
+import { JobFailedError, OPERATOR_PRIORITY } from '../adapters/queue.js';
 import { RefusedError, skipReason } from '../domain/index.js';
 import { manualRunId } from '../runtime/run-ids.js';
 import type { ApiContext } from './context.js';
@@ -40,9 +40,10 @@ export async function applyNow(ctx: ApiContext, portfolioId: string): Promise<Ap
   const events = await ctx.queueEvents();
   const { jobId, runId } = await enqueueRecalculate(ctx, portfolioId, false);
   // Trimmed from the kept completed jobs (a busy queue): the run's report tells the result.
-  const fromReport = async (): Promise<RecalculateResult | undefined> => {
+  const fromReport = async (): Promise<RecalculateResult> => {
     const report = await ctx.app.reports.runReport(portfolioId, runId);
-    return report === null ? undefined : resultFromReport(report);
+    if (report === null) throw new JobFailedError(jobId, GONE_WITHOUT_REPORT);
+    return resultFromReport(report);
   };
   try {
     const result = (await ctx.app.queue.waitFor(jobId, events, ctx.applyTimeoutMs, {
@@ -50,12 +51,20 @@ export async function applyNow(ctx: ApiContext, portfolioId: string): Promise<Ap
     })) as RecalculateResult;
     return { kind: 'done', jobId, runId, result };
   } catch (err) {
+    if (err instanceof JobFailedError) {
+      throw new RefusedError(`rebalance job ${jobId} failed: ${err.reason}`);
+    }
     const job = await ctx.app.queue.getJob(jobId);
     if (job?.state === 'completed') {
       return { kind: 'done', jobId, runId, result: job.result as RecalculateResult };
     }
-    const stored = job ? undefined : await fromReport();
-    if (stored) return { kind: 'done', jobId, runId, result: stored };
+    if (!job) {
+      try {
+        return { kind: 'done', jobId, runId, result: await fromReport() };
+      } catch (gone) {
+        throw new RefusedError(`rebalance job ${jobId} failed: ${(gone as Error).message}`);
+      }
+    }
     if (job?.state === 'failed') {
       throw new RefusedError(`rebalance job ${jobId} failed: ${job.failedReason ?? String(err)}`);
     }

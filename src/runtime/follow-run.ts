@@ -15,11 +15,12 @@ export function followRun(
   events: QueueEvents,
   runId: string,
   onProgress: (progress: RunProgress) => void,
-  options: { readonly quietMs?: number } = {},
+  options: { readonly quietMs?: number; readonly signal?: AbortSignal } = {},
 ): Promise<RunProgress> {
   return app.queue.watchRun(events, runId, nightlyJobId(runId), onProgress, {
     reconcile: () => tallyRun(app, runId),
     quietMs: options.quietMs,
+    signal: options.signal,
   });
 }
 
@@ -29,6 +30,9 @@ export function followRun(
  * a later attempt committed it. One pass over the portfolio index, a chunk at a time.
  */
 export async function tallyRun(app: App, runId: string): Promise<RunTally> {
+  const total = await app.reports.fanOutTotal(runId);
+  // Still fanning out (or never did): nothing to count against yet.
+  if (total === null) return { total, completed: 0, failed: 0, failures: [] };
   let completed = 0;
   for await (const ids of app.store.idChunks(CHUNK)) {
     for (const done of await app.reports.committed(ids, runId)) if (done) completed++;
@@ -44,5 +48,5 @@ export async function tallyRun(app: App, runId: string): Promise<RunTally> {
     if (committed[i]) continue;
     failures.push({ jobId, reason: (await app.queue.failedReason(jobId)) ?? 'unknown' });
   }
-  return { total: await app.reports.fanOutTotal(runId), completed, failed: failures.length, failures };
+  return { total, completed, failed: failures.length, failures };
 }

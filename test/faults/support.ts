@@ -89,7 +89,8 @@ export interface NightlyRun {
 export async function startNightly(app: App, runId: string): Promise<NightlyRun> {
   const events: QueueEvents = await app.queue.events(app.redis);
   const fanOutJobId = nightlyJobId(runId);
-  const done = followRun(app, events, runId, () => {});
+  const stop = new AbortController();
+  const done = followRun(app, events, runId, () => {}, { signal: stop.signal });
   // A rejected run must not be an unhandled rejection before the test awaits it.
   done.catch(() => {});
   await app.queue.add({
@@ -98,7 +99,14 @@ export async function startNightly(app: App, runId: string): Promise<NightlyRun>
     jobId: fanOutJobId,
     priority: NIGHTLY_PRIORITY,
   });
-  return { runId, done, close: () => events.close() };
+  return {
+    runId,
+    done,
+    close: async () => {
+      stop.abort();
+      await events.close();
+    },
+  };
 }
 
 /** The reports of one run in a portfolio's own stream, parsed. */

@@ -3,6 +3,7 @@ import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
 import {
+  JobFailedError,
   NIGHTLY_PRIORITY,
   OPERATOR_PRIORITY,
   type RunProgress,
@@ -169,6 +170,66 @@ describe('following a nightly run', () => {
   });
 });
 
+describe('following a run by its events', () => {
+  /** A stand-in for the events reader: the test plays the events; the queue and Redis are real. */
+  const played = () => new EventEmitter();
+  const fanOut = (runId: string, total: number) => ({
+    jobId: nightlyJobId(runId),
+    returnvalue: { runId, total },
+  });
+
+  it('counts a child once, by its last outcome, when a failed job is retried and completes', async () => {
+    const runId = 'cron-20261125T060000Z';
+    const events = played();
+    const seen = progressLog();
+    const watching = app.queue.watchRun(
+      events as unknown as QueueEvents,
+      runId,
+      nightlyJobId(runId),
+      seen.push,
+    );
+    events.emit('completed', fanOut(runId, 3));
+    events.emit('failed', { jobId: `${runId}.a`, failedReason: 'metrics source down' });
+    // An operator retries it from the dashboard, and it completes.
+    events.emit('completed', { jobId: `${runId}.a`, returnvalue: {} });
+    events.emit('completed', { jobId: `${runId}.b`, returnvalue: {} });
+    // Counted by events alone, a, a and b would make 3 of 3: the run is not over, c still runs.
+    await seen.reached((p) => p.completed === 2);
+    const mark = seen.count();
+    events.emit('completed', { jobId: `${runId}.c`, returnvalue: {} });
+    expect(await watching).toEqual({ total: 3, completed: 3, failed: 0, failures: [] });
+    expect(seen.count()).toBe(mark + 1);
+  });
+
+  it('settles with the progress so far when stopped, as when the nightly job could not be added', async () => {
+    const runId = 'cron-20261125T070000Z';
+    const events = played();
+    const stop = new AbortController();
+    let reconciles = 0;
+    const watching = app.queue.watchRun(
+      events as unknown as QueueEvents,
+      runId,
+      nightlyJobId(runId),
+      () => {},
+      {
+        reconcile: async () => {
+          reconciles++;
+          return { total: null, completed: 0, failed: 0, failures: [] };
+        },
+        quietMs: 20,
+        signal: stop.signal,
+      },
+    );
+    stop.abort();
+    expect(await watching).toEqual({ total: null, completed: 0, failed: 0, failures: [] });
+    // Stopped: its quiet timer no longer reconciles (a later event changes nothing either).
+    const after = reconciles;
+    events.emit('completed', fanOut(runId, 1));
+    expect(reconciles).toBe(after);
+    expect(events.listenerCount('completed')).toBe(0);
+  });
+});
+
 describe('waiting for one job', () => {
   /** A real events reader that never reads: every event of the job is lost to it. */
   function deafEvents(of: App): QueueEvents {
@@ -205,9 +266,30 @@ describe('waiting for one job', () => {
     const deaf = deafEvents(app);
     try {
       const jobId = await addRecalculate('fr-broken-000', 'manual-20261125T050000Z-bbbb');
-      await expect(app.queue.waitFor(jobId, deaf, 20_000, { pollMs: 50 })).rejects.toThrow(
-        'metrics source down',
+      const failed = app.queue.waitFor(jobId, deaf, 20_000, { pollMs: 50 });
+      await expect(failed).rejects.toThrow('metrics source down');
+      await expect(failed).rejects.toBeInstanceOf(JobFailedError);
+    } finally {
+      await deaf.close();
+    }
+  });
+
+  it('answers for a job already gone when the wait starts from ifGone, or refuses it', async () => {
+    const deaf = deafEvents(app);
+    try {
+      const gone = 'manual-20261125T080000Z-cccc.fr-002';
+      expect(await app.queue.waitFor(gone, deaf, 20_000, { ifGone: async () => 'stored' })).toBe('stored');
+      await expect(app.queue.waitFor(gone, deaf, 20_000, { ifGone: async () => undefined })).rejects.toThrow(
+        `job ${gone} not found`,
       );
+      const failed = new JobFailedError(gone, 'left no report');
+      await expect(
+        app.queue.waitFor(gone, deaf, 20_000, {
+          ifGone: async () => {
+            throw failed;
+          },
+        }),
+      ).rejects.toBe(failed);
     } finally {
       await deaf.close();
     }

@@ -71,8 +71,9 @@ export async function runDemo(ctx: CliContext, options: DemoOptions): Promise<vo
     const events = await app.queue.events(app.redis);
     const runId = manualRunId(ctx.now(), 'demo');
     let progress: RunProgress;
+    const stop = new AbortController();
     try {
-      const watching = followRun(app, events, runId, () => {});
+      const watching = followRun(app, events, runId, () => {}, { signal: stop.signal });
       await app.queue.add({
         name: 'nightly',
         data: { runId, trigger: 'manual' },
@@ -81,6 +82,7 @@ export async function runDemo(ctx: CliContext, options: DemoOptions): Promise<vo
       });
       progress = await watching;
     } finally {
+      stop.abort();
       await events.close();
       await worker.close();
     }

@@ -1,5 +1,6 @@
 import { nightlyJobId, recalculateJobId } from '../../../jobs/payloads.js';
-import { OPERATOR_PRIORITY, type RunProgress } from '../../adapters/queue.js';
+import { GONE_WITHOUT_REPORT } from '../../../jobs/recalculate.js';
+import { JobFailedError, OPERATOR_PRIORITY, type RunProgress } from '../../adapters/queue.js';
 import type { App } from '../../app.js';
 import { RefusedError, skipReason } from '../../domain/index.js';
 import { followRun } from '../../runtime/follow-run.js';
@@ -45,7 +46,11 @@ export async function enqueueRecalculate(
     try {
       await app.queue.waitFor(jobId, events, undefined, {
         // Trimmed from the kept completed jobs (a busy queue): its report says it finished.
-        ifGone: async () => (await app.reports.runReport(portfolio.id, runId)) ?? undefined,
+        ifGone: async () => {
+          const report = await app.reports.runReport(portfolio.id, runId);
+          if (report === null) throw new JobFailedError(jobId, GONE_WITHOUT_REPORT);
+          return report;
+        },
       });
     } catch (err) {
       throw new RefusedError(`job ${jobId} failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -62,8 +67,12 @@ export async function enqueueNightly(app: App, ctx: CliContext, options: Nightly
   const runId = manualRunId(ctx.now(), 'nightly');
   const jobId = nightlyJobId(runId);
   const events = options.wait ? await app.queue.events(app.redis) : undefined;
+  // Stops the watch if anything below throws (its quiet timer would keep the process alive).
+  const stop = new AbortController();
   try {
-    const watching = events ? followRun(app, events, runId, progressPrinter(ctx, ctx.now())) : undefined;
+    const watching = events
+      ? followRun(app, events, runId, progressPrinter(ctx, ctx.now()), { signal: stop.signal })
+      : undefined;
     await app.queue.add({
       name: 'nightly',
       data: { runId, trigger: 'manual' },
@@ -98,6 +107,7 @@ export async function enqueueNightly(app: App, ctx: CliContext, options: Nightly
       throw new RefusedError(`${progress.failed} of ${progress.total} portfolios failed in run ${runId}`);
     }
   } finally {
+    stop.abort();
     await events?.close();
   }
 }
