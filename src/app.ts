@@ -78,17 +78,27 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     keys,
     log,
     clock: deps.clock ?? (() => new Date()),
+    ...stores(config, keys, redis),
+    queue,
+    metricsFor: (runId) => cached.forRun(runId),
+    metricsStats: () => ({ ...cached.stats(), source: sourceStats(source) }),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * The portfolio and report stores on `redis`: the app's connection, or one of the API's own
+ * (which fails fast during an outage instead of waiting, see src/api/api-redis.ts).
+ */
+export function stores(config: Config, keys: Keys, redis: Redis): Pick<App, 'store' | 'reports'> {
+  return {
     store: new RedisPortfolioStore(redis, keys),
     reports: new RedisReportStore(redis, keys, {
       streamMaxLen: config.reportStreamMaxLen,
       markerTtlSeconds: config.runMarkerTtlSeconds,
       cluster: config.redisCluster,
     }),
-    queue,
-    metricsFor: (runId) => cached.forRun(runId),
-    metricsStats: () => ({ ...cached.stats(), source: sourceStats(source) }),
-    close,
-    [Symbol.asyncDispose]: close,
   };
 }
 

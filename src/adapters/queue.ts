@@ -132,7 +132,12 @@ export class JobQueue {
     jobId: string,
     events: QueueEvents,
     timeoutMs?: number,
-    options: { readonly pollMs?: number; readonly ifGone?: () => Promise<unknown> } = {},
+    options: {
+      readonly pollMs?: number;
+      readonly ifGone?: () => Promise<unknown>;
+      /** Stops waiting (the job is left as it is): rejects with the signal's reason. */
+      readonly signal?: AbortSignal;
+    } = {},
   ): Promise<unknown> {
     if ((await this.queue.getJobState(jobId)) === 'unknown') {
       const result = await options.ifGone?.();
@@ -151,6 +156,7 @@ export class JobQueue {
         settled = true;
         clearInterval(timer);
         clearTimeout(deadline);
+        options.signal?.removeEventListener('abort', onAbort);
         emitter.off(completedEvent, onCompleted);
         emitter.off(failedEvent, onFailed);
         if (error) reject(error);
@@ -186,6 +192,7 @@ export class JobQueue {
         // A Redis hiccup: the next poll tries again.
         poll().catch((err: unknown) => this.onError(err instanceof Error ? err : new Error(String(err))));
       };
+      const onAbort = () => finish(abortReason(options.signal));
       // Per-job events: one shared reader (the API's) serves many waits without waking them all.
       emitter.on(completedEvent, onCompleted);
       emitter.on(failedEvent, onFailed);
@@ -194,6 +201,11 @@ export class JobQueue {
         timeoutMs === undefined
           ? undefined
           : setTimeout(() => finish(new JobWaitTimeoutError(jobId, timeoutMs)), timeoutMs);
+      if (options.signal?.aborted) {
+        onAbort();
+        return;
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true });
       // It may have finished before the caller's events reader was listening.
       pollSafely();
     });
@@ -375,6 +387,11 @@ export class JobQueue {
   async close(): Promise<void> {
     await this.queue.close();
   }
+}
+
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new Error('stopped waiting');
 }
 
 function defaultJobOptions(config: Config): JobsOptions {

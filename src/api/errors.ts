@@ -59,14 +59,18 @@ const PART: Record<string, string> = {
   headers: 'header',
 };
 
-export function describeError(err: unknown): ErrorReply {
+/** `contentType`: the request's, for a 415 that says what was sent. */
+export function describeError(err: unknown, contentType?: string): ErrorReply {
   if (hasZodFastifySchemaValidationErrors(err)) {
     const part = PART[(err as { validationContext?: string }).validationContext ?? 'body'] ?? 'request';
-    const details = err.validation.map((issue) => {
+    const issues = err.validation.map((issue) => {
       const path = issue.instancePath.split('/').filter(Boolean).join('.');
-      return `${path ? `${part}.${path}` : part}: ${issue.message}`;
+      return { where: path ? `${part}.${path}` : part, message: issue.message ?? 'invalid' };
     });
-    return { status: 400, body: errorBody(400, `invalid ${part}: ${details.join('; ')}`, details) };
+    const details = issues.map((i) => `${i.where}: ${i.message}`);
+    // "invalid query: unknown query parameter ...", not "invalid query: query: ...".
+    const said = issues.map((i) => (i.where === part ? i.message : `${i.where}: ${i.message}`));
+    return { status: 400, body: errorBody(400, `invalid ${part}: ${said.join('; ')}`, details) };
   }
   if (isBallastError(err)) {
     const status = STATUS_BY_CODE[err.code];
@@ -76,6 +80,32 @@ export function describeError(err: unknown): ErrorReply {
   }
   if (err instanceof UnavailableError) {
     return { status: 503, body: errorBody(503, err.message) };
+  }
+  const code = (err as Partial<FastifyError> | null)?.code;
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const sent = contentType
+      ? `Content-Type ${JSON.stringify(contentType.slice(0, 100))}`
+      : 'no Content-Type';
+    const message = `request bodies are JSON: send Content-Type: application/json (got ${sent})`;
+    return { status: 415, body: errorBody(415, message, [code]) };
+  }
+  // fastify's message repeats the whole URL, query string (and any token pasted there) included.
+  if (code === 'FST_ERR_BAD_URL') {
+    const message = 'the URL is malformed: a path segment is not valid percent-encoded UTF-8';
+    return { status: 400, body: errorBody(400, message, ['path: malformed percent-encoding']) };
+  }
+  // find-my-way's limit, refused before routing: said as the ids' limits (the path is not echoed).
+  if (code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const message =
+      'a path segment is too long: portfolio, business and owner ids are 1..64 characters, job ids 1..200';
+    return { status: 400, body: errorBody(400, message, ['path: a segment over 256 characters']) };
+  }
+  // The API's connections fail fast when Redis is down (api-redis.ts): not the client's fault.
+  if (err instanceof Error && isRedisUnreachable(err)) {
+    return {
+      status: 503,
+      body: errorBody(503, `Redis is not reachable (${err.message}): try again when GET /readyz answers 200`),
+    };
   }
   // Redis refusing writes (maxmemory with noeviction, a replica, loading): the request was
   // fine, the store cannot take it now. Nothing was half-written (scripts are refused up front).
@@ -92,8 +122,16 @@ export function describeError(err: unknown): ErrorReply {
   return { status: 500, body: errorBody(500, 'internal error; the server log has the details') };
 }
 
+/** ioredis' refusals when the connection is down or dropped (no offline queue, retries spent). */
+function isRedisUnreachable(err: Error): boolean {
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    /^(Stream isn't writeable|Connection is closed|Command timed out)/.test(err.message)
+  );
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
-  const { status, body } = describeError(err);
+  const { status, body } = describeError(err, request.headers['content-type']);
   if (status >= 500) request.log.error({ err }, 'request failed');
   else request.log.debug({ status, error: body.error, message: body.message }, 'request refused');
   return reply.code(status).send(body);

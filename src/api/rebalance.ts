@@ -17,8 +17,16 @@ export type ApplyOutcome =
       readonly runId: string;
       readonly result: RecalculateResult;
     }
-  /** No worker finished the job in time: it stays queued and applies when one does. */
-  | { readonly kind: 'queued'; readonly jobId: string; readonly runId: string };
+  /**
+   * No worker finished the job in time, or the server is shutting down: it stays queued and
+   * applies when a worker takes it.
+   */
+  | {
+      readonly kind: 'queued';
+      readonly jobId: string;
+      readonly runId: string;
+      readonly why: 'timeout' | 'shutdown';
+    };
 
 export async function enqueueRecalculate(
   ctx: ApiContext,
@@ -48,12 +56,15 @@ export async function applyNow(ctx: ApiContext, portfolioId: string): Promise<Ap
   try {
     const result = (await ctx.app.queue.waitFor(jobId, events, ctx.applyTimeoutMs, {
       ifGone: fromReport,
+      signal: ctx.shutdown,
     })) as RecalculateResult;
     return { kind: 'done', jobId, runId, result };
   } catch (err) {
     if (err instanceof JobFailedError) {
       throw new RefusedError(`rebalance job ${jobId} failed: ${err.reason}`);
     }
+    // Shutting down: answer now (the job is safe in the queue) rather than hold the exit.
+    if (ctx.shutdown.aborted) return { kind: 'queued', jobId, runId, why: 'shutdown' };
     const job = await ctx.app.queue.getJob(jobId);
     if (job?.state === 'completed') {
       return { kind: 'done', jobId, runId, result: job.result as RecalculateResult };
@@ -68,6 +79,6 @@ export async function applyNow(ctx: ApiContext, portfolioId: string): Promise<Ap
     if (job?.state === 'failed') {
       throw new RefusedError(`rebalance job ${jobId} failed: ${job.failedReason ?? String(err)}`);
     }
-    return { kind: 'queued', jobId, runId };
+    return { kind: 'queued', jobId, runId, why: 'timeout' };
   }
 }

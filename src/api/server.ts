@@ -7,18 +7,24 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { App } from '../app.js';
 import { RefusedError } from '../domain/index.js';
+import { withDeadline } from '../observability/deadline.js';
 import { type Prometheus, prometheusFor } from '../observability/prometheus.js';
+import { apiRedis } from './api-redis.js';
 import { bearerAuth } from './auth.js';
 import type { ApiContext, ApiServer, QueueEventsReader, RegisterRoutes } from './context.js';
 import { registerDashboard } from './dashboard.js';
 import { registerDocs } from './docs.js';
-import { errorBody, sendError } from './errors.js';
+import { errorBody, sendError, UnavailableError } from './errors.js';
 import { useJsonBodyParser } from './json-body.js';
+import { serializeRequest } from './log-request.js';
+import { useRequestDeadline } from './request-deadline.js';
+import { EVENTS_OPEN_TIMEOUT_MS, REDIS_CONNECT_WAIT_MS, REQUEST_TIMEOUT_MS } from './request-limits.js';
 import { registerAnalysisRoutes } from './routes/analysis.js';
 import { registerBusinessRoutes } from './routes/businesses.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerPortfolioRoutes } from './routes/portfolios.js';
 import { registerRunRoutes } from './routes/runs.js';
+import { strictRoutes } from './strict-routes.js';
 
 export interface ApiServerOptions {
   /** BALLAST_API_TOKEN: required unless `insecureNoAuth`. */
@@ -33,6 +39,8 @@ export interface ApiServerOptions {
   readonly applyTimeoutMs?: number | undefined;
   /** Largest request body accepted; default 64 KiB. */
   readonly bodyLimit?: number | undefined;
+  /** Longest a request may take before it is answered 503; default 10 s (REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs?: number | undefined;
 }
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -60,11 +68,16 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
   }
 
   const auth = token ? bearerAuth(token) : null;
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const server = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast only drops pino's extra generics.
     loggerInstance: app.log.child(
       { component: 'api' },
-      { redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' } },
+      {
+        redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+        // URLs are logged without their query values: a token pasted into `?token=` stays out.
+        serializers: { req: serializeRequest },
+      },
     ) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
@@ -75,6 +88,8 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
     },
   }).withTypeProvider<ZodTypeProvider>();
 
+  // First: a request refused by auth or validation is answered long before its deadline.
+  useRequestDeadline(server, requestTimeoutMs);
   server.setValidatorCompiler(validatorCompiler);
   server.setSerializerCompiler(serializerCompiler);
   server.setErrorHandler((err, request, reply) => sendError(request, reply, err));
@@ -82,32 +97,60 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
     reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
   useJsonBodyParser(server);
+  // JSON only: fastify's default text/plain parser would hand a string to routes (a 400 at
+  // best, a body silently ignored at worst); without it any other type is a 415.
+  server.removeContentTypeParser('text/plain');
   if (auth) server.addHook('onRequest', auth.hook);
 
+  const redis = apiRedis(app, { connectWaitMs: REDIS_CONNECT_WAIT_MS });
+  const shutdown = new AbortController();
   let events: Promise<QueueEventsReader> | undefined;
+  const openEvents = () => {
+    // On the app's connection: a blocking reader needs BullMQ's maxRetriesPerRequest null.
+    events ??= redis.app.queue.events(app.redis).catch((err: unknown) => {
+      events = undefined;
+      throw err;
+    });
+    return events;
+  };
   const ctx: ApiContext = {
-    app,
+    app: redis.app,
     prometheus: options.prometheus ?? prometheusFor(app),
     applyTimeoutMs: options.applyTimeoutMs ?? DEFAULT_APPLY_TIMEOUT_MS,
+    requestTimeoutMs,
     metricsPublic: options.metricsPublic === true,
-    queueEvents: () => {
-      events ??= app.queue.events(app.redis).catch((err: unknown) => {
-        events = undefined;
-        throw err;
-      });
-      return events;
-    },
+    shutdown: shutdown.signal,
+    queueEvents: () =>
+      withDeadline(openEvents(), EVENTS_OPEN_TIMEOUT_MS, 'opening the queue events reader').catch(
+        (err: unknown) => {
+          throw new UnavailableError(
+            `cannot follow jobs now (${err instanceof Error ? err.message : String(err)}): try again when GET /readyz answers 200`,
+          );
+        },
+      ),
   };
+  // Before fastify waits for the requests in flight: those waiting on a job answer at once.
+  server.addHook('preClose', async () => {
+    shutdown.abort(new Error('the API is shutting down'));
+  });
+  // An answer sent while closing ends its connection: a keep-alive connection left idle after
+  // close() began would hold the server open until the client lets go.
+  server.addHook('onSend', async (_request, reply, payload) => {
+    if (shutdown.signal.aborted) reply.header('connection', 'close');
+    return payload;
+  });
   server.addHook('onClose', async () => {
     const opened = await events?.catch(() => undefined);
     await opened?.close();
+    await redis.close();
   });
 
   registerDocs(server, { auth: Boolean(token) });
   // Inside a plugin so that the OpenAPI generator (registered above) sees every route.
   server.register(async (api) => {
+    strictRoutes(api, { auth: Boolean(token), unavailable: redis.unavailable });
     for (const register of ROUTES) register(api, ctx);
   });
-  registerDashboard(server, app);
+  registerDashboard(server, redis.app, redis.unavailable);
   return server;
 }

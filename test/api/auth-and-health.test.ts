@@ -119,12 +119,29 @@ describe('auth', () => {
         authorization: `Bearer ${TOKEN}-wrong`,
       });
       await inject(server, 'POST', '/portfolios', '{broken', AUTH);
+      // Pasted into the query string, where no header redaction reaches: refused, never logged.
+      for (const url of [
+        `/portfolios/nobody?token=${TOKEN}`,
+        `/portfolios/nobody?access_token=${TOKEN}&dry_run=true`,
+        `/portfolios/owner/o?${TOKEN}`,
+        `/portfolios/owner/o?${TOKEN}=1`,
+        `/portfolios/%E0%A4%A?token=${TOKEN}`,
+        `/portfolios/${'x'.repeat(300)}?token=${TOKEN}`,
+        `/no/such/route?token=${TOKEN}`,
+      ]) {
+        expect((await inject(server, 'GET', url)).status, url).toBe(401);
+        const refused = await inject(server, 'GET', url, undefined, AUTH);
+        expect(refused.status, url).toBeGreaterThanOrEqual(400);
+        expect(refused.text, url).not.toContain(TOKEN);
+      }
     } finally {
       await server.close();
       await app.close();
     }
     const log = lines.join('');
     expect(log).toContain('incoming request');
+    expect(log).toContain('"url":"/portfolios/nobody?token=[redacted]"');
+    expect(log).toContain('"url":"/portfolios/nobody?access_token=[redacted]&dry_run=[redacted]"');
     expect(log).not.toContain(TOKEN);
   });
 });

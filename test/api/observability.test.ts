@@ -160,6 +160,32 @@ describe('/docs', () => {
     expect(body.additionalProperties).toBe(false);
   });
 
+  it('documents the common error responses on every operation (400, 401, 413/415 with bodies, 503)', async () => {
+    const doc = (await call('GET', '/docs/json')).json as OpenAPIV3.Document;
+    const publicPaths = new Set(['/healthz', '/readyz']);
+    const withoutRedis = new Set(['/healthz', '/metrics']);
+    let operations = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
+        const operation = item?.[method];
+        if (!operation) continue;
+        operations++;
+        const codes = Object.keys(operation.responses);
+        const expected = ['400'];
+        if (!publicPaths.has(path)) expected.push('401');
+        if (method !== 'get') expected.push('413', '415');
+        if (!withoutRedis.has(path)) expected.push('503');
+        expect(codes, `${method} ${path}`).toEqual(expect.arrayContaining(expected));
+        const shown = operation.responses['400'] as OpenAPIV3.ResponseObject;
+        expect(shown.description, `${method} ${path}`).toEqual(expect.any(String));
+      }
+    }
+    expect(operations).toBe(18);
+    expect(Object.keys(doc.paths['/runs/nightly']!.post!.responses).sort()).toEqual(
+      ['202', '400', '401', '413', '415', '503'].sort(),
+    );
+  });
+
   it('every documented operation is served (no documented path answers "no route")', async () => {
     const doc = (await call('GET', '/docs/json')).json as OpenAPIV3.Document;
     for (const [path, item] of Object.entries(doc.paths)) {

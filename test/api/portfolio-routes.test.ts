@@ -105,7 +105,11 @@ describe('POST /portfolios', () => {
     const big = await api.call('POST', '/portfolios', { name: 'x'.repeat(70_000), owner_id: 'o' });
     expect(big.status).toBe(413);
     expect(big.json.message).toEqual(expect.any(String));
-    expectInvalid(await api.call('POST', '/portfolios', 'name=x', { 'content-type': 'text/plain' }), 'body');
+    // Only JSON is parsed: text/plain is a 415 too (README's error table), not a string body.
+    const text = await api.call('POST', '/portfolios', 'name=x', { 'content-type': 'text/plain' });
+    expect(text.status).toBe(415);
+    expect(text.json).toMatchObject({ error: 'unsupported-media-type' });
+    expect(text.json.message).toContain('application/json (got Content-Type "text/plain")');
     const form = await api.call('POST', '/portfolios', 'name=x', {
       'content-type': 'application/x-www-form-urlencoded',
     });

@@ -81,6 +81,8 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
   server.post(
     '/portfolios/:id/rebalance',
     {
+      // It waits for the job up to applyTimeoutMs: the request deadline is that and a margin.
+      config: { timeoutMs: ctx.applyTimeoutMs + ctx.requestTimeoutMs },
       schema: {
         tags,
         summary: 'Apply a rebalance now, through the recalculate job',
@@ -93,12 +95,17 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
     async (request, reply) => {
       const outcome = await applyNow(ctx, request.params.id);
       if (outcome.kind === 'queued') {
-        return reply.code(202).send({
+        const why =
+          outcome.why === 'shutdown'
+            ? `the API is shutting down before job ${outcome.jobId} finished`
+            : `no worker finished job ${outcome.jobId} within ${ctx.applyTimeoutMs / 1000}s`;
+        reply.code(202);
+        return {
           status: 'queued' as const,
           job_id: outcome.jobId,
           run_id: outcome.runId,
-          message: `no worker finished job ${outcome.jobId} within ${ctx.applyTimeoutMs / 1000}s; it stays queued (GET /jobs/${outcome.jobId})`,
-        });
+          message: `${why}; it stays queued and applies when a worker takes it (GET /jobs/${outcome.jobId})`,
+        };
       }
       const r = outcome.result;
       return {
@@ -109,7 +116,7 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
         job_id: outcome.jobId,
         run_id: outcome.runId,
         report_id: r.reportId,
-        skipped: r.skipped,
+        skipped: r.skipped === null ? null : { reason: r.skipped },
       };
     },
   );

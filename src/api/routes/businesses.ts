@@ -8,6 +8,7 @@ import {
   statusWithPortfolio,
   wirePortfolio,
 } from '../schemas/portfolio.js';
+import { unlessUnchanged } from '../unchanged.js';
 
 const tags = ['businesses'];
 const refusals = { 400: errorResponses[400], 404: errorResponses[404], 409: errorResponses[409] };
@@ -64,7 +65,7 @@ export const registerBusinessRoutes: RegisterRoutes = (server, { app }) => {
         tags,
         summary: 'Set weight, priority, lock, bounds or target of one allocation',
         description:
-          'An explicit weight is the operator’s: the other unlocked allocations absorb the difference.',
+          'An explicit weight is the operator’s: the other unlocked allocations absorb the difference. A change that changes nothing (`{}`) writes nothing: same version.',
         params: businessParams,
         body: setAllocationBody,
         response: { 200: statusWithPortfolio('updated'), ...refusals },
@@ -74,18 +75,21 @@ export const registerBusinessRoutes: RegisterRoutes = (server, { app }) => {
       const b = request.body;
       const now = app.clock().toISOString();
       const updated = await app.store.update(request.params.id, (p) =>
-        setAllocation(
+        unlessUnchanged(
           p,
-          request.params.business_id,
-          {
-            weight: b.weight,
-            priority: b.priority,
-            locked: b.locked,
-            minWeight: b.min_weight,
-            maxWeight: b.max_weight,
-            targetWeight: b.target_weight,
-          },
-          now,
+          setAllocation(
+            p,
+            request.params.business_id,
+            {
+              weight: b.weight,
+              priority: b.priority,
+              locked: b.locked,
+              minWeight: b.min_weight,
+              maxWeight: b.max_weight,
+              targetWeight: b.target_weight,
+            },
+            now,
+          ),
         ),
       );
       return { status: 'updated' as const, portfolio: wirePortfolio(updated) };

@@ -12,7 +12,7 @@ export const registerHealthRoutes: RegisterRoutes = (server, ctx) => {
   server.get(
     '/healthz',
     {
-      config: { public: true },
+      config: { public: true, redis: false },
       schema: {
         tags: ['operations'],
         summary: 'The process is up',
@@ -26,7 +26,7 @@ export const registerHealthRoutes: RegisterRoutes = (server, ctx) => {
   server.get(
     '/readyz',
     {
-      config: { public: true },
+      config: { public: true, redis: false },
       schema: {
         tags: ['operations'],
         summary: 'Redis answers and the queue is reachable (503 otherwise)',
@@ -53,7 +53,8 @@ export const registerHealthRoutes: RegisterRoutes = (server, ctx) => {
   server.get(
     '/metrics',
     {
-      config: { public: metricsPublic },
+      // Served during an outage too: the queue gauge has its own deadline.
+      config: { public: metricsPublic, redis: false },
       schema: {
         tags: ['operations'],
         summary: 'Prometheus metrics (text exposition format)',

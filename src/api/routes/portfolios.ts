@@ -1,5 +1,5 @@
 /** The sketch's portfolio routes: create, show, an owner's list, update. */
-import { createPortfolio, updatePortfolio } from '../../domain/index.js';
+import { createPortfolio, updatePortfolio, ValidationError } from '../../domain/index.js';
 import type { RegisterRoutes } from '../context.js';
 import { generatePortfolioId } from '../portfolio-id.js';
 import { errorResponses, ownerParams, portfolioParams } from '../schemas/common.js';
@@ -11,6 +11,13 @@ import {
   updatePortfolioBody,
   wirePortfolio,
 } from '../schemas/portfolio.js';
+import { unlessUnchanged } from '../unchanged.js';
+
+/**
+ * `/portfolios/owner/{owner_id}` is the owner listing, so a portfolio called `owner` would lose
+ * its `/metrics`, `/ranking`, `/rebalance`, `/reports`... routes to it: refused on create.
+ */
+const RESERVED_IDS = new Set(['owner']);
 
 /** Portfolios read per round trip when listing an owner's. */
 const PAGE_SIZE = 200;
@@ -24,13 +31,19 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
         tags,
         summary: 'Create a portfolio',
         description:
-          'Answers 200 (as the sketch did) with the new portfolio; its `id`, `name` and `status` are the keys the sketch answered.',
+          'Answers 200 (as the sketch did) with the new portfolio; its `id`, `name` and `status` are the keys the sketch answered. The id `owner` is refused (it would collide with `/portfolios/owner/{owner_id}`).',
         body: createPortfolioBody,
         response: { 200: portfolioWire, 400: errorResponses[400], 409: errorResponses[409] },
       },
     },
     async (request) => {
       const b = request.body;
+      if (b.id !== undefined && RESERVED_IDS.has(b.id)) {
+        throw new ValidationError(
+          `"${b.id}" cannot be a portfolio id: /portfolios/owner/{owner_id} lists an owner's portfolios`,
+          [`body.id: "${b.id}" is reserved`],
+        );
+      }
       const portfolio = createPortfolio(
         {
           id: b.id ?? generatePortfolioId(),
@@ -95,6 +108,8 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
       schema: {
         tags,
         summary: 'Update name, status, strategy, budget or limits',
+        description:
+          'An update that changes nothing (`{}`, the values it has already) writes nothing: the portfolio comes back with the same version.',
         params: portfolioParams,
         body: updatePortfolioBody,
         response: {
@@ -109,19 +124,22 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
       const b = request.body;
       const now = app.clock().toISOString();
       const updated = await app.store.update(request.params.id, (p) =>
-        updatePortfolio(
+        unlessUnchanged(
           p,
-          {
-            name: b.name,
-            status: b.status,
-            strategy: b.strategy,
-            totalBudget: b.total_budget,
-            targetRoi: b.target_roi,
-            driftThreshold: b.drift_threshold,
-            attentionHoursPerWeek: b.attention_hours_per_week,
-            maxTurnover: b.max_turnover,
-          },
-          now,
+          updatePortfolio(
+            p,
+            {
+              name: b.name,
+              status: b.status,
+              strategy: b.strategy,
+              totalBudget: b.total_budget,
+              targetRoi: b.target_roi,
+              driftThreshold: b.drift_threshold,
+              attentionHoursPerWeek: b.attention_hours_per_week,
+              maxTurnover: b.max_turnover,
+            },
+            now,
+          ),
         ),
       );
       return { status: 'updated' as const, portfolio: wirePortfolio(updated) };

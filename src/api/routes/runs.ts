@@ -43,7 +43,8 @@ export const registerRunRoutes: RegisterRoutes = (server, ctx) => {
         request.params.id,
         request.query.dry_run ?? false,
       );
-      return reply.code(202).send({ job_id: jobId, run_id: runId });
+      reply.code(202);
+      return { job_id: jobId, run_id: runId };
     },
   );
 
@@ -62,7 +63,8 @@ export const registerRunRoutes: RegisterRoutes = (server, ctx) => {
       const jobId = nightlyJobId(runId);
       const data: NightlyPayload = { runId, trigger: 'manual' };
       await app.queue.add({ name: 'nightly', data, jobId, priority: OPERATOR_PRIORITY });
-      return reply.code(202).send({ job_id: jobId, run_id: runId });
+      reply.code(202);
+      return { job_id: jobId, run_id: runId };
     },
   );
 

@@ -1,6 +1,7 @@
 /** Schemas shared by every route: errors, path ids, small helpers. */
 import { z } from 'zod';
 import { idSchema } from '../../domain/index.js';
+import { isShowableName } from '../log-request.js';
 
 /** Every 4xx and 5xx body: a short code, a sentence a person can act on, and one line per problem. */
 export const errorSchema = z
@@ -16,10 +17,15 @@ export const errorSchema = z
 export type ErrorBody = z.infer<typeof errorSchema>;
 
 export const errorResponses = {
-  400: errorSchema.describe('Invalid input'),
+  400: errorSchema.describe(
+    'Invalid input: a bad or unknown field, query parameter or id, a body where none is taken',
+  ),
   401: errorSchema.describe('Missing or wrong bearer token'),
   404: errorSchema.describe('Unknown portfolio, business or job'),
   409: errorSchema.describe('Refused by the portfolio (locks, bounds, archived) or changed meanwhile'),
+  413: errorSchema.describe('Body over the limit (64 KiB)'),
+  415: errorSchema.describe('A body that is not JSON'),
+  503: errorSchema.describe('Redis is unreachable or did not answer in time, or the metrics source failed'),
 } as const;
 
 export const portfolioParams = z.strictObject({ id: idSchema.describe('portfolio id') });
@@ -38,6 +44,40 @@ export const jobParams = z.strictObject({
     })
     .describe('job id'),
 });
+
+/**
+ * A query string with only these parameters: an unknown one is a 400 that names it, never
+ * ignored (`?dryrun=true` must not run for real). Every route without a query schema of its
+ * own gets `strictQuery({})` (see server.ts).
+ */
+export function strictQuery<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? unknownParameters(issue.keys, known) : undefined),
+  });
+}
+
+function unknownParameters(keys: readonly string[], known: readonly string[]): string {
+  // A name that could be a pasted token is not repeated (messages are logged).
+  const names = keys
+    .map((k) => (isShowableName(k) ? JSON.stringify(k) : '(a long name, not shown)'))
+    .join(', ');
+  const takes = known.length === 0 ? 'this route takes none' : `this route takes only ${known.join(', ')}`;
+  const hints: string[] = [];
+  const squash = (k: string) => k.toLowerCase().replace(/[^a-z0-9]/g, '');
+  for (const key of keys) {
+    const near = known.find((k) => squash(k) === squash(key));
+    if (near) hints.push(`did you mean ${near}?`);
+    else if (squash(key) === 'dryrun')
+      hints.push(
+        'a dry run is GET /portfolios/{id}/rebalance (a preview) or POST /portfolios/{id}/recalculate?dry_run=true',
+      );
+    else if (/token|auth|key/i.test(key))
+      hints.push('the token goes in the Authorization header (Bearer), never in the URL');
+  }
+  const plural = keys.length > 1 ? 's' : '';
+  return [`unknown query parameter${plural} ${names}: ${takes}`, ...new Set(hints)].join('; ');
+}
 
 /** `?dry_run=true`: query strings carry text, so booleans are spelled out. */
 export const queryBoolean = z

@@ -186,7 +186,10 @@ export const applyResponse = z.object({
   job_id: z.string(),
   run_id: z.string(),
   report_id: z.string(),
-  skipped: z.string().nullable(),
+  skipped: z
+    .object({ reason: z.string() })
+    .nullable()
+    .describe("why the run was skipped, the same shape as a report's `skipped`; null when it ran"),
 });
 
 export const queuedResponse = z.object({

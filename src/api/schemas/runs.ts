@@ -1,8 +1,8 @@
 /** Bodies of the routes SPEC section 6 adds: runs, jobs, reports, health. */
 import { z } from 'zod';
-import { queryBoolean } from './common.js';
+import { queryBoolean, strictQuery } from './common.js';
 
-export const recalculateQuery = z.object({
+export const recalculateQuery = strictQuery({
   dry_run: queryBoolean.optional().describe('compute and publish the report without applying it'),
 });
 
@@ -25,7 +25,7 @@ export const jobResponse = z
   })
   .meta({ id: 'Job' });
 
-export const reportsQuery = z.object({
+export const reportsQuery = strictQuery({
   limit: z
     .string()
     .regex(/^\d{1,4}$/, { message: 'must be a whole number from 1 to 1000' })
