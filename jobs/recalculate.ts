@@ -58,7 +58,7 @@ export const recalculateJob = defineJob({
         report = skippedReport({ portfolio, reason: skip, now, ...ids });
       } else {
         const fetchStarted = performance.now();
-        const { metrics, missing } = await ctx.metricsFor(runId).fetch(
+        const { metrics, missing } = await ctx.metricsFor(runId, { fanOut: payload.fanOut }).fetch(
           portfolio.allocations.map((a) => a.businessId),
           ctx.signal,
         );

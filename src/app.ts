@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { createKeys, type Keys } from './adapters/keys.js';
 import { createMetricsSource } from './adapters/metrics/index.js';
 import type { MetricsSource, MetricsSourceStats } from './adapters/metrics/metrics-source.js';
-import { createRunCachedSource, type RunCacheStats } from './adapters/metrics/run-cache.js';
+import { createRunCachedSource, type RunCacheStats, type RunKind } from './adapters/metrics/run-cache.js';
 import { JobQueue } from './adapters/queue.js';
 import { createRedis } from './adapters/redis.js';
 import { RedisPortfolioStore } from './adapters/redis-portfolio-store.js';
@@ -19,8 +19,8 @@ export interface App extends AsyncDisposable {
   readonly store: RedisPortfolioStore;
   readonly reports: RedisReportStore;
   readonly queue: JobQueue;
-  /** The configured metrics source behind a per-run cache. */
-  readonly metricsFor: (runId: string) => MetricsSource;
+  /** The configured metrics source behind a per-run cache (fan-out runs kept apart from single ones). */
+  readonly metricsFor: (runId: string, kind?: RunKind) => MetricsSource;
   /** The run cache's counters, and the source's own (calls, errors) when it keeps them. */
   readonly metricsStats: () => RunCacheStats & { readonly source: MetricsSourceStats | null };
   close(): Promise<void>;
@@ -85,7 +85,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       cluster: config.redisCluster,
     }),
     queue,
-    metricsFor: (runId) => cached.forRun(runId),
+    metricsFor: (runId, kind) => cached.forRun(runId, kind),
     metricsStats: () => ({ ...cached.stats(), source: sourceStats(source) }),
     close,
     [Symbol.asyncDispose]: close,
