@@ -78,7 +78,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     keys,
     log,
     clock: deps.clock ?? (() => new Date()),
-    store: new RedisPortfolioStore(redis, keys),
+    store: new RedisPortfolioStore(redis, keys, { cluster: config.redisCluster }),
     reports: new RedisReportStore(redis, keys, {
       streamMaxLen: config.reportStreamMaxLen,
       markerTtlSeconds: config.runMarkerTtlSeconds,

@@ -8,7 +8,13 @@ import { followRun } from '../../src/runtime/follow-run.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
 import { testApp } from '../helpers/app.js';
 import { useRedisPrefix } from '../helpers/redis.js';
-import { deferred, type MetricsServer, sendJson, startMetricsServer, wireMetrics } from '../metrics/metrics-server.js';
+import {
+  deferred,
+  type MetricsServer,
+  sendJson,
+  startMetricsServer,
+  wireMetrics,
+} from '../metrics/metrics-server.js';
 
 /**
  * The spec's "a business shared by many portfolios is fetched at most once per run", end to end:
@@ -101,8 +107,12 @@ describe('metrics of a shared business during a nightly run', () => {
     expect(progress).toMatchObject({ total: 6, completed: 6, failed: 0 });
     // The operator runs ran before the nightly run's remaining children (they jump the queue)...
     const order = server.requests.filter((url) => /own-|op-/.test(url));
-    expect(order.indexOf('/businesses/op-1/metrics')).toBeLessThan(order.indexOf('/businesses/own-2/metrics'));
-    expect(order.indexOf('/businesses/op-2/metrics')).toBeLessThan(order.indexOf('/businesses/own-2/metrics'));
+    expect(order.indexOf('/businesses/op-1/metrics')).toBeLessThan(
+      order.indexOf('/businesses/own-2/metrics'),
+    );
+    expect(order.indexOf('/businesses/op-2/metrics')).toBeLessThan(
+      order.indexOf('/businesses/own-2/metrics'),
+    );
     // ...and yet the nightly run asked for the shared business once.
     expect(server.hits.get(SHARED)).toBe(1);
     for (const id of ['n1', 'n2', 'n3', 'n4']) {
