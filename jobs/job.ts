@@ -9,6 +9,7 @@ import type { Logger } from '../src/logger.js';
 
 /** Everything a handler may use: no globals (graphile-worker's JobHelpers). */
 export interface JobContext {
+  /** Bound to the job's id and name, and to the run id and portfolio id of its payload. */
   readonly log: Logger;
   readonly clock: () => Date;
   readonly signal: AbortSignal;

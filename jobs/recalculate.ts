@@ -49,7 +49,7 @@ export const recalculateJob = defineJob({
   schema: recalculatePayload,
   handler: async (payload, ctx): Promise<RecalculateResult | PortfolioGoneResult> => {
     const { portfolioId, runId } = payload;
-    const log = ctx.log.child({ runId, portfolioId });
+    const { log } = ctx; // bound to the job id, run id and portfolio id already
     const started = performance.now();
     let portfolio = await ctx.store.get(portfolioId);
     let fetchMs = 0;
