@@ -31,6 +31,11 @@ export interface AppDeps {
   readonly clock?: () => Date;
   /** Replaces the configured metrics source (tests, benchmarks). */
   readonly metricsSource?: MetricsSource;
+  /**
+   * What to do with a connection error (every connection reconnects by itself). Default: log a
+   * warning, as the roles do; operator commands say it their own way.
+   */
+  readonly onRedisError?: (err: Error) => void;
 }
 
 /** Everything a role needs, wired once: used the same way by the CLI, the worker and the tests. */
@@ -39,7 +44,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const keys = createKeys(config.prefix);
   const log = deps.log ?? createLogger(config.logLevel);
   // Every connection reconnects by itself; its errors are logged, never unhandled.
-  const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis connection error');
+  const onRedisError =
+    deps.onRedisError ?? ((err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   redis.on('error', onRedisError);
   const source =
     deps.metricsSource ??

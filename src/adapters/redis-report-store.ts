@@ -210,15 +210,28 @@ export class RedisReportStore {
   }): AsyncGenerator<StreamReport> {
     const key = options.portfolioId ? this.keys.portfolioReports(options.portfolioId) : this.keys.reports;
     const reader = this.redis.duplicate();
+    // A duplicate has none of the original's listeners: without one, every failed reconnect while
+    // Redis is down would print ioredis's "Unhandled error event". The original reports outages.
+    reader.on('error', () => {});
     let last = options.from ?? '$';
-    const abort = () => reader.disconnect();
+    // While Redis is down the read waits in ioredis's offline queue, which disconnect() does not
+    // flush: the read is raced against the signal, or Ctrl-C during an outage would never return.
+    let stopped: () => void = () => {};
+    const stop = new Promise<null>((resolve) => {
+      stopped = () => resolve(null);
+    });
+    const abort = () => {
+      stopped();
+      reader.disconnect();
+    };
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
       while (!options.signal?.aborted) {
-        const result = await reader.xread('BLOCK', 1000, 'STREAMS', key, last).catch((err: unknown) => {
+        const read = reader.xread('BLOCK', 1000, 'STREAMS', key, last).catch((err: unknown) => {
           if (options.signal?.aborted) return null;
           throw err;
         });
+        const result = await Promise.race([read, stop]);
         if (!result) continue;
         for (const [, entries] of result) {
           for (const [id, fields] of entries) {
