@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { MetricsSource } from '../src/adapters/metrics/metrics-source.js';
+import type { RunKind } from '../src/adapters/metrics/run-cache.js';
 import type { JobQueue } from '../src/adapters/queue.js';
 import type { RedisPortfolioStore } from '../src/adapters/redis-portfolio-store.js';
 import type { RedisReportStore } from '../src/adapters/redis-report-store.js';
@@ -8,14 +9,18 @@ import type { Logger } from '../src/logger.js';
 
 /** Everything a handler may use: no globals (graphile-worker's JobHelpers). */
 export interface JobContext {
+  /** Bound to the job's id and name, and to the run id and portfolio id of its payload. */
   readonly log: Logger;
   readonly clock: () => Date;
   readonly signal: AbortSignal;
   readonly config: Config;
   readonly store: RedisPortfolioStore;
   readonly reports: RedisReportStore;
-  /** Metrics for a run: a business shared by many portfolios is fetched once per run. */
-  readonly metricsFor: (runId: string) => MetricsSource;
+  /**
+   * Metrics for a run: a business shared by many portfolios is fetched once per run. A nightly
+   * run's children say `fanOut`, so that operator runs in between cannot evict its answers.
+   */
+  readonly metricsFor: (runId: string, kind?: RunKind) => MetricsSource;
   readonly queue: JobQueue;
   readonly jobId: string;
   readonly attemptsMade: number;

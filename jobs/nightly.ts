@@ -18,7 +18,7 @@ export const nightlyJob = defineJob({
   schema: nightlyPayload,
   handler: async (payload, ctx): Promise<NightlyResult> => {
     const { runId } = payload;
-    const log = ctx.log.child({ runId });
+    const { log } = ctx; // bound to the job id and run id already
     let total = 0;
     for await (const ids of ctx.store.idChunks(ctx.config.fanOutChunk)) {
       if (ctx.signal.aborted) throw new Error('fan-out aborted: the worker is shutting down');

@@ -27,12 +27,29 @@ export interface RecalculateResult {
   readonly duplicate: boolean;
 }
 
+/** Why a nightly run's portfolio that is in the index but has no document left no report. */
+export const PORTFOLIO_GONE = 'portfolio no longer exists';
+
+/**
+ * A nightly child whose portfolio was gone when it ran (an index entry without its document): it
+ * completes, publishes no report, and its index entry is removed.
+ */
+export interface PortfolioGoneResult {
+  readonly portfolioId: string;
+  readonly runId: string;
+  readonly reportId: null;
+  readonly skipped: typeof PORTFOLIO_GONE;
+  readonly gone: true;
+  /** Recorded gone by an earlier attempt or run of this job. */
+  readonly duplicate: boolean;
+}
+
 export const recalculateJob = defineJob({
   name: 'recalculate',
   schema: recalculatePayload,
-  handler: async (payload, ctx): Promise<RecalculateResult> => {
+  handler: async (payload, ctx): Promise<RecalculateResult | PortfolioGoneResult> => {
     const { portfolioId, runId } = payload;
-    const log = ctx.log.child({ runId, portfolioId });
+    const { log } = ctx; // bound to the job id, run id and portfolio id already
     const started = performance.now();
     let portfolio = await ctx.store.get(portfolioId);
     let fetchMs = 0;
@@ -41,7 +58,14 @@ export const recalculateJob = defineJob({
       if (!portfolio) {
         const previous = await ctx.reports.runReport(portfolioId, runId);
         if (previous) return summarise(JSON.parse(previous), true);
-        throw new NotFoundError(`portfolio ${portfolioId} not found`);
+        // An operator's run of an unknown portfolio is a refusal (the CLI and the API refuse it
+        // before queueing); a nightly run fanned out an index entry whose document is gone, and one
+        // such entry must not fail every night's run.
+        if (!payload.fanOut) throw new NotFoundError(`portfolio ${portfolioId} not found`);
+        const first = await ctx.reports.recordGone(runId, portfolioId);
+        const pruned = await ctx.store.pruneIndexEntry(portfolioId);
+        log.warn({ pruned }, `${PORTFOLIO_GONE}: skipped without a report, its index entry removed`);
+        return { portfolioId, runId, reportId: null, skipped: PORTFOLIO_GONE, gone: true, duplicate: !first };
       }
       const now = ctx.clock().toISOString();
       const ids = {
@@ -58,7 +82,7 @@ export const recalculateJob = defineJob({
         report = skippedReport({ portfolio, reason: skip, now, ...ids });
       } else {
         const fetchStarted = performance.now();
-        const { metrics, missing } = await ctx.metricsFor(runId).fetch(
+        const { metrics, missing } = await ctx.metricsFor(runId, { fanOut: payload.fanOut }).fetch(
           portfolio.allocations.map((a) => a.businessId),
           ctx.signal,
         );

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { createKeys, type Keys } from './adapters/keys.js';
 import { createMetricsSource } from './adapters/metrics/index.js';
 import type { MetricsSource, MetricsSourceStats } from './adapters/metrics/metrics-source.js';
-import { createRunCachedSource, type RunCacheStats } from './adapters/metrics/run-cache.js';
+import { createRunCachedSource, type RunCacheStats, type RunKind } from './adapters/metrics/run-cache.js';
 import { JobQueue } from './adapters/queue.js';
 import { createRedis } from './adapters/redis.js';
 import { RedisPortfolioStore } from './adapters/redis-portfolio-store.js';
@@ -19,8 +19,8 @@ export interface App extends AsyncDisposable {
   readonly store: RedisPortfolioStore;
   readonly reports: RedisReportStore;
   readonly queue: JobQueue;
-  /** The configured metrics source behind a per-run cache. */
-  readonly metricsFor: (runId: string) => MetricsSource;
+  /** The configured metrics source behind a per-run cache (fan-out runs kept apart from single ones). */
+  readonly metricsFor: (runId: string, kind?: RunKind) => MetricsSource;
   /** The run cache's counters, and the source's own (calls, errors) when it keeps them. */
   readonly metricsStats: () => RunCacheStats & { readonly source: MetricsSourceStats | null };
   close(): Promise<void>;
@@ -31,6 +31,11 @@ export interface AppDeps {
   readonly clock?: () => Date;
   /** Replaces the configured metrics source (tests, benchmarks). */
   readonly metricsSource?: MetricsSource;
+  /**
+   * What to do with a connection error (every connection reconnects by itself). Default: log a
+   * warning, as the roles do; operator commands say it their own way.
+   */
+  readonly onRedisError?: (err: Error) => void;
 }
 
 /** Everything a role needs, wired once: used the same way by the CLI, the worker and the tests. */
@@ -39,7 +44,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const keys = createKeys(config.prefix);
   const log = deps.log ?? createLogger(config.logLevel);
   // Every connection reconnects by itself; its errors are logged, never unhandled.
-  const onRedisError = (err: Error) => log.warn({ err: err.message }, 'redis connection error');
+  const onRedisError =
+    deps.onRedisError ?? ((err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   redis.on('error', onRedisError);
   const source =
     deps.metricsSource ??
@@ -80,7 +86,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     clock: deps.clock ?? (() => new Date()),
     ...stores(config, keys, redis),
     queue,
-    metricsFor: (runId) => cached.forRun(runId),
+    metricsFor: (runId, kind) => cached.forRun(runId, kind),
     metricsStats: () => ({ ...cached.stats(), source: sourceStats(source) }),
     close,
     [Symbol.asyncDispose]: close,
@@ -93,7 +99,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
  */
 export function stores(config: Config, keys: Keys, redis: Redis): Pick<App, 'store' | 'reports'> {
   return {
-    store: new RedisPortfolioStore(redis, keys),
+    store: new RedisPortfolioStore(redis, keys, { cluster: config.redisCluster }),
     reports: new RedisReportStore(redis, keys, {
       streamMaxLen: config.reportStreamMaxLen,
       markerTtlSeconds: config.runMarkerTtlSeconds,

@@ -21,6 +21,11 @@ export interface Keys {
   ownerIndex(ownerId: string): string;
   /** Hash of one nightly run, written when its fan-out ends: total (portfolios fanned out), fanned_out_at. */
   run(runId: string): string;
+  /**
+   * Set of the portfolio ids a nightly run fanned out whose document was gone (a dangling index
+   * entry): they count as done, skipped, with no report. Expires with the run markers.
+   */
+  runGone(runId: string): string;
   /** Global report stream (public). */
   readonly reports: string;
   /** Pub/sub channel, one message per report (public). */
@@ -42,6 +47,7 @@ export function createKeys(prefix: string): Keys {
     portfolioIndex: `${prefix}:portfolios`,
     ownerIndex: (ownerId) => `${prefix}:owner:{${ownerId}}:portfolios`,
     run: (runId) => `${prefix}:run:${runId}`,
+    runGone: (runId) => `${prefix}:run:${runId}:gone`,
     reports: `${prefix}:reports`,
     reportsChannel: `${prefix}:reports:live`,
     businessMetrics: (businessId) => `${prefix}:metrics:${businessId}`,

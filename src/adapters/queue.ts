@@ -225,6 +225,12 @@ export class JobQueue {
    * is complete. Once a reconcile has been needed, counts that events complete are confirmed by
    * another (events arriving late could count a child the stored count already holds).
    * `signal` stops the watch (it then resolves with the progress so far).
+   *
+   * Memory stays flat in the number of portfolios: completions are counted, not remembered; only
+   * failed children are kept (their reasons are reported). A completion that `isRepeat` says
+   * repeats an earlier one (a child re-run after a retried fan-out found its run committed) is
+   * not counted again, unless that child was counted as failed; should that skip a first
+   * completion whose event was lost, the quiet-period reconcile counts it.
    */
   async watchRun(
     events: QueueEvents,
@@ -235,26 +241,25 @@ export class JobQueue {
       readonly reconcile?: () => Promise<RunTally>;
       readonly quietMs?: number;
       readonly signal?: AbortSignal;
+      readonly isRepeat?: (returnvalue: unknown) => boolean;
     } = {},
   ): Promise<RunProgress> {
     const childPrefix = `${runId}.`;
     const quietMs = options.quietMs ?? 5000;
     let total: number | null = null;
-    /** Children seen by events: their last outcome. */
-    const outcomes = new Map<string, RunFailure | null>();
+    /** Children completed by events (since the adopted reconcile, if any). */
+    let completedByEvents = 0;
+    /** Children failed by events (since the adopted reconcile, if any), by job id. */
+    const failedByEvents = new Map<string, RunFailure>();
     /** Once a reconcile has been adopted: its counts, to which later events add. */
-    let base: { completed: number; failures: RunFailure[] } | null = null;
+    let base: { completed: number; failures: Map<string, RunFailure> } | null = null;
     let lastEventAt = Date.now();
     let lastReconcileAt = 0;
     let reconciling = false;
     let settled = false;
     const snapshot = (): RunProgress => {
-      const failures = [...(base?.failures ?? [])];
-      let completed = base?.completed ?? 0;
-      for (const failure of outcomes.values()) {
-        if (failure) failures.push(failure);
-        else completed++;
-      }
+      const failures = [...(base?.failures.values() ?? []), ...failedByEvents.values()];
+      const completed = (base?.completed ?? 0) + completedByEvents;
       return { total, completed, failed: failures.length, failures };
     };
     return new Promise<RunProgress>((resolve, reject) => {
@@ -286,7 +291,10 @@ export class JobQueue {
           check();
         } else if (jobId.startsWith(childPrefix)) {
           lastEventAt = Date.now();
-          outcomes.set(jobId, null);
+          // A failed child retried (from the dashboard) counts once, by its last outcome.
+          const wasFailed = failedByEvents.delete(jobId) || (base?.failures.delete(jobId) ?? false);
+          if (!wasFailed && options.isRepeat?.(parseReturn(returnvalue))) return;
+          completedByEvents++;
           check();
         }
       };
@@ -295,7 +303,7 @@ export class JobQueue {
           finish(new Error(`nightly fan-out ${jobId} failed: ${failedReason}`));
         } else if (jobId.startsWith(childPrefix)) {
           lastEventAt = Date.now();
-          outcomes.set(jobId, { jobId, reason: failedReason });
+          failedByEvents.set(jobId, { jobId, reason: failedReason });
           check();
         }
       };
@@ -321,8 +329,9 @@ export class JobQueue {
           // The fan-out job may be gone from BullMQ's kept jobs; the run's own record has its total.
           total ??= tally.total;
           if (total === null || settled) return;
-          base = { completed: tally.completed, failures: [...tally.failures] };
-          outcomes.clear();
+          base = { completed: tally.completed, failures: new Map(tally.failures.map((f) => [f.jobId, f])) };
+          completedByEvents = 0;
+          failedByEvents.clear();
           const progress = snapshot();
           onProgress(progress);
           if (progress.completed + progress.failed >= total) finish();

@@ -4,6 +4,14 @@ import type { Keys } from './keys.js';
 import { decodePortfolio, encodePortfolio } from './portfolio-codec.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
 
+export interface StoreOptions {
+  /**
+   * Redis Cluster (BALLAST_REDIS_CLUSTER): every script stays on one hash slot, so a create
+   * writes the document first and the indexes in a second round trip.
+   */
+  readonly cluster?: boolean | undefined;
+}
+
 export interface UpdateOptions {
   /** Optimistic retries when another writer got there first. */
   readonly retries?: number;
@@ -19,6 +27,7 @@ export class RedisPortfolioStore {
   constructor(
     redis: Redis,
     private readonly keys: Keys,
+    private readonly options: StoreOptions = {},
   ) {
     this.redis = withScripts(redis);
   }
@@ -31,21 +40,60 @@ export class RedisPortfolioStore {
     return decodePortfolio(doc);
   }
 
-  /** Index first: a crash in between leaves an index entry that readers skip, never a lost portfolio. */
+  /**
+   * The document and both indexes in one script, or nothing at all when the id exists: no index
+   * entry without its document (a nightly run would fan out a job for it), and a refused create
+   * leaves no entry in another owner's index.
+   */
   async create(p: Portfolio): Promise<Portfolio> {
-    await this.redis
+    const key = this.keys.portfolio(p.id);
+    const doc = RedisPortfolioStore.encode(p);
+    if (!this.options.cluster) {
+      const result = await this.redis.ballastCreatePortfolio(
+        key,
+        this.keys.portfolioIndex,
+        this.keys.ownerIndex(p.ownerId),
+        p.id,
+        String(p.version),
+        doc,
+      );
+      if (result === -1) throw new RefusedError(`portfolio ${p.id} already exists`);
+      return p;
+    }
+    // Three hash slots: the document first (refused without a write when the id exists), then the
+    // indexes. A crash in between leaves a document that no index lists, never an index entry
+    // without its document.
+    const result = await this.redis.ballastWritePortfolio(key, 'create', String(p.version), doc);
+    if (result === -1) throw new RefusedError(`portfolio ${p.id} already exists`);
+    const results = await this.redis
       .pipeline()
       .zadd(this.keys.portfolioIndex, 0, p.id)
       .sadd(this.keys.ownerIndex(p.ownerId), p.id)
       .exec();
-    const result = await this.redis.ballastWritePortfolio(
-      this.keys.portfolio(p.id),
-      'create',
-      String(p.version),
-      RedisPortfolioStore.encode(p),
-    );
-    if (result === -1) throw new RefusedError(`portfolio ${p.id} already exists`);
+    for (const [err] of results ?? []) if (err) throw err;
     return p;
+  }
+
+  /**
+   * Removes `id` from the global index if its document is gone (an entry left by an older
+   * version's two-step create, or a document deleted by hand); true when it did. A portfolio that
+   * exists keeps its entry. Owner indexes are not touched: the owner of a missing document is not
+   * known, and readers skip ids without a document anyway.
+   */
+  async pruneIndexEntry(id: string): Promise<boolean> {
+    const key = this.keys.portfolio(id);
+    if (!this.options.cluster) {
+      return (await this.redis.ballastPruneIndexEntry(key, this.keys.portfolioIndex, id)) === 1;
+    }
+    // Two slots: remove, then look again. A create writes its document before its index entry,
+    // so one that raced with this removal has its document in place by now: its entry goes back.
+    if ((await this.redis.exists(key)) === 1) return false;
+    const removed = await this.redis.zrem(this.keys.portfolioIndex, id);
+    if ((await this.redis.exists(key)) === 1) {
+      await this.redis.zadd(this.keys.portfolioIndex, 0, id);
+      return false;
+    }
+    return removed === 1;
   }
 
   async get(id: string): Promise<Portfolio | null> {

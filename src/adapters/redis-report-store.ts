@@ -111,6 +111,17 @@ export class RedisReportStore {
     return this.redis.hget(this.keys.runMarker(portfolioId, runId), 'report');
   }
 
+  /** The run's report of each of these portfolios (null where it has none), in one round trip. */
+  async runReports(portfolioIds: readonly string[], runId: string): Promise<(string | null)[]> {
+    if (portfolioIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of portfolioIds) pipeline.hget(this.keys.runMarker(id, runId), 'report');
+    return ((await pipeline.exec()) ?? []).map(([err, report]) => {
+      if (err) throw err;
+      return typeof report === 'string' ? report : null;
+    });
+  }
+
   /**
    * Records how many portfolios a nightly run fanned out, for as long as its run markers live:
    * the fan-out job itself is trimmed from BullMQ's completed jobs long before a big run ends.
@@ -123,6 +134,36 @@ export class RedisReportStore {
       .expire(key, this.options.markerTtlSeconds)
       .exec();
     for (const [err] of results ?? []) if (err) throw err;
+  }
+
+  /**
+   * Notes that a portfolio this run fanned out no longer exists: it counts as done (see
+   * runGone). Idempotent, so a retried job counts once; false when it was recorded before.
+   */
+  async recordGone(runId: string, portfolioId: string): Promise<boolean> {
+    const key = this.keys.runGone(runId);
+    const results = await this.redis
+      .multi()
+      .sadd(key, portfolioId)
+      .expire(key, this.options.markerTtlSeconds)
+      .exec();
+    for (const [err] of results ?? []) if (err) throw err;
+    return results?.[0]?.[1] === 1;
+  }
+
+  /** How many portfolios of the run were gone when their job ran. */
+  async goneCount(runId: string): Promise<number> {
+    return this.redis.scard(this.keys.runGone(runId));
+  }
+
+  /** The portfolios of the run that were gone, a page at a time (SSCAN: never the whole set at once). */
+  async *goneIds(runId: string, count = 500): AsyncGenerator<string[]> {
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.redis.sscan(this.keys.runGone(runId), cursor, 'COUNT', count);
+      cursor = next;
+      if (ids.length > 0) yield ids.sort();
+    } while (cursor !== '0');
   }
 
   /** How many portfolios the run fanned out, once its fan-out has ended; null before. */
@@ -169,15 +210,28 @@ export class RedisReportStore {
   }): AsyncGenerator<StreamReport> {
     const key = options.portfolioId ? this.keys.portfolioReports(options.portfolioId) : this.keys.reports;
     const reader = this.redis.duplicate();
+    // A duplicate has none of the original's listeners: without one, every failed reconnect while
+    // Redis is down would print ioredis's "Unhandled error event". The original reports outages.
+    reader.on('error', () => {});
     let last = options.from ?? '$';
-    const abort = () => reader.disconnect();
+    // While Redis is down the read waits in ioredis's offline queue, which disconnect() does not
+    // flush: the read is raced against the signal, or Ctrl-C during an outage would never return.
+    let stopped: () => void = () => {};
+    const stop = new Promise<null>((resolve) => {
+      stopped = () => resolve(null);
+    });
+    const abort = () => {
+      stopped();
+      reader.disconnect();
+    };
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
       while (!options.signal?.aborted) {
-        const result = await reader.xread('BLOCK', 1000, 'STREAMS', key, last).catch((err: unknown) => {
+        const read = reader.xread('BLOCK', 1000, 'STREAMS', key, last).catch((err: unknown) => {
           if (options.signal?.aborted) return null;
           throw err;
         });
+        const result = await Promise.race([read, stop]);
         if (!result) continue;
         for (const [, entries] of result) {
           for (const [id, fields] of entries) {

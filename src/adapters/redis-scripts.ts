@@ -18,6 +18,29 @@ return 0
 `;
 
 /**
+ * Create a portfolio: the document, the global index and the owner index together, or nothing
+ * when the id exists (a refused create leaves no trace in any index). KEYS: portfolio, global
+ * index, owner index. ARGV: id, version, doc. Three hash slots: on Redis Cluster the store
+ * writes the document with WRITE_PORTFOLIO and the indexes after it.
+ */
+const CREATE_PORTFOLIO = `#!lua
+if redis.call('HGET', KEYS[1], 'version') then return -1 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'version', ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 0
+`;
+
+/**
+ * Remove an index entry whose document is gone (KEYS: portfolio, global index; ARGV: id). Returns
+ * 1 when it removed one, 0 when the portfolio exists (or the entry was not there).
+ */
+const PRUNE_INDEX_ENTRY = `#!lua
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+return redis.call('ZREM', KEYS[2], ARGV[1])
+`;
+
+/**
  * Commit one run of one portfolio: unless this run was committed before, check the version,
  * write the new portfolio (unless dry-run), append the report to the portfolio's stream, set the
  * latest report and mark the run. KEYS: portfolio, stream, latest, marker, and optionally the
@@ -53,6 +76,15 @@ return {'ok', '', published}
 
 export interface ScriptedRedis extends Redis {
   ballastWritePortfolio(key: string, expected: string, next: string, doc: string): Promise<number>;
+  ballastCreatePortfolio(
+    portfolioKey: string,
+    indexKey: string,
+    ownerIndexKey: string,
+    id: string,
+    version: string,
+    doc: string,
+  ): Promise<number>;
+  ballastPruneIndexEntry(portfolioKey: string, indexKey: string, id: string): Promise<number>;
   ballastCommitRun(
     portfolioKey: string,
     streamKey: string,
@@ -87,6 +119,8 @@ export function withScripts(redis: Redis): ScriptedRedis {
   const r = redis as ScriptedRedis;
   if (typeof r.ballastWritePortfolio !== 'function') {
     redis.defineCommand('ballastWritePortfolio', { numberOfKeys: 1, lua: WRITE_PORTFOLIO });
+    redis.defineCommand('ballastCreatePortfolio', { numberOfKeys: 3, lua: CREATE_PORTFOLIO });
+    redis.defineCommand('ballastPruneIndexEntry', { numberOfKeys: 2, lua: PRUNE_INDEX_ENTRY });
     redis.defineCommand('ballastCommitRun', { numberOfKeys: 4, lua: COMMIT_RUN });
     redis.defineCommand('ballastCommitRunAndPublish', { numberOfKeys: 5, lua: COMMIT_RUN });
   }

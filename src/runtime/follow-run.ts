@@ -21,19 +21,23 @@ export function followRun(
     reconcile: () => tallyRun(app, runId),
     quietMs: options.quietMs,
     signal: options.signal,
+    // A child that found its run committed before (re-run after a retried fan-out) was counted.
+    isRepeat: (result) => (result as { duplicate?: unknown } | null)?.duplicate === true,
   });
 }
 
 /**
- * A run counted from what is stored: its total from the record the fan-out writes, a portfolio whose run marker exists has completed it (its
- * report is committed, skipped or not), and a child job BullMQ keeps as failed has failed, unless
- * a later attempt committed it. One pass over the portfolio index, a chunk at a time.
+ * A run counted from what is stored: its total from the record the fan-out writes, a portfolio
+ * whose run marker exists has completed it (its report is committed, skipped or not), so has one
+ * that was gone when its job ran (its index entry is removed then, so it is counted from the run's
+ * gone set), and a child job BullMQ keeps as failed has failed, unless a later attempt committed
+ * it. One pass over the portfolio index, a chunk at a time.
  */
 export async function tallyRun(app: App, runId: string): Promise<RunTally> {
   const total = await app.reports.fanOutTotal(runId);
   // Still fanning out (or never did): nothing to count against yet.
   if (total === null) return { total, completed: 0, failed: 0, failures: [] };
-  let completed = 0;
+  let completed = await app.reports.goneCount(runId);
   for await (const ids of app.store.idChunks(CHUNK)) {
     for (const done of await app.reports.committed(ids, runId)) if (done) completed++;
   }

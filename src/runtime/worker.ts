@@ -15,37 +15,54 @@ export interface RunningWorker {
 
 export function jobProcessor(app: App, observe?: JobContext['observe']): Processor {
   return async (name, data, job) => {
-    if (!isJobName(name)) throw new ValidationError(`unknown job name ${JSON.stringify(name)}`);
-    const definition = jobRegistry[name];
-    const parsed = definition.schema.safeParse(data);
-    if (!parsed.success) {
-      throw new ValidationError(`invalid ${name} payload: ${describeIssues(parsed.error.issues)}`);
-    }
+    // Every line of the job carries its job id, run id and portfolio id (SPEC: logs), those of
+    // an invalid payload included, as far as they can be read.
+    const log = app.log.child({ jobId: job.jobId, job: name, ...payloadIds(data) });
     const started = performance.now();
-    const ctx: JobContext = {
-      log: app.log.child({ jobId: job.jobId, job: name }),
-      clock: app.clock,
-      signal: job.signal,
-      config: app.config,
-      store: app.store,
-      reports: app.reports,
-      metricsFor: app.metricsFor,
-      queue: app.queue,
-      jobId: job.jobId,
-      attemptsMade: job.attemptsMade,
-      updateProgress: job.updateProgress,
-      ...(observe ? { observe } : {}),
-    };
     try {
+      if (!isJobName(name)) throw new ValidationError(`unknown job name ${JSON.stringify(name)}`);
+      const definition = jobRegistry[name];
+      const parsed = definition.schema.safeParse(data);
+      if (!parsed.success) {
+        throw new ValidationError(`invalid ${name} payload: ${describeIssues(parsed.error.issues)}`);
+      }
+      const ctx: JobContext = {
+        log,
+        clock: app.clock,
+        signal: job.signal,
+        config: app.config,
+        store: app.store,
+        reports: app.reports,
+        metricsFor: app.metricsFor,
+        queue: app.queue,
+        jobId: job.jobId,
+        attemptsMade: job.attemptsMade,
+        updateProgress: job.updateProgress,
+        ...(observe ? { observe } : {}),
+      };
       const result = await definition.handler(parsed.data, ctx);
       observe?.('job_duration_seconds', (performance.now() - started) / 1000, { name });
       return result;
     } catch (err) {
       observe?.('job_failed', 1, { name });
-      ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'job failed');
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'job failed');
       throw err;
     }
   };
+}
+
+/** Longest id copied from a payload into a log line: a junk payload must not flood the logs. */
+const LOGGED_ID_MAX = 100;
+
+/** The run id and portfolio id of a job's payload, for its log lines; whatever of them is a string. */
+export function payloadIds(data: unknown): { runId?: string; portfolioId?: string } {
+  if (typeof data !== 'object' || data === null) return {};
+  const out: { runId?: string; portfolioId?: string } = {};
+  for (const field of ['runId', 'portfolioId'] as const) {
+    const value = (data as Record<string, unknown>)[field];
+    if (typeof value === 'string') out[field] = value.slice(0, LOGGED_ID_MAX);
+  }
+  return out;
 }
 
 /** Starts a BullMQ worker for every job in the registry, with its own blocking connection. */
@@ -55,7 +72,13 @@ export async function startWorker(app: App, observe?: JobContext['observe']): Pr
   worker.on('error', (err) => app.log.warn({ err: err.message }, 'worker error'));
   worker.on('failed', (job, err) =>
     app.log.warn(
-      { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: err.message },
+      {
+        jobId: job?.id,
+        job: job?.name,
+        ...payloadIds(job?.data),
+        attemptsMade: job?.attemptsMade,
+        err: err.message,
+      },
       'job attempt failed',
     ),
   );

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
+import { enqueueNightly } from '../../src/cli/actions/enqueue.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { addBusiness, createPortfolio, updatePortfolio } from '../../src/domain/index.js';
+import { tallyRun } from '../../src/runtime/follow-run.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
 import { testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
@@ -80,5 +82,64 @@ describe('ballast enqueue', () => {
     expect(unknown.output().stderr).toMatch(/portfolio nope not found/);
     const bad = cliContext(fixture.prefix);
     expect(await runCli(['enqueue', 'recalculate', '--portfolio', 'a:b'], bad.ctx)).toBe(2);
+  });
+});
+
+describe('ballast enqueue nightly with an index entry whose portfolio is gone', () => {
+  // What the two-step create of earlier versions left behind when it crashed in between.
+  const dangle = (id: string) => fixture.client.zadd(app.keys.portfolioIndex, 0, id);
+
+  it('refuses an operator run of it, and the nightly run completes, skipping it and pruning the entry', async () => {
+    await dangle('eghost');
+    const refused = cliContext(fixture.prefix);
+    expect(await runCli(['enqueue', 'recalculate', '--portfolio', 'eghost', '--wait'], refused.ctx)).toBe(1);
+    expect(refused.output().stderr).toMatch(/^ballast: portfolio eghost not found\n$/);
+
+    const { ctx, output } = cliContext(fixture.prefix);
+    const code = await runCli(['enqueue', 'nightly', '--wait'], ctx);
+    const { stdout, stderr } = output();
+    expect(stderr).not.toMatch(/ballast: /);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/4 of 4 portfolios done, 0 failed/);
+    expect(stdout).toMatch(/^eghost\s+-\s+skipped \(portfolio no longer exists\)\s+0\s+-$/m);
+    expect(stdout).toMatch(/^ea\s+revenue\s+applied/m);
+
+    expect(await fixture.client.zscore(app.keys.portfolioIndex, 'eghost')).toBeNull();
+    // No report for a portfolio that does not exist (its keys would never be cleaned up).
+    expect(
+      await fixture.client.exists(app.keys.latestReport('eghost'), app.keys.portfolioReports('eghost')),
+    ).toBe(0);
+    // Counted from what is stored too (the watch's fallback when events are lost).
+    const runId = /^run (\S+):/.exec(stdout)![1]!;
+    expect(await tallyRun(app, runId)).toEqual({ total: 4, completed: 4, failed: 0, failures: [] });
+    // The next run no longer sees it.
+    const next = cliContext(fixture.prefix);
+    expect(await runCli(['enqueue', 'nightly', '--wait'], next.ctx)).toBe(0);
+    expect(next.output().stdout).toMatch(/3 of 3 portfolios done/);
+  });
+
+  it('--json is one JSON document, written a page of portfolios at a time', async () => {
+    await dangle('eghost2');
+    const { ctx, output } = cliContext(fixture.prefix);
+    const chunks: string[] = [];
+    const out = ctx.out;
+    await enqueueNightly(
+      app,
+      {
+        ...ctx,
+        out: (text) => {
+          chunks.push(text);
+          out(text);
+        },
+      },
+      { wait: true, json: true, pageSize: 1 },
+    );
+    const run = JSON.parse(output().stdout);
+    expect(run).toMatchObject({ total: 4, completed: 4, failed: 0, failures: [], gone: ['eghost2'] });
+    expect(run.reports.map((r: { portfolio_id: string }) => r.portfolio_id)).toEqual(['ea', 'eb', 'ec']);
+    expect(run.reports[2].skipped).toEqual({ reason: 'portfolio is archived' });
+    // Each report reached the output on its own, not after all of them were collected.
+    const reportsPerChunk = chunks.map((c) => (c.match(/"report_id"/g) ?? []).length);
+    expect(reportsPerChunk.filter((n) => n > 0)).toEqual([1, 1, 1]);
   });
 });

@@ -137,6 +137,16 @@ describe('portfolio create and show', () => {
     expect(await app.store.count()).toBe(before);
   });
 
+  it("refuses an existing id for another owner without touching that owner's index", async () => {
+    await ok('portfolio', 'create', '--id', 'owned', '--name', 'Owned', '--owner', 'first');
+    const refused = await run('portfolio', 'create', '--id', 'owned', '--name', 'Taken', '--owner', 'second');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('ballast: portfolio owned already exists\n');
+    expect(await redis.client.exists(app.keys.ownerIndex('second'))).toBe(0);
+    expect((await run('portfolio', 'list', '--owner', 'second')).stdout).toBe('No portfolios.\n');
+    expect((await run('portfolio', 'list', '--owner', 'first')).stdout).toMatch(/^owned\s+Owned\s+first/m);
+  });
+
   it('refuses an unknown portfolio', async () => {
     const result = await run('portfolio', 'show', 'nope');
     expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'ballast: portfolio nope not found\n' });
@@ -459,5 +469,21 @@ describe('the real binary', () => {
     expect(refused.stderr).toBe(
       'ballast: unknown strategy "foo": use one of equal, performance, growth, revenue, custom\n',
     );
+  });
+
+  it('says once, on one line, that Redis cannot be reached: no log lines', async () => {
+    const env = { REDIS_URL: 'redis://127.0.0.1:1', BALLAST_PREFIX: redis.prefix };
+    for (const args of [
+      ['portfolio', 'list'],
+      ['enqueue', 'nightly', '--wait'],
+      ['reports', 'tail'],
+    ]) {
+      const result = await ballast(args, { env });
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr, args.join(' ')).toMatch(
+        /^ballast: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 within 3s \(connect ECONNREFUSED 127\.0\.0\.1:1\); start Redis or set REDIS_URL\n$/,
+      );
+    }
   });
 });

@@ -150,4 +150,16 @@ describe('ballast worker process', () => {
       delayMs = 150;
     }
   });
+
+  it('keeps logging connection errors as JSON lines while Redis cannot be reached (a role, not an operator command)', async () => {
+    const p = worker({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const line = await p.waitFor(/"msg":"redis connection error"/);
+    expect(JSON.parse(line)).toMatchObject({
+      level: 40,
+      role: 'worker',
+      err: expect.stringMatching(/ECONNREFUSED/),
+    });
+    p.child.kill('SIGKILL');
+    await p.exited;
+  });
 });

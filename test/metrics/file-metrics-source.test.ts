@@ -66,12 +66,20 @@ describe('file metrics source', () => {
     expect(source.stats().calls).toBe(2);
   });
 
-  it('throws when the file cannot be used at all, and recovers once it can', async () => {
+  it('makes every business missing, saying why, when the file cannot be used at all, and recovers once it can', async () => {
     const path = join(dir, 'later.json');
     const source = createFileMetricsSource(path);
-    await expect(source.fetch(['a'])).rejects.toThrow(`${path}: cannot read: no such file`);
+    const absent = await source.fetch(['a', 'b']);
+    expect(absent.metrics.size).toBe(0);
+    expect(Object.fromEntries(absent.missing)).toEqual({
+      a: `metrics file unreadable: ${path}: cannot read: no such file`,
+      b: `metrics file unreadable: ${path}: cannot read: no such file`,
+    });
     await writeFile(path, '[{"business_id": ');
-    await expect(source.fetch(['a'])).rejects.toThrow(/not valid JSON/);
+    const truncated = await source.fetch(['a']);
+    expect(truncated.missing.get('a')).toMatch(
+      new RegExp(`^metrics file unreadable: ${path}: not valid JSON`),
+    );
     await writeFile(path, JSON.stringify([wireMetrics('a')]));
     const later = new Date(Date.now() + 120_000);
     await utimes(path, later, later);

@@ -82,22 +82,52 @@ describe('run cache', () => {
     expect(cache.stats()).toEqual({ runs: 1, entries: 6, hits: 8, misses: 6 });
   });
 
-  it('asks again in a new run, and keeps only the two most recently used runs', async () => {
+  it('asks again in a new run, and keeps only the two most recently used fan-out runs', async () => {
     const fake = gatedSource();
     fake.release();
     const cache = createRunCachedSource(fake.source);
-    await cache.forRun('r1').fetch(['a', 'b']);
-    await cache.forRun('r2').fetch(['a', 'b']);
+    const fanOut = { fanOut: true };
+    await cache.forRun('r1', fanOut).fetch(['a', 'b']);
+    await cache.forRun('r2', fanOut).fetch(['a', 'b']);
     expect(fake.asked.get('a')).toBe(2);
 
-    await cache.forRun('r1').fetch(['a']); // r1 is now the most recently used
-    await cache.forRun('r3').fetch(['a']); // so r2 goes
+    await cache.forRun('r1', fanOut).fetch(['a']); // r1 is now the most recently used
+    await cache.forRun('r3', fanOut).fetch(['a']); // so r2 goes
     expect(cache.stats().runs).toBe(2);
     expect(fake.asked.get('a')).toBe(3);
-    await cache.forRun('r1').fetch(['a', 'b']);
+    await cache.forRun('r1', fanOut).fetch(['a', 'b']);
     expect(fake.asked.get('a')).toBe(3);
-    await cache.forRun('r2').fetch(['a']);
+    await cache.forRun('r2', fanOut).fetch(['a']);
     expect(fake.asked.get('a')).toBe(4);
+  });
+
+  it('never lets single-portfolio runs evict a fan-out run, and keeps four of them', async () => {
+    const fake = gatedSource();
+    fake.release();
+    const cache = createRunCachedSource(fake.source);
+    await cache.forRun('nightly', { fanOut: true }).fetch(['shared']);
+    // Operator runs, each with its own run id, between two children of the nightly run.
+    for (let i = 1; i <= 10; i++) await cache.forRun(`manual-${i}`).fetch(['own']);
+    await cache.forRun('nightly', { fanOut: true }).fetch(['shared']);
+    expect(fake.asked.get('shared')).toBe(1);
+    expect(cache.stats()).toMatchObject({ runs: 5, entries: 5 });
+    // The four most recent single runs are kept (a run's recompute after an edit asks nothing again).
+    await cache.forRun('manual-7').fetch(['own']);
+    expect(fake.asked.get('own')).toBe(10);
+    await cache.forRun('manual-6').fetch(['own']);
+    expect(fake.asked.get('own')).toBe(11);
+  });
+
+  it('drops single-portfolio runs before a fan-out run when maxEntries is reached', async () => {
+    const fake = gatedSource();
+    fake.release();
+    const cache = createRunCachedSource(fake.source, { maxEntries: 4 });
+    await cache.forRun('nightly', { fanOut: true }).fetch(['a', 'b']);
+    await cache.forRun('manual-1').fetch(['c', 'd']);
+    await cache.forRun('manual-2').fetch(['e']);
+    expect(cache.stats()).toMatchObject({ runs: 2, entries: 3 });
+    await cache.forRun('nightly', { fanOut: true }).fetch(['a', 'b']);
+    expect(fake.asked.get('a')).toBe(1);
   });
 
   it('stays within maxEntries, dropping the oldest run first', async () => {

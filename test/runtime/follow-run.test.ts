@@ -201,6 +201,27 @@ describe('following a run by its events', () => {
     expect(seen.count()).toBe(mark + 1);
   });
 
+  it('does not count a child twice when it runs again after a retried fan-out (it finds its run committed)', async () => {
+    const runId = 'cron-20261125T090000Z';
+    const events = played();
+    const seen = progressLog();
+    const watching = followRun(app, events as unknown as QueueEvents, runId, seen.push, { quietMs: 60_000 });
+    events.emit('completed', fanOut(runId, 2));
+    events.emit('completed', { jobId: `${runId}.a`, returnvalue: { duplicate: false } });
+    // The fan-out failed midway and was retried: a's job, trimmed already, was added and ran again.
+    events.emit('completed', { jobId: `${runId}.a`, returnvalue: { duplicate: true } });
+    const mark = seen.count();
+    // Counted twice, a would make 2 of 2 and end the watch while b still runs.
+    const first = await Promise.race([
+      watching.then(() => 'ended'),
+      new Promise((resolve) => setImmediate(resolve)).then(() => 'waiting'),
+    ]);
+    expect(first).toBe('waiting');
+    events.emit('completed', { jobId: `${runId}.b`, returnvalue: { duplicate: false } });
+    expect(await watching).toEqual({ total: 2, completed: 2, failed: 0, failures: [] });
+    expect(seen.count()).toBe(mark + 1);
+  });
+
   it('settles with the progress so far when stopped, as when the nightly job could not be added', async () => {
     const runId = 'cron-20261125T070000Z';
     const events = played();

@@ -66,4 +66,52 @@ describe('redis portfolio store', () => {
     const b3 = (await store.require('crowd')).allocations.find((a) => a.businessId === 'b3');
     expect(b3).toMatchObject({ priority: 9, locked: true, targetWeight: 0.5 });
   });
+
+  it('creates the document and both indexes together, and a refused create writes nothing', async () => {
+    const { store, keys } = getApp();
+    const redis = fixture.client;
+    await store.create(createPortfolio({ id: 'taken', name: 'First', ownerId: 'first-owner' }, T));
+    expect(await redis.zscore(keys.portfolioIndex, 'taken')).toBe('0');
+    expect(await store.ownerIds('first-owner')).toEqual(['taken']);
+
+    // `portfolio create --id taken --owner other`: refused, and no trace in the other owner's index.
+    await expect(
+      store.create(createPortfolio({ id: 'taken', name: 'Second', ownerId: 'other-owner' }, T)),
+    ).rejects.toThrow(/portfolio taken already exists/);
+    expect(await redis.exists(keys.ownerIndex('other-owner'))).toBe(0);
+    expect(await store.ownerIds('first-owner')).toEqual(['taken']);
+    expect((await store.require('taken')).name).toBe('First');
+  });
+
+  it('prunes an index entry only when its document is gone', async () => {
+    const { store, keys } = getApp();
+    const redis = fixture.client;
+    await store.create(createPortfolio({ id: 'kept', name: 'K', ownerId: 'o3' }, T));
+    await redis.zadd(keys.portfolioIndex, 0, 'dangling');
+    expect(await store.pruneIndexEntry('kept')).toBe(false);
+    expect(await store.pruneIndexEntry('dangling')).toBe(true);
+    expect(await store.pruneIndexEntry('dangling')).toBe(false);
+    expect(await redis.zscore(keys.portfolioIndex, 'kept')).toBe('0');
+    expect(await redis.zscore(keys.portfolioIndex, 'dangling')).toBeNull();
+  });
+
+  it('with BALLAST_REDIS_CLUSTER, refuses an existing id without touching the indexes, and prunes safely', async () => {
+    const cluster = testApp(fixture.prefix, { env: { BALLAST_REDIS_CLUSTER: 'true' } });
+    try {
+      const redis = fixture.client;
+      await cluster.store.create(createPortfolio({ id: 'slot', name: 'S', ownerId: 'c1' }, T));
+      expect(await cluster.store.ownerIds('c1')).toEqual(['slot']);
+      expect(await redis.zscore(cluster.keys.portfolioIndex, 'slot')).toBe('0');
+      await expect(
+        cluster.store.create(createPortfolio({ id: 'slot', name: 'S2', ownerId: 'c2' }, T)),
+      ).rejects.toThrow(/already exists/);
+      expect(await redis.exists(cluster.keys.ownerIndex('c2'))).toBe(0);
+      await redis.zadd(cluster.keys.portfolioIndex, 0, 'dangling-c');
+      expect(await cluster.store.pruneIndexEntry('slot')).toBe(false);
+      expect(await cluster.store.pruneIndexEntry('dangling-c')).toBe(true);
+      expect(await redis.zscore(cluster.keys.portfolioIndex, 'slot')).toBe('0');
+    } finally {
+      await cluster.close();
+    }
+  });
 });

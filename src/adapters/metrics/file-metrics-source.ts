@@ -6,7 +6,7 @@ import type { MetricsSource, MetricsSourceStats } from './metrics-source.js';
 
 export interface FileMetricsSource extends MetricsSource {
   readonly kind: 'file';
-  /** calls: times the file was (re)read; errors: entries refused at the last read. */
+  /** calls: times the file was (re)read; errors: entries refused, and fetches that found the file unreadable. */
   stats(): MetricsSourceStats;
 }
 
@@ -21,8 +21,10 @@ interface Snapshot {
 /**
  * Metrics from a JSON array or NDJSON file, for demos. The file is read again whenever its
  * modification time or size changes (one stat per fetch), so it can be edited while Ballast
- * runs. Invalid entries make their business missing; a file that cannot be read or parsed at
- * all makes fetch throw.
+ * runs. Invalid entries make their business missing; so does a file that cannot be read or
+ * parsed at all (missing, truncated, caught mid-rewrite): every business asked for is missing,
+ * with the reason, as with an HTTP source that stays down after its retries. Metrics that do not
+ * arrive are no-metrics for the run, never a failed job. The next fetch reads the file again.
  */
 export function createFileMetricsSource(path: string): FileMetricsSource {
   const counters: MetricsSourceStats = { calls: 0, businessesRequested: 0, errors: 0 };
@@ -62,7 +64,14 @@ export function createFileMetricsSource(path: string): FileMetricsSource {
     async fetch(businessIds) {
       const ids = [...new Set(businessIds)];
       counters.businessesRequested += ids.length;
-      const snap = await snapshot();
+      let snap: Snapshot;
+      try {
+        snap = await snapshot();
+      } catch (err) {
+        counters.errors++;
+        const reason = `metrics file unreadable: ${err instanceof Error ? err.message : String(err)}`;
+        return { metrics: new Map(), missing: new Map(ids.map((id) => [id, reason])) };
+      }
       const metrics = new Map<string, BusinessMetrics>();
       const missing = new Map<string, string>();
       for (const id of ids) {

@@ -12,7 +12,7 @@ export { createHttpMetricsSource } from './http-metrics-source.js';
 export type { MetricsResult, MetricsSource, MetricsSourceStats } from './metrics-source.js';
 export type { RedisMetricsSource } from './redis-metrics-source.js';
 export { createRedisMetricsSource, importMetrics, metricsToHash } from './redis-metrics-source.js';
-export type { RunCachedSource, RunCacheOptions, RunCacheStats } from './run-cache.js';
+export type { RunCachedSource, RunCacheOptions, RunCacheStats, RunKind } from './run-cache.js';
 export { createRunCachedSource } from './run-cache.js';
 
 export interface MetricsSourceConfig {

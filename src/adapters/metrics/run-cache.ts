@@ -7,7 +7,7 @@ export interface RunCacheOptions {
 }
 
 export interface RunCacheStats {
-  /** Runs whose answers are held (at most 2). */
+  /** Runs whose answers are held (at most 2 fan-out runs and 4 single-portfolio runs). */
   runs: number;
   entries: number;
   /** Businesses answered from the cache or from a request already in flight. */
@@ -16,9 +16,17 @@ export interface RunCacheStats {
   misses: number;
 }
 
+export interface RunKind {
+  /**
+   * A nightly run's fan-out (many portfolios, one run id): its answers are kept apart from
+   * single-portfolio runs, which can then never evict them.
+   */
+  readonly fanOut?: boolean;
+}
+
 export interface RunCachedSource {
   /** The source as seen by one run: each business is asked of the real source once per run. */
-  forRun(runId: string): MetricsSource;
+  forRun(runId: string, kind?: RunKind): MetricsSource;
   stats(): RunCacheStats;
 }
 
@@ -62,60 +70,79 @@ interface Cell {
   value?: Entry;
 }
 
-/** How many runs are kept: the current one and the one before (a manual run next to a nightly). */
-const RUNS_KEPT = 2;
+/**
+ * How many runs are kept, in two pools. Every operator run (a manual recalculate, a preview) has
+ * its own run id and jumps ahead of a nightly run's queued children, so sharing one pool let two
+ * operator runs evict the nightly run's answers mid-run, and every business shared by the
+ * remaining portfolios was fetched again. Fan-out runs: the current nightly run and the one
+ * before (a catch-up or an operator's nightly next to the scheduled one). Single-portfolio runs:
+ * a few, for a run's own recomputes after a concurrent edit; they cost one portfolio's businesses.
+ */
+const FAN_OUT_RUNS_KEPT = 2;
+const SINGLE_RUNS_KEPT = 4;
+
+/** One run's answers. `dropped` once evicted: answers arriving later are not counted. */
+interface RunCells {
+  readonly cells: Map<string, Cell>;
+  dropped: boolean;
+}
 
 /**
  * Within one run, a business shared by many portfolios is fetched at most once per process:
  * requests in flight are shared and answers (metrics or the reason they are missing) are kept
- * for the run. Only the two most recently used runs are kept, and at most `maxEntries`
- * businesses in all (the least recently used run goes first).
+ * for the run. The two most recently used fan-out runs and the four most recently used
+ * single-portfolio runs are kept, and at most `maxEntries` businesses in all: single-portfolio
+ * runs go first, then the least recently used fan-out run.
  */
 export function createRunCachedSource(source: MetricsSource, opts: RunCacheOptions = {}): RunCachedSource {
   const maxEntries = Math.max(1, opts.maxEntries ?? 100_000);
   /** Insertion order = least recently used first. */
-  const runs = new Map<string, Map<string, Cell>>();
+  const fanOutRuns = new Map<string, RunCells>();
+  const singleRuns = new Map<string, RunCells>();
   let entries = 0;
   let hits = 0;
   let misses = 0;
 
-  function runCells(runId: string): Map<string, Cell> {
-    let cells = runs.get(runId);
-    if (cells) runs.delete(runId);
-    else cells = new Map();
-    runs.set(runId, cells);
-    while (runs.size > RUNS_KEPT) dropOldestRun();
-    return cells;
+  function runCells(runId: string, fanOut: boolean): RunCells {
+    const pool = fanOut ? fanOutRuns : singleRuns;
+    let run = pool.get(runId);
+    if (run) pool.delete(runId);
+    else run = { cells: new Map(), dropped: false };
+    pool.set(runId, run);
+    const kept = fanOut ? FAN_OUT_RUNS_KEPT : SINGLE_RUNS_KEPT;
+    while (pool.size > kept) drop(pool, pool.keys().next().value!);
+    return run;
   }
 
-  function dropOldestRun(): void {
-    const [oldest, cells] = runs.entries().next().value!;
-    entries -= cells.size;
-    runs.delete(oldest);
+  function drop(pool: Map<string, RunCells>, runId: string): void {
+    const run = pool.get(runId)!;
+    run.dropped = true;
+    entries -= run.cells.size;
+    pool.delete(runId);
   }
 
-  function makeRoom(cells: Map<string, Cell>, needed: number): void {
-    for (const [runId, other] of runs) {
-      if (entries + needed <= maxEntries) return;
-      if (other === cells) continue;
-      runs.delete(runId);
-      entries -= other.size;
+  function makeRoom(current: RunCells, needed: number): void {
+    for (const pool of [singleRuns, fanOutRuns]) {
+      for (const [runId, other] of pool) {
+        if (entries + needed <= maxEntries) return;
+        if (other !== current) drop(pool, runId);
+      }
     }
     // The current run alone is too big: forget its oldest answers (fetches waiting keep theirs).
-    for (const id of cells.keys()) {
+    for (const id of current.cells.keys()) {
       if (entries + needed <= maxEntries) return;
-      cells.delete(id);
+      current.cells.delete(id);
       entries--;
     }
   }
 
   /** Asks the source for `ids` once and files a cell per id; returns the new cells. */
-  function request(runId: string, cells: Map<string, Cell>, ids: string[]): Map<string, Cell> {
+  function request(run: RunCells, ids: string[]): Map<string, Cell> {
     const shared = new SharedRequest();
     const answer = source.fetch(ids, shared.controller.signal).finally(() => {
       shared.settled = true;
     });
-    makeRoom(cells, ids.length);
+    makeRoom(run, ids.length);
     const added = new Map<string, Cell>();
     for (const id of ids) {
       const promise = answer.then(({ metrics, missing }): Entry => {
@@ -129,33 +156,34 @@ export function createRunCachedSource(source: MetricsSource, opts: RunCacheOptio
         (entry) => {
           cell.value = entry;
         },
-        () => forget(runId, id, cell),
+        () => forget(run, id, cell),
       );
-      cells.set(id, cell);
+      run.cells.set(id, cell);
       added.set(id, cell);
       entries++;
     }
     shared.onAbandon = () => {
-      for (const [id, cell] of added) forget(runId, id, cell);
+      for (const [id, cell] of added) forget(run, id, cell);
     };
     return added;
   }
 
-  function forget(runId: string, id: string, cell: Cell): void {
-    const cells = runs.get(runId);
-    if (cells?.get(id) === cell) {
-      cells.delete(id);
+  function forget(run: RunCells, id: string, cell: Cell): void {
+    if (!run.dropped && run.cells.get(id) === cell) {
+      run.cells.delete(id);
       entries--;
     }
   }
 
-  function forRun(runId: string): MetricsSource {
+  function forRun(runId: string, kind: RunKind = {}): MetricsSource {
+    const fanOut = kind.fanOut === true;
     return {
       kind: source.kind,
       async fetch(businessIds, signal) {
         signal?.throwIfAborted();
         const ids = [...new Set(businessIds)];
-        const cells = runCells(runId);
+        const run = runCells(runId, fanOut);
+        const cells = run.cells;
         const found = new Map<string, Cell>();
         const toFetch: string[] = [];
         for (const id of ids) {
@@ -181,7 +209,7 @@ export function createRunCachedSource(source: MetricsSource, opts: RunCacheOptio
           }
           if (complete) return { metrics, missing };
         }
-        const added = toFetch.length > 0 ? request(runId, cells, toFetch) : new Map<string, Cell>();
+        const added = toFetch.length > 0 ? request(run, toFetch) : new Map<string, Cell>();
         const waiting = ids.map((id) => found.get(id) ?? added.get(id)!);
         const leaves = [...new Set(waiting.map((cell) => cell.request))].map((r) => r.join(signal));
         try {
@@ -203,7 +231,7 @@ export function createRunCachedSource(source: MetricsSource, opts: RunCacheOptio
 
   return {
     forRun,
-    stats: () => ({ runs: runs.size, entries, hits, misses }),
+    stats: () => ({ runs: fanOutRuns.size + singleRuns.size, entries, hits, misses }),
   };
 }
 

@@ -1,12 +1,12 @@
 import { nightlyJobId, recalculateJobId } from '../../../jobs/payloads.js';
-import { GONE_WITHOUT_REPORT } from '../../../jobs/recalculate.js';
+import { GONE_WITHOUT_REPORT, PORTFOLIO_GONE } from '../../../jobs/recalculate.js';
 import { JobFailedError, OPERATOR_PRIORITY, type RunProgress } from '../../adapters/queue.js';
 import type { App } from '../../app.js';
 import { RefusedError, skipReason } from '../../domain/index.js';
 import { followRun } from '../../runtime/follow-run.js';
 import { manualRunId } from '../../runtime/run-ids.js';
 import type { CliContext } from '../context.js';
-import { formatJson, formatTable } from '../output.js';
+import { formatJson, formatTable, tableStream } from '../output.js';
 
 export interface RecalculateOptions {
   portfolio: string;
@@ -18,6 +18,8 @@ export interface RecalculateOptions {
 export interface NightlyOptions {
   wait?: boolean;
   json?: boolean;
+  /** Portfolios whose reports are read back and printed at once (default 500; tests use less). */
+  pageSize?: number;
 }
 
 export async function enqueueRecalculate(
@@ -88,21 +90,7 @@ export async function enqueueNightly(app: App, ctx: CliContext, options: Nightly
       return;
     }
     const progress = await watching;
-    const reports = await collectReports(app, runId);
-    if (options.json) {
-      ctx.out(
-        formatJson({
-          run_id: runId,
-          total: progress.total,
-          completed: progress.completed,
-          failed: progress.failed,
-          failures: progress.failures.map((f) => ({ job_id: f.jobId, reason: f.reason })),
-          reports,
-        }),
-      );
-    } else {
-      ctx.out(describeRun(runId, progress, reports));
-    }
+    await printRun(app, ctx, runId, progress, options.json === true, options.pageSize ?? PAGE);
     if (progress.failed > 0) {
       throw new RefusedError(`${progress.failed} of ${progress.total} portfolios failed in run ${runId}`);
     }
@@ -112,17 +100,111 @@ export async function enqueueNightly(app: App, ctx: CliContext, options: Nightly
   }
 }
 
-/** Every report of a run, a chunk of portfolios at a time. */
-async function collectReports(app: App, runId: string): Promise<WireReportLike[]> {
-  const out: WireReportLike[] = [];
-  for await (const ids of app.store.idChunks(500)) {
-    const pipeline = app.redis.pipeline();
-    for (const id of ids) pipeline.hget(app.keys.runMarker(id, runId), 'report');
-    for (const [err, value] of (await pipeline.exec()) ?? []) {
-      if (!err && typeof value === 'string') out.push(JSON.parse(value) as WireReportLike);
-    }
+/** Portfolios whose run reports are read (and printed) at once: memory does not grow with the run. */
+const PAGE = 500;
+
+/**
+ * The run's outcome, printed as it is read back from Redis a page of portfolios at a time: the
+ * counts, one row (or, with --json, one report) per portfolio in id order, then those that were
+ * gone when their job ran and the failures. --json is still one JSON document, written as it goes:
+ * `{run_id, total, completed, failed, failures, reports: [...], gone: [portfolio ids]}`, one report
+ * per line.
+ */
+async function printRun(
+  app: App,
+  ctx: CliContext,
+  runId: string,
+  progress: RunProgress,
+  json: boolean,
+  pageSize: number,
+): Promise<void> {
+  const failures = progress.failures.map((f) => ({ job_id: f.jobId, reason: f.reason }));
+  if (json) {
+    const head = {
+      run_id: runId,
+      total: progress.total,
+      completed: progress.completed,
+      failed: progress.failed,
+    };
+    const fields = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},\n`);
+    ctx.out(`{\n${fields.join('')}  "failures": ${JSON.stringify(failures)},\n  "reports": `);
+    const reports = jsonArray(ctx.out);
+    for await (const page of runReports(app, runId, pageSize)) reports.items(page);
+    reports.close();
+    ctx.out(',\n  "gone": ');
+    const gone = jsonArray(ctx.out);
+    for await (const ids of app.reports.goneIds(runId, pageSize))
+      gone.items(ids.map((id) => JSON.stringify(id)));
+    gone.close();
+    ctx.out('\n}\n');
+    return;
   }
-  return out;
+  ctx.out(
+    `run ${runId}: ${progress.completed} of ${progress.total} portfolios done, ${progress.failed} failed\n`,
+  );
+  const table = tableStream<RunRow>([
+    { header: 'portfolio', value: (r) => r.portfolio_id },
+    { header: 'strategy', value: (r) => r.strategy },
+    { header: 'outcome', value: (r) => r.outcome },
+    { header: 'changes', value: (r) => r.changes, align: 'right' },
+    { header: 'turnover', value: (r) => r.turnover, align: 'right' },
+  ]);
+  for await (const page of runReports(app, runId, pageSize)) {
+    ctx.out(
+      table(
+        page.map((json) => {
+          const r = JSON.parse(json) as WireReportLike;
+          return {
+            portfolio_id: r.portfolio_id,
+            strategy: r.strategy,
+            outcome: outcome(r),
+            changes: String(r.changes),
+            turnover: `${(r.turnover * 100).toFixed(1)}%`,
+          };
+        }),
+      ),
+    );
+  }
+  for await (const ids of app.reports.goneIds(runId, pageSize)) {
+    const reason = `skipped (${PORTFOLIO_GONE})`;
+    ctx.out(
+      table(
+        ids.map((id) => ({ portfolio_id: id, strategy: '-', outcome: reason, changes: '0', turnover: '-' })),
+      ),
+    );
+  }
+  ctx.out(failures.map((f) => `failed: ${f.job_id}: ${f.reason}\n`).join(''));
+}
+
+/** A JSON array written as its items come (each already JSON), one per line. */
+function jsonArray(out: (text: string) => void): { items(json: readonly string[]): void; close(): void } {
+  let count = 0;
+  return {
+    items(json) {
+      if (json.length === 0) return;
+      out(json.map((item) => `${count++ === 0 ? '[' : ','}\n    ${item}`).join(''));
+    },
+    close() {
+      out(count === 0 ? '[]' : '\n  ]');
+    },
+  };
+}
+
+interface RunRow {
+  readonly portfolio_id: string;
+  readonly strategy: string;
+  readonly outcome: string;
+  readonly changes: string;
+  readonly turnover: string;
+}
+
+/** The stored report JSON of every portfolio that committed the run, a page of portfolios at a time. */
+async function* runReports(app: App, runId: string, pageSize: number): AsyncGenerator<string[]> {
+  for await (const ids of app.store.idChunks(pageSize)) {
+    const reports = await app.reports.runReports(ids, runId);
+    const page = reports.filter((r): r is string => r !== null);
+    if (page.length > 0) yield page;
+  }
 }
 
 interface WireReportLike {
@@ -167,22 +249,6 @@ function describeReport(r: WireReportLike): string {
       r.actions,
     )
   );
-}
-
-function describeRun(runId: string, progress: RunProgress, reports: WireReportLike[]): string {
-  const head = `run ${runId}: ${progress.completed} of ${progress.total} portfolios done, ${progress.failed} failed\n`;
-  const table = formatTable(
-    [
-      { header: 'portfolio', value: (r: WireReportLike) => r.portfolio_id },
-      { header: 'strategy', value: (r) => r.strategy },
-      { header: 'outcome', value: (r) => outcome(r) },
-      { header: 'changes', value: (r) => String(r.changes), align: 'right' },
-      { header: 'turnover', value: (r) => `${(r.turnover * 100).toFixed(1)}%`, align: 'right' },
-    ],
-    reports,
-  );
-  const failures = progress.failures.map((f) => `failed: ${f.jobId}: ${f.reason}\n`).join('');
-  return head + table + failures;
 }
 
 /** A progress bar on a terminal; plain lines (at most one per second) otherwise. */
