@@ -12,7 +12,12 @@ import { useRedisPrefix } from '../helpers/redis.js';
 import { cliContext } from './in-process.js';
 
 const fixture = useRedisPrefix('cli-schedule');
-const env = { BALLAST_QUEUE: 'q', BALLAST_CRON: '0 2 * * *', BALLAST_TZ: 'Europe/Paris', BALLAST_JOB_ATTEMPTS: '1' };
+const env = {
+  BALLAST_QUEUE: 'q',
+  BALLAST_CRON: '0 2 * * *',
+  BALLAST_TZ: 'Europe/Paris',
+  BALLAST_JOB_ATTEMPTS: '1',
+};
 const source = new MemoryMetricsSource().set(wire('m1', 100_000, 20_000));
 // The source fails as a whole when asked for 'broken': that portfolio's job fails.
 source.beforeAnswer = async (ids) => {
@@ -62,7 +67,9 @@ describe('ballast schedule status', () => {
     expect(s.next_runs_local[0]).toBe('2026-03-02T02:00:00+01:00');
     expect(s.next_runs[0]).toBe('2026-03-02T01:00:00.000Z');
     const text = await status(false);
-    expect(text).toMatch(/next runs\s+2026-03-02T02:00:00\+01:00 {2}\(2026-03-02T01:00:00\.000Z\)\n\s+2026-03-03T02:00/);
+    expect(text).toMatch(
+      /next runs\s+2026-03-02T02:00:00\+01:00 {2}\(2026-03-02T01:00:00\.000Z\)\n\s+2026-03-03T02:00/,
+    );
     expect(text).toMatch(/last run\s+none yet/);
   });
 
@@ -99,7 +106,9 @@ describe('ballast schedule status', () => {
       failed: 1,
       outcome: '2 completed, 1 failed of 3 portfolios',
     });
-    expect(await status(false)).toMatch(/last run\s+cron-20260301T010000Z, slot .*: 2 completed, 1 failed of 3 portfolios\n/);
+    expect(await status(false)).toMatch(
+      /last run\s+cron-20260301T010000Z, slot .*: 2 completed, 1 failed of 3 portfolios\n/,
+    );
   });
 
   it('shows a slot skipped by the pause as the last run, not run', async () => {
@@ -113,6 +122,8 @@ describe('ballast schedule status', () => {
       state: 'skipped',
       outcome: 'not run: schedule paused',
     });
-    expect(await status(false)).toMatch(/last run\s+cron-20260302T010000Z, slot .*: not run: schedule paused/);
+    expect(await status(false)).toMatch(
+      /last run\s+cron-20260302T010000Z, slot .*: not run: schedule paused/,
+    );
   });
 });
