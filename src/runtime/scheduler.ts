@@ -4,6 +4,7 @@ import { nightlyJobId } from '../../jobs/payloads.js';
 import { NIGHTLY_PRIORITY } from '../adapters/queue.js';
 import { ScheduleStore } from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
+import { abortable, abortableSleep } from './abortable.js';
 import { nextSlot, nextSlots, parseSchedule, previousSlot, slotAt } from './cron-slots.js';
 import { cronRunId } from './run-ids.js';
 
@@ -294,7 +295,7 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
   let caughtUp: string | null = null;
   const first = kick();
   try {
-    const outcome = await abortable(first, options.signal);
+    const outcome = await abortable(first, options.signal, () => new SchedulerAbortedError());
     const slot = previousSlot(schedule, new Date(startedAt), startedAt - earliestSlot);
     if (outcome === 'enqueued' && slot && slot.getTime() < startedAt) {
       caughtUp = cronRunId(slot);
@@ -329,39 +330,6 @@ export function nextRuns(expression: string, timezone: string, count: number, no
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** `promise`, or a rejection as soon as `signal` aborts (the promise itself runs on). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new SchedulerAbortedError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new SchedulerAbortedError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 /** The start was aborted (a signal while it waited on Redis). */
