@@ -28,9 +28,16 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY examples ./examples
 USER node
+# Inside a container the API must listen beyond loopback to be reachable through EXPOSE / -p;
+# the bearer token still guards it: `docker run -e BALLAST_API_TOKEN=$(openssl rand -hex 24) ...`
+# (16+ characters). Without a token, `start` refuses to start the API: run `start --no-api`
+# (worker and scheduler only) or one of the other roles (`worker`, `scheduler`).
+ENV BALLAST_API_HOST=0.0.0.0
 EXPOSE 8080
-# The API's liveness route; roles without the API (worker, scheduler) override or disable it.
+# Fits whichever role the container runs: Redis answers, and this container's role is alive
+# (worker, scheduler and start refresh a heartbeat key in Redis every 10 s; the API answers
+# /healthz). `ballast health --role <role>` insists on one role (docker-compose.yml does).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.BALLAST_API_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "/app/bin/ballast.js", "health"]
 ENTRYPOINT ["node", "bin/ballast.js"]
 CMD ["start"]

@@ -34,6 +34,8 @@ export interface Keys {
   businessMetrics(businessId: string): string;
   /** Scheduler state (cron slots, pause flag). */
   schedule(name: string): string;
+  /** String (the pid, PX ttl) a role process refreshes while it runs, for `ballast health`. */
+  heartbeat(role: string, host: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -52,5 +54,6 @@ export function createKeys(prefix: string): Keys {
     reportsChannel: `${prefix}:reports:live`,
     businessMetrics: (businessId) => `${prefix}:metrics:${businessId}`,
     schedule: (name) => `${prefix}:schedule:${name}`,
+    heartbeat: (role, host) => `${prefix}:heartbeat:${role}:${host}`,
   };
 }

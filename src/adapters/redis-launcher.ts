@@ -3,6 +3,7 @@
  * machine needs nothing but Debian's redis-server package (or a REDIS_URL).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,10 @@ const OUTPUT_LIMIT = 8_192;
 export interface PrivateRedis {
   url: string;
   port: number;
+  /** Its data dir (removed on stop when it was created for it). */
+  dir: string;
+  /** The redis-server's pid while it runs. */
+  pid(): number | undefined;
   /** Stops the server (SIGTERM, SIGKILL after 5 s) and removes the data dir it created. */
   stop(): Promise<void>;
   /** Stops and starts it again on the same port and dir (with appendonly, data survives). */
@@ -86,9 +91,43 @@ interface RunningServer {
   exited: Promise<void>;
 }
 
+/** Signals that end a process by default: a private redis-server must not outlive it. */
+const FATAL_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** The signal guards of every private server of this process (see startPrivateRedis). */
+const signalGuards = new Set<(...args: never[]) => void>();
+
 export async function startPrivateRedis(opts: StartPrivateRedisOptions = {}): Promise<PrivateRedis> {
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'ballast-redis-')));
+  /** The server running or being started: what the guards below kill. */
+  let child: ChildProcess | undefined;
+  const onSpawn = (spawned: ChildProcess) => {
+    child = spawned;
+  };
+  const killNow = () => {
+    child?.kill('SIGKILL');
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
+  // A crashed or interrupted process must not leave an orphaned redis-server (nor its dir) behind.
+  // 'exit' does not come when a signal ends the process: a signal that would end it (no other
+  // listener: nobody is shutting down gracefully) kills the server, then ends the process as it
+  // would have. With another listener, that one shuts down and calls stop(); 'exit' stays the backstop.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (process.listeners(signal).some((listener) => !signalGuards.has(listener))) return;
+    removeGuards();
+    killNow();
+    // The last guard ends the process, after every server is killed.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const removeGuards = () => {
+    process.removeListener('exit', killNow);
+    signalGuards.delete(onSignal);
+    for (const signal of FATAL_SIGNALS) process.removeListener(signal, onSignal);
+  };
+  process.once('exit', killNow);
+  signalGuards.add(onSignal);
+  for (const signal of FATAL_SIGNALS) process.on(signal, onSignal);
+
   let port = 0;
   let server: RunningServer | undefined;
   try {
@@ -96,7 +135,7 @@ export async function startPrivateRedis(opts: StartPrivateRedisOptions = {}): Pr
     for (let attempt = 1; server === undefined; attempt++) {
       port = await findFreePort();
       try {
-        server = await launch(port, dir, opts);
+        server = await launch(port, dir, opts, onSpawn);
       } catch (error) {
         if (attempt >= 3 || !(error instanceof Error) || !/Address already in use/i.test(error.message)) {
           throw error;
@@ -104,29 +143,29 @@ export async function startPrivateRedis(opts: StartPrivateRedisOptions = {}): Pr
       }
     }
   } catch (error) {
+    removeGuards();
     if (ownDir) await rm(dir, { recursive: true, force: true });
     throw error;
   }
 
   let current: RunningServer | undefined = server;
-  // A crashed or interrupted test run must not leave an orphaned redis-server behind.
-  const killOnExit = () => current?.child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    dir,
+    pid: () => (current?.child.exitCode === null ? current.child.pid : undefined),
     async stop() {
-      process.removeListener('exit', killOnExit);
       const running = current;
       current = undefined;
+      // The guards stay until the end: a second Ctrl-C while the server stops still kills it.
       if (running) await terminate(running);
       if (ownDir) await rm(dir, { recursive: true, force: true });
+      removeGuards();
     },
     async restart() {
       if (!current) throw new Error('private redis-server was stopped; cannot restart it');
       await terminate(current);
-      current = await launch(port, dir, opts);
+      current = await launch(port, dir, opts, onSpawn);
     },
   };
 }
@@ -150,7 +189,12 @@ export async function resolveRedis(env: { REDIS_URL?: string | undefined }): Pro
   return { url: server.url, stop: () => server.stop(), private: true };
 }
 
-async function launch(port: number, dir: string, opts: StartPrivateRedisOptions): Promise<RunningServer> {
+async function launch(
+  port: number,
+  dir: string,
+  opts: StartPrivateRedisOptions,
+  onSpawn: (child: ChildProcess) => void,
+): Promise<RunningServer> {
   const args = [
     '--port',
     String(port),
@@ -167,6 +211,7 @@ async function launch(port: number, dir: string, opts: StartPrivateRedisOptions)
     ...(opts.extraArgs ?? []),
   ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  onSpawn(child);
   let output = '';
   const collect = (chunk: Buffer) => {
     if (output.length < OUTPUT_LIMIT) output += chunk.toString('utf8');

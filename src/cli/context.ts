@@ -11,7 +11,10 @@ export interface CliContext {
   /** For `loadConfig(ctx.env)` in commands that need Redis. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdin: NodeJS.ReadableStream;
-  /** Whether stdout is a terminal (progress bars, colours). */
+  /**
+   * Whether stderr is a terminal: progress bars are drawn there (stdout keeps the results, so
+   * `enqueue nightly --wait > out.txt` at a terminal still shows the bar).
+   */
   readonly interactive: boolean;
   readonly now: () => Date;
   /**
@@ -33,7 +36,7 @@ export function processContext(): CliContext {
     },
     env: process.env,
     stdin: process.stdin,
-    interactive: process.stdout.isTTY === true,
+    interactive: process.stderr.isTTY === true,
     now: () => new Date(),
     onInterrupt: (handler) => {
       const listener = () => handler();

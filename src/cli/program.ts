@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { registerApiCommand } from './commands/api.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEnqueueCommand } from './commands/enqueue.js';
+import { registerHealthCommand } from './commands/health.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerPortfolioCommand } from './commands/portfolio.js';
@@ -36,6 +37,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerScheduleCommand,
   registerApiCommand,
   registerStartCommand,
+  registerHealthCommand,
 ];
 
 export const JSON_FLAG = '--json';

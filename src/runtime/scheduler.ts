@@ -4,98 +4,313 @@ import { nightlyJobId } from '../../jobs/payloads.js';
 import { NIGHTLY_PRIORITY } from '../adapters/queue.js';
 import { ScheduleStore } from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
-import { hasSecondsField, previousSlot } from './cron-slots.js';
+import { abortable, abortableSleep } from './abortable.js';
+import { nextSlot, nextSlots, parseSchedule, previousSlot, slotAt } from './cron-slots.js';
 import { cronRunId } from './run-ids.js';
 
 export interface SchedulerOptions {
-  /** Replaces the app's clock for catch-up decisions (tests). */
+  /** Replaces the app's clock for every slot decision (tests). */
   readonly clock?: () => Date;
-  /** Skip the catch-up at start (tests of the cron alone). */
+  /** Run a slot missed before the start (default: BALLAST_CATCH_UP). */
   readonly catchUp?: boolean;
-  /** Called after every slot the cron fires, with what became of it. */
-  readonly onFire?: (event: { runId: string; outcome: FireOutcome; catchUp: boolean }) => void;
+  /** Called after every slot decided, with what became of it. */
+  readonly onFire?: (event: FireEvent) => void;
+  /** At most this long between two sweeps (default 30 s); 0: sweep only when asked (tests). */
+  readonly sweepMs?: number;
+  /** Waits between attempts to enqueue a slot (default 1 s, then 4 s); then later sweeps retry. */
+  readonly retryDelaysMs?: readonly number[];
+  /** Aborts a start that is still waiting on Redis (a SIGTERM while Redis is down). */
+  readonly signal?: AbortSignal;
 }
 
-export type FireOutcome = 'enqueued' | 'claimed-elsewhere' | 'paused';
+export type FireOutcome =
+  /** This replica enqueued the slot's nightly run. */
+  | 'enqueued'
+  /** The run exists already (its nightly job, or the record its fan-out wrote). */
+  | 'already-run'
+  /** Another replica holds the slot's claim and is enqueueing it. */
+  | 'claimed-elsewhere'
+  /** The slot passed while the schedule was paused: it is marked, and never runs later. */
+  | 'paused'
+  /** Enqueueing failed; the claim was given back and later sweeps retry while the slot is recent. */
+  | 'failed';
+
+export interface FireEvent {
+  readonly runId: string;
+  readonly slot: Date;
+  readonly outcome: FireOutcome;
+  readonly catchUp: boolean;
+}
 
 export interface RunningScheduler {
   readonly store: ScheduleStore;
-  /** The slot run at start, if one was missed. */
+  /** The slot run at start because it was missed, if one was. */
   readonly caughtUp: string | null;
-  /** Fires one slot by hand, as the cron would (tests, and the catch-up path). */
+  /** Decides one slot by hand, as a sweep would (tests). */
   fire(slot: Date, catchUp: boolean): Promise<FireOutcome>;
+  /** Runs the latest due slot if no replica has; what became of it (null: nothing to do). */
+  sweep(): Promise<FireOutcome | null>;
   close(): Promise<void>;
 }
 
-const DAY_MS = 24 * 3600 * 1000;
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+/** A late or failed slot is still run this long after it fell due, at least. */
+const MIN_RECENT_MS = HOUR_MS;
+/** A claim this old whose run does not exist was left by a replica that died before enqueueing. */
+const STALE_CLAIM_MS = 2 * 60 * 1000;
+const RETRY_BASE_MS = 30 * 1000;
+const RETRY_MAX_MS = 10 * 60 * 1000;
+/** How long close() lets a slot being enqueued finish (so that a failed one gives its claim back). */
+const CLOSE_WAIT_MS = 5000;
 
 /**
- * node-cron fires at BALLAST_CRON in BALLAST_TZ. The run id comes from the slot, and a
- * SET NX PX claim decides which replica enqueues it; the slot-derived job id is the second
- * guard. At start, the last slot within the catch-up window is run if no replica ran it.
+ * node-cron fires at BALLAST_CRON in BALLAST_TZ, and a sweep (at most every 30 s, and at each
+ * slot this module computes) runs the latest due slot that no replica has run: a slot node-cron
+ * let pass (a blocked event loop, a DST change), or whose enqueue failed. Slots come from
+ * cron-slots (DST-safe), the run id from the slot. A slot runs when its run does not exist yet
+ * (its job id or run record), under a SET NX PX claim that one replica wins; a failed enqueue
+ * gives the claim back, and the slot-derived job id is the last guard against a second run.
+ * Slots due before the start are run only with catch-up, within its window.
  */
 export async function startScheduler(app: App, options: SchedulerOptions = {}): Promise<RunningScheduler> {
   const { config, log } = app;
   const clock = options.clock ?? app.clock;
+  const schedule = parseSchedule(config.cron, config.timezone);
   const store = new ScheduleStore(app.redis, app.keys);
   const holder = `${hostname()}:${process.pid}`;
-  const windowMs = config.catchUpWindowHours * 3600 * 1000;
-  const claimTtlMs = Math.max(windowMs, DAY_MS) + 3600 * 1000;
+  const windowMs = config.catchUpWindowHours * HOUR_MS;
+  const recentMs = Math.max(windowMs, MIN_RECENT_MS);
+  const claimTtlMs = Math.max(recentMs, DAY_MS) + HOUR_MS;
+  const retryDelaysMs = options.retryDelaysMs ?? [1000, 4000];
+  const sweepMs = options.sweepMs ?? 30_000;
+  const startedAt = clock().getTime();
+  // Slots before this are not this process's to run: before the start, only within the window.
+  const earliestSlot = (options.catchUp ?? config.catchUp) ? startedAt - windowMs : startedAt;
 
-  const fire = async (slot: Date, catchUp: boolean): Promise<FireOutcome> => {
-    const outcome = await fireSlot(slot, catchUp);
-    options.onFire?.({ runId: cronRunId(slot), outcome, catchUp });
-    return outcome;
+  const closing = new AbortController();
+  /** Slots this process has seen settled: sweeps and node-cron's firings skip them. */
+  const settled: string[] = [];
+  let retry: { runId: string; attempts: number; nextAt: number } | null = null;
+
+  const runExists = async (runId: string): Promise<boolean> =>
+    (await app.queue.getJob(nightlyJobId(runId))) !== null || (await app.reports.fanOutTotal(runId)) !== null;
+
+  const enqueue = async (runId: string, catchUp: boolean): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await app.queue.add({
+          name: 'nightly',
+          data: { runId, trigger: 'cron', catchUp },
+          jobId: nightlyJobId(runId),
+          priority: NIGHTLY_PRIORITY,
+        });
+        return;
+      } catch (err) {
+        const delay = retryDelaysMs[attempt];
+        if (delay === undefined || closing.signal.aborted) throw err;
+        log.warn(
+          { runId, attempt: attempt + 1, err: errorMessage(err) },
+          'could not enqueue the nightly run; retrying',
+        );
+        await abortableSleep(delay, closing.signal);
+      }
+    }
   };
 
-  const fireSlot = async (slot: Date, catchUp: boolean): Promise<FireOutcome> => {
-    const runId = cronRunId(slot);
-    if (await store.isPaused()) {
-      await store.recordSkip(runId, slot, 'schedule paused');
-      log.info({ runId }, 'schedule is paused: slot not run');
+  const skipPaused = async (runId: string, slot: Date): Promise<FireOutcome> => {
+    if (!(await store.markPaused(runId, clock().toISOString(), claimTtlMs))) {
+      const claim = await store.slotClaim(runId);
+      // Claimed before the pause by a replica enqueueing it: that replica decides.
+      if (claim?.kind === 'enqueue') return 'claimed-elsewhere';
       return 'paused';
     }
-    if (!(await store.claimSlot(runId, holder, claimTtlMs))) {
-      log.debug({ runId }, 'slot claimed by another scheduler');
-      return 'claimed-elsewhere';
+    await store.recordSkip(runId, slot, 'schedule paused');
+    log.info({ runId, slot: slot.toISOString() }, 'schedule is paused: slot not run');
+    return 'paused';
+  };
+
+  const decide = async (slot: Date, catchUp: boolean): Promise<FireOutcome> => {
+    const runId = cronRunId(slot);
+    if (await runExists(runId)) return 'already-run';
+    const state = await store.state();
+    const pausedThen =
+      state.lastPause !== null &&
+      slot.getTime() >= Date.parse(state.lastPause.from) &&
+      slot.getTime() < Date.parse(state.lastPause.until);
+    if (state.paused || pausedThen) return skipPaused(runId, slot);
+
+    let claim = await store.claimSlot(runId, holder, clock().getTime(), claimTtlMs);
+    if (claim === null) {
+      const current = await store.slotClaim(runId);
+      if (current === null) {
+        claim = await store.claimSlot(runId, holder, clock().getTime(), claimTtlMs); // given back meanwhile
+        if (claim === null) return 'claimed-elsewhere';
+      } else if (current.kind === 'paused') {
+        return 'paused';
+      } else if (clock().getTime() - current.claimedAt < STALE_CLAIM_MS) {
+        return 'claimed-elsewhere';
+      } else {
+        // Its holder died between claim and enqueue (a failed enqueue gives its claim back).
+        claim = await store.takeOver(runId, current.value, holder, clock().getTime(), claimTtlMs);
+        if (claim === null) return 'claimed-elsewhere';
+        log.warn(
+          { runId, staleHolder: current.holder },
+          'took over a stale claim: its run was never enqueued',
+        );
+      }
     }
-    await app.queue.add({
-      name: 'nightly',
-      data: { runId, trigger: 'cron', catchUp },
-      jobId: nightlyJobId(runId),
-      priority: NIGHTLY_PRIORITY,
-    });
-    await store.recordRun(runId, slot, clock().toISOString(), catchUp);
+    try {
+      await enqueue(runId, catchUp);
+    } catch (err) {
+      await store
+        .releaseClaim(runId, claim)
+        .catch((releaseErr: unknown) =>
+          log.warn({ runId, err: errorMessage(releaseErr) }, 'could not give back the slot claim'),
+        );
+      throw err;
+    }
+    try {
+      await store.recordRun(runId, slot, clock().toISOString(), catchUp);
+    } catch (err) {
+      log.warn(
+        { runId, err: errorMessage(err) },
+        'nightly run enqueued, but not recorded for schedule status',
+      );
+    }
     log.info({ runId, slot: slot.toISOString(), catchUp }, 'nightly run enqueued');
     return 'enqueued';
   };
 
+  const fire = async (slot: Date, catchUp: boolean): Promise<FireOutcome> => {
+    const runId = cronRunId(slot);
+    let outcome: FireOutcome;
+    try {
+      outcome = await decide(slot, catchUp);
+    } catch (err) {
+      outcome = 'failed';
+      const attempts = retry?.runId === runId ? retry.attempts + 1 : 1;
+      const backoff = Math.min(RETRY_BASE_MS * 2 ** (attempts - 1), RETRY_MAX_MS);
+      retry = { runId, attempts, nextAt: clock().getTime() + backoff };
+      log.error(
+        { runId, err: errorMessage(err), retryInMs: backoff },
+        'could not enqueue the nightly run; a later sweep retries while the slot is recent',
+      );
+    }
+    if (outcome !== 'failed' && outcome !== 'claimed-elsewhere') {
+      if (retry?.runId === runId) retry = null;
+      settled.push(runId);
+      if (settled.length > 16) settled.shift();
+    }
+    options.onFire?.({ runId, slot, outcome, catchUp });
+    return outcome;
+  };
+
+  /** The slots to decide now: the one node-cron fired, if any, and the latest due one. */
+  const dueSlots = (fired: Date | null): Date[] => {
+    const now = clock().getTime();
+    const earliest = Math.max(now - recentMs, earliestSlot);
+    const latest = previousSlot(schedule, new Date(now), now - earliest);
+    const slots: Date[] = [];
+    for (const slot of [fired, latest]) {
+      if (!slot || slot.getTime() < earliest || slot.getTime() > now) continue;
+      const runId = cronRunId(slot);
+      if (settled.includes(runId) || slots.some((s) => cronRunId(s) === runId)) continue;
+      if (retry?.runId === runId && now < retry.nextAt) continue;
+      slots.push(slot);
+    }
+    return slots;
+  };
+
+  // One decision at a time: a trigger arriving meanwhile asks for one more sweep after it.
+  let running: Promise<FireOutcome | null> | null = null;
+  let again = false;
+  const sweepLoop = async (fired: Date | null): Promise<FireOutcome | null> => {
+    let last: FireOutcome | null = null;
+    try {
+      let hint = fired;
+      do {
+        again = false;
+        for (const slot of dueSlots(hint)) {
+          if (closing.signal.aborted) break;
+          last = await fire(slot, slot.getTime() < startedAt);
+        }
+        hint = null;
+      } while (again && !closing.signal.aborted);
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'scheduler sweep failed');
+    }
+    return last;
+  };
+  const kick = (fired: Date | null = null): Promise<FireOutcome | null> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    const work = sweepLoop(fired).finally(() => {
+      running = null;
+      arm();
+    });
+    running = work;
+    return work;
+  };
+
+  // At most sweepMs apart, and at each slot as computed here (node-cron skips some at DST changes).
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    if (sweepMs <= 0 || closing.signal.aborted) return;
+    const now = clock().getTime();
+    const next = nextSlot(schedule, new Date(now));
+    const delay = Math.min(sweepMs, next ? Math.max(0, next.getTime() - now) + 5 : sweepMs);
+    timer = setTimeout(() => void kick(), delay);
+  };
+
   const task: ScheduledTask = cron.schedule(
     config.cron,
-    async (context) => {
-      try {
-        await fire(context.date, false);
-      } catch (err) {
-        log.error(
-          { err: err instanceof Error ? err.message : String(err) },
-          'could not enqueue the nightly run',
-        );
-      }
+    // The slot of the firing instant: at a fall-back node-cron may fire the second occurrence.
+    (context) => void kick(slotAt(schedule, context.date)),
+    {
+      name: 'ballast-nightly',
+      timezone: config.timezone,
+      noOverlap: false,
+      // Late (a blocked event loop) is still due, as long as the sweep would run it too.
+      missedExecutionTolerance: recentMs,
     },
-    { name: 'ballast-nightly', timezone: config.timezone, noOverlap: false },
   );
+  task.on('execution:missed', (context) => {
+    log.warn({ slot: context.date.toISOString() }, 'node-cron missed a slot: sweeping for it');
+    void kick();
+  });
+
+  const shutdown = async (waitMs: number) => {
+    if (closing.signal.aborted) return;
+    closing.abort();
+    clearTimeout(timer);
+    await task.destroy();
+    // A slot being enqueued finishes (or gives its claim back) while the connections are open.
+    if (running) await Promise.race([running, abortableSleep(waitMs, undefined)]);
+  };
 
   let caughtUp: string | null = null;
-  if (options.catchUp ?? config.catchUp) {
-    const now = clock();
-    const slot = previousSlot((d) => task.match(d), now, windowMs, hasSecondsField(config.cron));
-    if (slot && !(await store.slotClaimed(cronRunId(slot)))) {
-      log.info({ slot: slot.toISOString() }, 'catching up a missed nightly slot');
-      if ((await fire(slot, true)) === 'enqueued') caughtUp = cronRunId(slot);
+  const first = kick();
+  try {
+    const outcome = await abortable(first, options.signal, () => new SchedulerAbortedError());
+    const slot = previousSlot(schedule, new Date(startedAt), startedAt - earliestSlot);
+    if (outcome === 'enqueued' && slot && slot.getTime() < startedAt) {
+      caughtUp = cronRunId(slot);
+      log.info({ slot: slot.toISOString() }, 'caught up a missed nightly slot');
     }
+  } catch (err) {
+    await shutdown(0);
+    throw err;
   }
   log.info(
-    { cron: config.cron, timezone: config.timezone, next: task.getNextRun()?.toISOString() },
+    {
+      cron: config.cron,
+      timezone: config.timezone,
+      next: nextSlot(schedule, clock())?.toISOString() ?? null,
+    },
     'scheduler started',
   );
 
@@ -103,18 +318,24 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
     store,
     caughtUp,
     fire,
-    close: async () => {
-      await task.destroy();
-    },
+    sweep: () => kick(),
+    close: () => shutdown(CLOSE_WAIT_MS),
   };
 }
 
-/** The next `count` run times of the configured schedule. */
-export function nextRuns(expression: string, timezone: string, count: number): Date[] {
-  const task = cron.createTask(expression, () => {}, { timezone });
-  try {
-    return task.getNextRuns(count);
-  } finally {
-    void task.destroy();
+/** The next `count` slots of the configured schedule after `now` (DST as the scheduler runs them). */
+export function nextRuns(expression: string, timezone: string, count: number, now: Date): Date[] {
+  return nextSlots(parseSchedule(expression, timezone), now, count);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The start was aborted (a signal while it waited on Redis). */
+export class SchedulerAbortedError extends Error {
+  override readonly name = 'SchedulerAbortedError';
+  constructor() {
+    super('scheduler start aborted');
   }
 }

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePort } from '../../src/adapters/redis-launcher.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
 import { testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
-import { type BallastProcess, spawnBallast } from '../helpers/process.js';
+import { type BallastProcess, runBallast, spawnBallast } from '../helpers/process.js';
 import { redisUrl, useRedisPrefix } from '../helpers/redis.js';
 import { readReportsUntil } from '../helpers/streams.js';
 
@@ -85,5 +86,45 @@ describe('three scheduler replicas', () => {
       const runs = entries.map(([, f]) => JSON.parse(f[1]!).run_id as string);
       expect(new Set(runs).size).toBe(runs.length);
     }
+  });
+});
+
+describe('ballast scheduler', () => {
+  it('stops on SIGTERM with exit 0 while its start still waits for an unreachable Redis', async () => {
+    const port = await findFreePort();
+    const s = spawnBallast(['scheduler'], {
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      BALLAST_PREFIX: fixture.prefix,
+      // A slot is due (catch-up): the start needs Redis to decide it.
+      BALLAST_CRON: '* * * * *',
+      BALLAST_LOG_LEVEL: 'info',
+    });
+    schedulers.push(s);
+    await s.waitFor(/redis connection error/);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    expect(s.stderr()).toMatch(/scheduler stopping before it started/);
+  });
+
+  it('is healthy for `ballast health --role scheduler` while it runs, and not once it stopped', async () => {
+    const env = {
+      REDIS_URL: redisUrl(),
+      BALLAST_PREFIX: `${fixture.prefix}-health`,
+      BALLAST_QUEUE: 'q',
+      BALLAST_CATCH_UP: 'false',
+      BALLAST_LOG_LEVEL: 'info',
+    };
+    const s = spawnBallast(['scheduler'], env);
+    schedulers.push(s);
+    await s.waitFor(/heartbeat started/);
+    const healthy = await runBallast(['health', '--role', 'scheduler'], env);
+    expect(healthy.stdout).toMatch(/^healthy: Redis answers; scheduler on /);
+    expect(healthy.code).toBe(0);
+    expect((await runBallast(['health', '--role', 'worker'], env)).code).toBe(1);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    const after = await runBallast(['health', '--role', 'scheduler'], env);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toMatch(/unhealthy: no scheduler runs on/);
   });
 });

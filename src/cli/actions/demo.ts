@@ -9,7 +9,7 @@ import { OPERATOR_PRIORITY, type RunProgress } from '../../adapters/queue.js';
 import { deletePrefix } from '../../adapters/redis-cleanup.js';
 import { type ResolvedRedis, resolveRedis } from '../../adapters/redis-launcher.js';
 import { createApp } from '../../app.js';
-import { loadConfig } from '../../config.js';
+import { type Config, loadConfig } from '../../config.js';
 import { portfolioFromWire, RefusedError, type WireReport } from '../../domain/index.js';
 import { createLogger } from '../../logger.js';
 import { followRun } from '../../runtime/follow-run.js';
@@ -26,27 +26,61 @@ export interface DemoOptions {
 }
 
 export async function runDemo(ctx: CliContext, options: DemoOptions): Promise<void> {
-  let redis: ResolvedRedis;
-  try {
-    redis = await resolveRedis({ REDIS_URL: ctx.env.REDIS_URL });
-  } catch (err) {
-    throw new RefusedError(
-      `${err instanceof Error ? err.message : String(err)}. The demo needs a Redis: set REDIS_URL, run one on 127.0.0.1:6379, or install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) so that the demo can start a private one`,
-    );
-  }
   const prefix = `ballast-demo-${randomBytes(4).toString('hex')}`;
-  const config = loadConfig({
+  const demoEnv = (redisUrl: string | undefined) => ({
     ...ctx.env,
-    REDIS_URL: redis.url,
+    REDIS_URL: redisUrl,
     BALLAST_PREFIX: prefix,
     BALLAST_METRICS_SOURCE: 'redis',
     BALLAST_LOG_LEVEL: ctx.env.BALLAST_LOG_LEVEL ?? 'warn',
   });
+  // A bad variable stops the demo before any Redis is started (or left running).
+  loadConfig(demoEnv(ctx.env.REDIS_URL));
+
+  // Ctrl-C or SIGTERM: stop the run, delete the demo's keys, stop a private Redis, exit 1. A
+  // second signal ends the process at once (the private Redis is killed with it).
+  const interrupt = new AbortController();
+  const unsubscribe = ctx.onInterrupt?.(() => {
+    interrupt.abort();
+    // After this signal's other listeners: the private Redis's guard must see this one and wait.
+    setImmediate(() => unsubscribe?.());
+  });
+  try {
+    let redis: ResolvedRedis;
+    try {
+      redis = await resolveRedis({ REDIS_URL: ctx.env.REDIS_URL });
+    } catch (err) {
+      throw new RefusedError(
+        `${err instanceof Error ? err.message : String(err)}. The demo needs a Redis: set REDIS_URL, run one on 127.0.0.1:6379, or install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) so that the demo can start a private one`,
+      );
+    }
+    try {
+      await demo(ctx, options, prefix, redis, loadConfig(demoEnv(redis.url)), interrupt.signal);
+    } finally {
+      await redis.stop();
+    }
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+async function demo(
+  ctx: CliContext,
+  options: DemoOptions,
+  prefix: string,
+  redis: ResolvedRedis,
+  config: Config,
+  interrupted: AbortSignal,
+): Promise<void> {
   const app = createApp(config, { log: createLogger(config.logLevel, { role: 'demo' }) });
   const say = (text: string) => {
     if (!options.json) ctx.out(text);
   };
+  const stopIfInterrupted = () => {
+    if (interrupted.aborted) throw new RefusedError('demo interrupted');
+  };
   try {
+    stopIfInterrupted();
     say(
       `Redis: ${redis.private ? `a private redis-server at ${redis.url} (stopped at the end)` : redis.url}; key prefix ${prefix}\n`,
     );
@@ -67,11 +101,14 @@ export async function runDemo(ctx: CliContext, options: DemoOptions): Promise<vo
       `Loaded ${ids.length} portfolios (${files.join(', ')}) and metrics for ${metrics.metrics.size} businesses.\n`,
     );
 
+    stopIfInterrupted();
     const worker = await startWorker(app);
     const events = await app.queue.events(app.redis);
     const runId = manualRunId(ctx.now(), 'demo');
     let progress: RunProgress;
     const stop = new AbortController();
+    const onInterrupt = () => stop.abort();
+    interrupted.addEventListener('abort', onInterrupt, { once: true });
     try {
       const watching = followRun(app, events, runId, () => {}, { signal: stop.signal });
       await app.queue.add({
@@ -82,10 +119,12 @@ export async function runDemo(ctx: CliContext, options: DemoOptions): Promise<vo
       });
       progress = await watching;
     } finally {
+      interrupted.removeEventListener('abort', onInterrupt);
       stop.abort();
       await events.close();
       await worker.close();
     }
+    stopIfInterrupted();
     const reports: WireReport[] = [];
     for (const id of ids) {
       const json = await app.reports.runReport(id, runId);
@@ -115,6 +154,5 @@ export async function runDemo(ctx: CliContext, options: DemoOptions): Promise<vo
       say(`\nCleaned up ${deleted} demo keys.\n`);
     }
     await app.close();
-    await redis.stop();
   }
 }

@@ -1,6 +1,8 @@
 import { nightlyJobId } from '../../../jobs/payloads.js';
-import { ScheduleStore } from '../../adapters/schedule-store.js';
+import { type ScheduleState, ScheduleStore } from '../../adapters/schedule-store.js';
 import type { App } from '../../app.js';
+import { localIso } from '../../runtime/cron-slots.js';
+import { tallyRun } from '../../runtime/follow-run.js';
 import { nextRuns } from '../../runtime/scheduler.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatPairs } from '../output.js';
@@ -17,57 +19,98 @@ export async function setPaused(ctx: CliContext, paused: boolean, json: boolean)
   });
 }
 
+/** What became of the last slot: skipped by a pause, or its run's counts from what is stored. */
+interface LastRun {
+  readonly state: 'skipped' | 'queued' | 'fanning out' | 'fan-out failed' | 'running' | 'done' | 'unknown';
+  readonly total: number | null;
+  readonly completed: number | null;
+  readonly failed: number | null;
+  readonly outcome: string;
+}
+
+async function lastRun(app: App, state: ScheduleState, runId: string): Promise<LastRun> {
+  const none = { total: null, completed: null, failed: null };
+  if (state.lastSkipped) return { state: 'skipped', ...none, outcome: `not run: ${state.lastSkipped}` };
+  // The fan-out's record and the run markers outlive the jobs BullMQ keeps (BALLAST_KEEP_COMPLETED).
+  const tally = await tallyRun(app, runId);
+  if (tally.total !== null) {
+    const done = tally.completed + tally.failed >= tally.total;
+    return {
+      state: done ? 'done' : 'running',
+      total: tally.total,
+      completed: tally.completed,
+      failed: tally.failed,
+      outcome: `${tally.completed} completed, ${tally.failed} failed of ${tally.total} portfolios${done ? '' : ' (running)'}`,
+    };
+  }
+  const job = await app.queue.getJob(nightlyJobId(runId));
+  if (!job)
+    return { state: 'unknown', ...none, outcome: 'no record of it (expired, or its fan-out never ran)' };
+  if (job.state === 'failed') {
+    return {
+      state: 'fan-out failed',
+      ...none,
+      outcome: `fan-out failed: ${job.failedReason ?? 'unknown reason'}`,
+    };
+  }
+  if (job.state === 'active') return { state: 'fanning out', ...none, outcome: 'fanning out' };
+  // waiting, prioritized (nightly jobs are), delayed (a retry's backoff)...
+  return { state: 'queued', ...none, outcome: `queued (${job.state}), waiting for a worker` };
+}
+
 async function status(app: App, ctx: CliContext, json: boolean): Promise<void> {
   const state = await new ScheduleStore(app.redis, app.keys).state();
-  const next = nextRuns(app.config.cron, app.config.timezone, 5).map((d) => d.toISOString());
-  let outcome: string | null = null;
-  if (state.lastRunId) {
-    const job = await app.queue.getJob(nightlyJobId(state.lastRunId));
-    if (job) {
-      const total = (job.result as { total?: number } | null)?.total;
-      outcome = job.state === 'completed' ? `fanned out to ${total ?? '?'} portfolios` : job.state;
-      if (job.failedReason) outcome += `: ${job.failedReason}`;
-    } else {
-      // Trimmed from BullMQ's completed jobs (BALLAST_KEEP_COMPLETED): the run's record stays.
-      const total = await app.reports.fanOutTotal(state.lastRunId);
-      outcome = total === null ? 'job no longer kept' : `fanned out to ${total} portfolios`;
-    }
-  }
+  const tz = app.config.timezone;
+  const next = nextRuns(app.config.cron, tz, 5, ctx.now());
+  const last = state.lastRunId ? await lastRun(app, state, state.lastRunId) : null;
+  const slot = state.lastSlot ? new Date(state.lastSlot) : null;
   if (json) {
     ctx.out(
       formatJson({
         cron: app.config.cron,
-        timezone: app.config.timezone,
+        timezone: tz,
         paused: state.paused,
-        paused_at: state.pausedAt || null,
-        next_runs: next,
-        last_run: state.lastRunId
-          ? {
-              run_id: state.lastRunId,
-              slot: state.lastSlot,
-              enqueued_at: state.lastEnqueuedAt,
-              catch_up: state.lastCatchUp,
-              outcome,
-            }
+        paused_at: state.pausedAt,
+        next_runs: next.map((d) => d.toISOString()),
+        next_runs_local: next.map((d) => localIso(tz, d)),
+        last_run:
+          state.lastRunId && last
+            ? {
+                run_id: state.lastRunId,
+                slot: state.lastSlot,
+                slot_local: slot ? localIso(tz, slot) : null,
+                enqueued_at: state.lastEnqueuedAt,
+                catch_up: state.lastCatchUp,
+                skipped: state.lastSkipped,
+                state: last.state,
+                total: last.total,
+                completed: last.completed,
+                failed: last.failed,
+                outcome: last.outcome,
+              }
+            : null,
+        last_skipped: state.lastSkipped
+          ? `${state.lastRunId} (${state.lastSlot}): ${state.lastSkipped}`
           : null,
-        last_skipped: state.lastSkipped || null,
       }),
     );
     return;
   }
+  const both = (d: Date) => `${localIso(tz, d)}  (${d.toISOString()})`;
+  const nextLines: [string, string][] =
+    next.length > 0 ? next.map((d, i) => [i === 0 ? 'next runs' : '', both(d)]) : [['next runs', 'none']];
   ctx.out(
     formatPairs([
       ['cron', app.config.cron],
-      ['time zone', app.config.timezone],
+      ['time zone', tz],
       ['paused', state.paused ? `yes (since ${state.pausedAt})` : 'no'],
-      ['next runs', next.join(', ')],
+      ...nextLines,
       [
         'last run',
-        state.lastRunId
-          ? `${state.lastRunId} (slot ${state.lastSlot}${state.lastCatchUp ? ', catch-up' : ''}): ${outcome}`
+        state.lastRunId && last
+          ? `${state.lastRunId}, slot ${slot ? both(slot) : '?'}${state.lastCatchUp ? ', catch-up' : ''}: ${last.outcome}`
           : 'none yet',
       ],
-      ...(state.lastSkipped ? ([['last skipped', state.lastSkipped]] as [string, string][]) : []),
     ]),
   );
 }

@@ -5,6 +5,7 @@ import { RefusedError } from '../../domain/index.js';
 import { createLogger } from '../../logger.js';
 import { prometheusFor } from '../../observability/prometheus.js';
 import { heapLimitMb } from '../../runtime/heap.js';
+import { type Heartbeat, startHeartbeat } from '../../runtime/heartbeat.js';
 import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
 import { type RunningScheduler, startScheduler } from '../../runtime/scheduler.js';
 import { shutdownSignal } from '../../runtime/signals.js';
@@ -32,6 +33,7 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   let worker: RunningWorker | undefined;
   let scheduler: RunningScheduler | undefined;
   let api: RunningApi | undefined;
+  let heartbeat: Heartbeat | undefined;
   try {
     worker = await startWorker(app, prometheus.observe);
     await warnAboutRedisSettings(app.redis, log);
@@ -46,6 +48,7 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
       },
       'ballast started',
     );
+    heartbeat = startHeartbeat(app.redis, app.keys, 'start', log);
     const signal = await stop;
     log.info({ signal }, 'shutting down: no new runs, finishing active jobs');
   } finally {
@@ -53,6 +56,7 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
     await scheduler?.close();
     await api?.close();
     await worker?.close();
+    await heartbeat?.stop();
     await app.close();
     log.info('ballast stopped');
   }

@@ -3,6 +3,7 @@ import { createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
 import { heapLimitMb } from '../../runtime/heap.js';
+import { startHeartbeat } from '../../runtime/heartbeat.js';
 import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
 import { shutdownSignal } from '../../runtime/signals.js';
 import { startWorker } from '../../runtime/worker.js';
@@ -27,9 +28,12 @@ export async function runWorker(ctx: CliContext): Promise<void> {
     },
     'worker started',
   );
+  // For `ballast health` (the container health check): this worker is alive.
+  const heartbeat = startHeartbeat(app.redis, app.keys, 'worker', log);
   const signal = await stop;
   log.info({ signal }, 'shutting down: finishing active jobs');
   await worker.close();
+  await heartbeat.stop();
   await app.close();
   log.info('worker stopped');
 }
