@@ -6,6 +6,7 @@ import { createRedis } from '../adapters/redis.js';
 import type { App } from '../app.js';
 import { ValidationError } from '../domain/index.js';
 import { describeIssues } from '../domain/wire.js';
+import { abortable } from './abortable.js';
 
 export interface RunningWorker {
   readonly worker: Worker;
@@ -65,8 +66,24 @@ export function payloadIds(data: unknown): { runId?: string; portfolioId?: strin
   return out;
 }
 
-/** Starts a BullMQ worker for every job in the registry, with its own blocking connection. */
-export async function startWorker(app: App, observe?: JobContext['observe']): Promise<RunningWorker> {
+/** The start was aborted (a shutdown signal while the worker waited on Redis). */
+export class WorkerAbortedError extends Error {
+  override readonly name = 'WorkerAbortedError';
+  constructor() {
+    super('worker start aborted');
+  }
+}
+
+/**
+ * Starts a BullMQ worker for every job in the registry, with its own blocking connection. With
+ * `signal`, a start still waiting for Redis gives up when it aborts (WorkerAbortedError), so that
+ * SIGTERM stops a worker that never reached Redis.
+ */
+export async function startWorker(
+  app: App,
+  observe?: JobContext['observe'],
+  options: { signal?: AbortSignal } = {},
+): Promise<RunningWorker> {
   const connection = createRedis(app.config.redisUrl);
   const worker = createWorker(app.config, app.keys, connection, jobProcessor(app, observe));
   worker.on('error', (err) => app.log.warn({ err: err.message }, 'worker error'));
@@ -83,7 +100,14 @@ export async function startWorker(app: App, observe?: JobContext['observe']): Pr
     ),
   );
   void worker.run().catch((err: unknown) => app.log.error({ err: String(err) }, 'worker stopped'));
-  await worker.waitUntilReady();
+  try {
+    await abortable(worker.waitUntilReady(), options.signal, () => new WorkerAbortedError());
+  } catch (err) {
+    // Never connected: nothing is active, so nothing to wait for.
+    connection.disconnect();
+    await worker.close(true).catch(() => undefined);
+    throw err;
+  }
   let closing: Promise<void> | undefined;
   return {
     worker,

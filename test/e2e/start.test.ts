@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePort } from '../../src/adapters/redis-launcher.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
 import { testApp } from '../helpers/app.js';
@@ -53,5 +54,17 @@ describe('ballast start', () => {
     const refused = spawnBallast(['start'], { REDIS_URL: redisUrl(), BALLAST_PREFIX: fixture.prefix });
     expect(await refused.exited).toBe(1);
     expect(refused.stderr()).toMatch(/BALLAST_API_TOKEN is not set/);
+  });
+
+  it('stops on SIGTERM with exit 0 while its start still waits for an unreachable Redis', async () => {
+    const waiting = spawnBallast(['start', '--no-api'], {
+      REDIS_URL: `redis://127.0.0.1:${await findFreePort()}`,
+      BALLAST_PREFIX: fixture.prefix,
+      BALLAST_LOG_LEVEL: 'info',
+    });
+    await waiting.waitFor(/redis connection error/);
+    waiting.child.kill('SIGTERM');
+    expect(await waiting.exited).toBe(0);
+    expect(waiting.stderr()).toMatch(/stopping before the start finished/);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
+import { findFreePort } from '../../src/adapters/redis-launcher.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
 import { testApp } from '../helpers/app.js';
@@ -161,5 +162,13 @@ describe('ballast worker process', () => {
     });
     p.child.kill('SIGKILL');
     await p.exited;
+  });
+
+  it('stops on SIGTERM with exit 0 while its start still waits for an unreachable Redis', async () => {
+    const p = worker({ REDIS_URL: `redis://127.0.0.1:${await findFreePort()}` });
+    await p.waitFor(/redis connection error/);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(p.stderr()).toMatch(/worker stopping before it started/);
   });
 });

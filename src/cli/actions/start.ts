@@ -7,9 +7,9 @@ import { prometheusFor } from '../../observability/prometheus.js';
 import { heapLimitMb } from '../../runtime/heap.js';
 import { type Heartbeat, startHeartbeat } from '../../runtime/heartbeat.js';
 import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
-import { type RunningScheduler, startScheduler } from '../../runtime/scheduler.js';
+import { type RunningScheduler, SchedulerAbortedError, startScheduler } from '../../runtime/scheduler.js';
 import { shutdownSignal } from '../../runtime/signals.js';
-import { type RunningWorker, startWorker } from '../../runtime/worker.js';
+import { type RunningWorker, startWorker, WorkerAbortedError } from '../../runtime/worker.js';
 import type { CliContext } from '../context.js';
 
 export interface StartOptions {
@@ -29,15 +29,18 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   const log = createLogger(config.logLevel, { role: 'start' });
   const app = createApp(config, { log });
   const stop = shutdownSignal();
+  // Listening before the start: a start waiting on an unreachable Redis stops on SIGTERM too.
+  const abort = new AbortController();
+  void stop.then(() => abort.abort());
   const prometheus = prometheusFor(app);
   let worker: RunningWorker | undefined;
   let scheduler: RunningScheduler | undefined;
   let api: RunningApi | undefined;
   let heartbeat: Heartbeat | undefined;
   try {
-    worker = await startWorker(app, prometheus.observe);
+    worker = await startWorker(app, prometheus.observe, { signal: abort.signal });
     await warnAboutRedisSettings(app.redis, log);
-    scheduler = await startScheduler(app);
+    scheduler = await startScheduler(app, { signal: abort.signal });
     if (withApi) api = await startApi(app, config, { insecureNoAuth: options.insecureNoAuth, prometheus });
     log.info(
       {
@@ -51,6 +54,9 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
     heartbeat = startHeartbeat(app.redis, app.keys, 'start', log);
     const signal = await stop;
     log.info({ signal }, 'shutting down: no new runs, finishing active jobs');
+  } catch (err) {
+    if (!(err instanceof WorkerAbortedError || err instanceof SchedulerAbortedError)) throw err;
+    log.info('stopping before the start finished (Redis not reachable yet)');
   } finally {
     // Stop scheduling first, then stop taking requests, then let the active jobs finish.
     await scheduler?.close();

@@ -6,7 +6,7 @@ import { heapLimitMb } from '../../runtime/heap.js';
 import { startHeartbeat } from '../../runtime/heartbeat.js';
 import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
 import { shutdownSignal } from '../../runtime/signals.js';
-import { startWorker } from '../../runtime/worker.js';
+import { type RunningWorker, startWorker, WorkerAbortedError } from '../../runtime/worker.js';
 import type { CliContext } from '../context.js';
 
 /** `ballast worker`: loaded only when the command runs (see program.ts). */
@@ -15,7 +15,19 @@ export async function runWorker(ctx: CliContext): Promise<void> {
   const log = createLogger(config.logLevel, { role: 'worker' });
   const app = createApp(config, { log });
   const stop = shutdownSignal();
-  const worker = await startWorker(app);
+  // Listening before the start: a start waiting on an unreachable Redis stops on SIGTERM too.
+  const abort = new AbortController();
+  void stop.then(() => abort.abort());
+  let worker: RunningWorker;
+  try {
+    worker = await startWorker(app, undefined, { signal: abort.signal });
+  } catch (err) {
+    if (!(err instanceof WorkerAbortedError)) throw err;
+    log.info('worker stopping before it started (Redis not reachable yet)');
+    await app.close();
+    log.info('worker stopped');
+    return;
+  }
   await warnAboutRedisSettings(app.redis, log);
   log.info(
     {
