@@ -251,8 +251,11 @@ export function setAllocation(
     }
   } else if (current.weight < min || current.weight > max) {
     if (next.locked) {
+      // Bounds left as they were can still exclude the weight: a portfolio stored before the
+      // wire schema refused that, or one built in code.
+      const which = input.minWeight !== undefined || input.maxWeight !== undefined ? 'the new' : 'its';
       throw new RefusedError(
-        `business ${businessId} is locked at ${pct(current.weight)}, outside the new bounds [${pct(min)}, ${pct(max)}]; give a weight or unlock it`,
+        `business ${businessId} is locked at ${pct(current.weight)}, outside ${which} bounds [${pct(min)}, ${pct(max)}]; give a weight within them, change the bounds or unlock it`,
       );
     }
     weight = Math.min(Math.max(current.weight, min), max);

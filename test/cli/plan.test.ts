@@ -312,18 +312,18 @@ describe('ballast plan refuses bad files with exit 1 and one line on stderr', ()
       /portfolio north-star is archived/,
     ],
     [
-      'bounds that cannot be met',
+      // Bounds that exclude the weight already: the plan could never hold them (invariant 3).
+      'a weight outside its own bounds',
       async () => [
         await file(
           'bounds.json',
           portfolioWith((p) => {
             p.allocations['green-leaf']!['min_weight'] = 0.5;
-            p.allocations['tidy-books']!['min_weight'] = 0.4;
           }),
         ),
         METRICS,
       ],
-      /cannot rebalance portfolio north-star: the minimum weights/,
+      /bounds\.json: invalid portfolio: allocations\.green-leaf\.weight: business green-leaf has weight 0\.2, outside its bounds \[0\.5, 1\]: change the weight or the bounds$/m,
     ],
     [
       'a portfolio that is not valid JSON',
