@@ -55,16 +55,25 @@ export async function readJsonFile(path: string, stdin?: NodeJS.ReadableStream):
 
 /** JSON.parse's message on one line, with a line and column instead of a character position. */
 export function describeJsonError(message: string, text: string): string {
-  // NaN and Infinity are what other languages' JSON writers emit for bad numbers.
-  const bad = /[:[,]\s*(-?Infinity|NaN)\s*[,}\]]/.exec(text);
-  if (bad) return `${bad[1]} is not a JSON number (metrics must be finite numbers)`;
+  // NaN and Infinity are what other languages' JSON writers emit for bad numbers: name the
+  // field they stand for (a portfolio's "weight" as much as a metric's "revenue").
+  const bad = /(?:"((?:[^"\\]|\\.)*)"\s*:|[[,])\s*(-?Infinity|NaN)\s*[,}\]\r\n]/.exec(text);
+  if (bad) {
+    const at = bad.index + bad[0].indexOf(bad[2]!, bad[1] === undefined ? 0 : bad[1].length + 2);
+    const field = bad[1] === undefined ? '' : ` for "${bad[1]}"`;
+    return `${bad[2]}${field} at ${lineAndColumn(text, at)} is not a JSON number (numbers must be finite)`;
+  }
   const match = /^(.*) in JSON at position (\d+)(?: \(line \d+ column \d+\))?$/.exec(message);
   if (!match) return message.replace(/\s+/g, ' ');
-  const position = Number(match[2]);
+  return `${match[1]} at ${lineAndColumn(text, Number(match[2]))}`;
+}
+
+/** "line 3 column 20"; just "column 20" for one line of text (an NDJSON line names its own). */
+function lineAndColumn(text: string, position: number): string {
   const before = text.slice(0, position);
   const line = before.split('\n').length;
   const column = position - before.lastIndexOf('\n');
-  return `${match[1]} at line ${line} column ${column}`;
+  return text.includes('\n') ? `line ${line} column ${column}` : `column ${column}`;
 }
 
 function describeFsError(err: unknown): string {

@@ -2,6 +2,11 @@
  * Business metrics from a file: a JSON array of metrics objects, or NDJSON (one object per line),
  * each in the snake_case wire shape and validated by the domain's wire schema. Used by
  * `ballast plan`, `ballast metrics import` and the `file` metrics source.
+ *
+ * Files are written by operators, so they are read strictly: an unknown field is refused (a
+ * typo such as "customer" would otherwise be dropped without a word), and so is a file with no
+ * metrics at all (else a plan would run with every business no-metrics and exit 0). The http
+ * and redis sources keep ignoring fields they do not know: other systems may send more.
  */
 import { type BusinessMetrics, isValidId, safeMetricsFromWire } from '../domain/index.js';
 import { describeJsonError, InputFileError, parseJsonText, readInputText } from './input-file.js';
@@ -54,6 +59,10 @@ interface RawEntry {
 /** `path` only names the source in messages. */
 export function parseMetricsText(path: string, text: string, options: ReadMetricsOptions = {}): MetricsFile {
   const { format, entries } = splitEntries(path, text);
+  if (entries.length === 0) {
+    const why = format === 'json' ? 'the array is empty' : 'it is empty';
+    throw new InputFileError(path, `no metrics in the file: ${why}`);
+  }
   const problems: MetricsFileProblem[] = [];
   const metrics = new Map<string, BusinessMetrics>();
   const seenAt = new Map<string, string>();
@@ -63,7 +72,7 @@ export function parseMetricsText(path: string, text: string, options: ReadMetric
       problems.push({ where: entry.where, businessId: null, message: entry.syntaxError });
       continue;
     }
-    const parsed = safeMetricsFromWire(entry.value);
+    const parsed = safeMetricsFromWire(entry.value, { unknownFields: 'refuse' });
     if (!parsed.ok) {
       problems.push({ where: entry.where, ...businessIdOf(entry.value), message: parsed.error });
       continue;

@@ -51,6 +51,18 @@ export class StaleVersionError extends BallastError {
   }
 }
 
+/**
+ * A rule of the domain's own arithmetic broke (a NaN weight, a sum off 1): a bug, not a refusal.
+ * Thrown rather than let such a number reach a portfolio; not a BallastError, so the API answers
+ * 500 and a job fails (and is kept for inspection) instead of writing it.
+ */
+export class InvariantError extends Error {
+  override readonly name = 'InvariantError';
+  constructor(what: string) {
+    super(`internal error, nothing written: ${what}`);
+  }
+}
+
 export function isBallastError(err: unknown): err is BallastError {
   return err instanceof BallastError;
 }

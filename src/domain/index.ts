@@ -2,6 +2,7 @@ export * from './apply.js';
 export * from './errors.js';
 export * from './format.js';
 export * from './ids.js';
+export * from './metrics-wire.js';
 export * from './model.js';
 export * from './portfolio-ops.js';
 export * from './ranking.js';

@@ -99,7 +99,61 @@ export function touch(p: Portfolio, now: string): Portfolio {
   return { ...p, version: p.version + 1, updatedAt: now };
 }
 
+/**
+ * Which business ids an allocations array holds, at which position. Cached per array (arrays
+ * are never changed in place), and carried forward to the array an add produces, which is the
+ * same array with the new businesses at its end: so adding businesses one by one builds it once,
+ * and each add checks membership in O(1) (SPEC defect 11). An index serves every array that it
+ * was carried through, since a position is checked against the array itself; it is carried from
+ * its newest array only, so that two adds to the same portfolio never write the same index.
+ */
+interface MembershipIndex {
+  readonly positions: Map<string, number>;
+  newest: readonly Allocation[];
+}
+
+const membership = new WeakMap<readonly Allocation[], MembershipIndex>();
+let membershipBuilds = 0;
+
+/** How many times a membership index was built from scratch (tests count them). */
+export function membershipIndexBuilds(): number {
+  return membershipBuilds;
+}
+
+function membershipOf(allocations: readonly Allocation[]): MembershipIndex {
+  let index = membership.get(allocations);
+  if (!index) {
+    const positions = new Map<string, number>();
+    for (let i = 0; i < allocations.length; i++) positions.set(allocations[i]!.businessId, i);
+    index = { positions, newest: allocations };
+    membership.set(allocations, index);
+    membershipBuilds++;
+  }
+  return index;
+}
+
+function positionIn(index: MembershipIndex, allocations: readonly Allocation[], businessId: string): number {
+  const i = index.positions.get(businessId);
+  return i !== undefined && i < allocations.length && allocations[i]!.businessId === businessId ? i : -1;
+}
+
+/** `next` is `previous` with `added` appended (weights aside): it inherits the index if it can. */
+function carryMembership(
+  previous: readonly Allocation[],
+  next: readonly Allocation[],
+  added: readonly Allocation[],
+): void {
+  const index = membership.get(previous);
+  if (!index || index.newest !== previous) return;
+  for (let j = 0; j < added.length; j++) index.positions.set(added[j]!.businessId, previous.length + j);
+  index.newest = next;
+  membership.set(next, index);
+}
+
 function indexOfBusiness(p: Portfolio, businessId: string): number {
+  // Remove and set are O(n) anyway: use an index that exists, build none.
+  const index = membership.get(p.allocations);
+  if (index) return positionIn(index, p.allocations, businessId);
   return p.allocations.findIndex((a) => a.businessId === businessId);
 }
 
@@ -112,6 +166,15 @@ function unlockedIndices(allocations: readonly Allocation[], except = -1): numbe
 /**
  * Under equal, every unlocked allocation shares what the locked ones leave. Otherwise the new
  * business takes `weight` (default 1/n) and the other unlocked allocations shrink in proportion.
+ *
+ * Add and remove take no metrics: metrics belong to a run, and these are edits of the
+ * portfolio. So their re-spread covers every unlocked allocation, whether or not it had metrics
+ * in the last run (invariant 2 keeps metric-less allocations still during a run, not here).
+ *
+ * Under equal an explicit weight is refused: the strategy is "every unlocked allocation the
+ * same", so the given weight would last until the next run's recommend split it equally again,
+ * or would have to be ignored; either way the operator's number would not be kept. Change the
+ * strategy first, or lock the allocation at that weight with set-allocation.
  */
 export function addBusiness(
   p: Portfolio,
@@ -128,15 +191,18 @@ export function addBusinesses(
   entries: readonly { businessId: string; weight?: number | undefined }[],
   now: string,
 ): Portfolio {
-  const present = new Set(p.allocations.map((a) => a.businessId));
+  const present = membershipOf(p.allocations);
+  // Ids of this batch: a business listed twice in one call is refused too.
+  const batch = new Set<string>();
   const added: Allocation[] = [];
   const explicit: boolean[] = [];
   let explicitSum = 0;
   let explicitCount = 0;
   for (const entry of entries) {
     const id = assertId('business id', entry.businessId);
-    if (present.has(id)) throw new RefusedError(`business ${id} is already in portfolio ${p.id}`);
-    present.add(id);
+    if (positionIn(present, p.allocations, id) >= 0 || batch.has(id))
+      throw new RefusedError(`business ${id} is already in portfolio ${p.id}`);
+    batch.add(id);
     if (entry.weight !== undefined && entry.weight !== null) {
       assertFraction('weight', entry.weight);
       if (p.strategy === 'equal') {
@@ -157,10 +223,9 @@ export function addBusinesses(
   if (p.strategy === 'equal') {
     const all = [...p.allocations, ...added];
     const lockedSum = sumWeights(p.allocations, (a) => a.locked);
-    return touch(
-      { ...p, allocations: spread(all, unlockedIndices(all), 1 - lockedSum, 'equal', context) },
-      now,
-    );
+    const allocations = spread(all, unlockedIndices(all), 1 - lockedSum, 'equal', context);
+    carryMembership(p.allocations, allocations, added);
+    return touch({ ...p, allocations }, now);
   }
 
   // Businesses without an explicit weight get 1/n each.
@@ -173,6 +238,7 @@ export function addBusinesses(
         `${context}: the businesses of an empty portfolio must take the whole weight, but their weights add up to ${pct(newMass)}`,
       );
     }
+    carryMembership(p.allocations, placed, placed);
     return touch({ ...p, allocations: placed }, now);
   }
   const lockedSum = sumWeights(p.allocations, (a) => a.locked);
@@ -189,10 +255,17 @@ export function addBusinesses(
     'proportional',
     context,
   );
-  return touch({ ...p, allocations: [...shrunk, ...placed] }, now);
+  // spread returns a new array: the added ones go on its end (no third copy of n allocations).
+  const allocations = shrunk;
+  for (const a of placed) allocations.push(a);
+  carryMembership(p.allocations, allocations, placed);
+  return touch({ ...p, allocations }, now);
 }
 
-/** Its weight goes back to the unlocked allocations: equally under equal, in proportion otherwise. */
+/**
+ * Its weight goes back to the unlocked allocations: equally under equal, in proportion otherwise.
+ * Like add, over every unlocked allocation, with metrics or without (see addBusiness).
+ */
 export function removeBusiness(p: Portfolio, businessId: string, now: string): Portfolio {
   const index = indexOfBusiness(p, businessId);
   if (index < 0) throw new NotFoundError(`business ${businessId} is not in portfolio ${p.id}`);
@@ -251,8 +324,11 @@ export function setAllocation(
     }
   } else if (current.weight < min || current.weight > max) {
     if (next.locked) {
+      // Bounds left as they were can still exclude the weight: a portfolio stored before the
+      // wire schema refused that, or one built in code.
+      const which = input.minWeight !== undefined || input.maxWeight !== undefined ? 'the new' : 'its';
       throw new RefusedError(
-        `business ${businessId} is locked at ${pct(current.weight)}, outside the new bounds [${pct(min)}, ${pct(max)}]; give a weight or unlock it`,
+        `business ${businessId} is locked at ${pct(current.weight)}, outside ${which} bounds [${pct(min)}, ${pct(max)}]; give a weight within them, change the bounds or unlock it`,
       );
     }
     weight = Math.min(Math.max(current.weight, min), max);

@@ -1,6 +1,13 @@
-import { RefusedError } from './errors.js';
+import { settleBand } from './drift-band.js';
+import { InvariantError, RefusedError, ValidationError } from './errors.js';
 import { pct } from './format.js';
-import type { Allocation, BusinessMetrics, Portfolio, Strategy } from './model.js';
+import {
+  type Allocation,
+  type BusinessMetrics,
+  type Portfolio,
+  type Strategy,
+  SUM_TOLERANCE,
+} from './model.js';
 import { type ScoreContext, STRATEGY_LABEL, strategyScore } from './strategies.js';
 import { waterFill } from './water-fill.js';
 
@@ -32,14 +39,17 @@ export interface Recommendation {
 export interface RecommendOptions {
   /** Why a business has no metrics this run (missing, invalid, timed out...), for the report. */
   readonly missingReasons?: ReadonlyMap<string, string>;
+  /**
+   * Plain drift-band rounds before the indexed ones take over (see drift-band.ts); default
+   * max(8, log2 n). Tests set 0 to run the indexed rounds on small portfolios.
+   */
+  readonly plainRounds?: number;
 }
 
 const MOVABLE = 0;
 const LOCKED = 1;
 const NO_METRICS = 2;
 const MAINTAINED = 3;
-/** Bound on re-splits after "maintain" decisions; each is O(n), and real portfolios settle in 2-3. */
-const MAX_ROUNDS = 32;
 const BAND_EPSILON = 1e-12;
 
 /**
@@ -72,6 +82,12 @@ export function recommend(
     next[i] = w;
     lo[i] = a.minWeight ?? 0;
     hi[i] = a.maxWeight ?? 1;
+    // The wire schemas refuse such numbers; a portfolio built another way must not turn into NaN.
+    if (!(w >= 0 && w <= 1 && lo[i]! >= 0 && hi[i]! <= 1 && lo[i]! <= hi[i]!)) {
+      throw new ValidationError(
+        `cannot rebalance portfolio ${portfolio.id}: business ${a.businessId} has weight ${w} and bounds [${lo[i]}, ${hi[i]}]; weights and bounds must be numbers in [0,1]`,
+      );
+    }
     const m = lookup.get(a.businessId);
     found[i] = m;
     if (m !== undefined && m.profit > maxProfit) maxProfit = m.profit;
@@ -88,7 +104,10 @@ export function recommend(
   let movableCount = 0;
   for (let i = 0; i < n; i++) {
     if (state[i] !== MOVABLE) continue;
-    scores[i] = strategyScore(portfolio.strategy, allocations[i]!, found[i]!, ctx);
+    const score = strategyScore(portfolio.strategy, allocations[i]!, found[i]!, ctx);
+    if (!(score >= 0 && score <= Number.MAX_VALUE))
+      throw badScore(portfolio, allocations[i]!, found[i]!, score);
+    scores[i] = score;
     movableCount++;
   }
   const freeMass = Math.max(0, 1 - fixedMass);
@@ -96,13 +115,36 @@ export function recommend(
 
   // Rounds of: split the mass left over the active allocations, then keep the ones inside the band.
   let activeMass = freeMass;
-  let activeIdx = new Int32Array(movableCount);
+  let activeIdx: Int32Array = new Int32Array(movableCount);
   let k = 0;
   for (let i = 0; i < n; i++) if (state[i] === MOVABLE) activeIdx[k++] = i;
   const sBuf = new Float64Array(movableCount);
   const lBuf = new Float64Array(movableCount);
   const hBuf = new Float64Array(movableCount);
-  for (let round = 0; round < MAX_ROUNDS && activeIdx.length > 0; round++) {
+  // No bound on the rounds: each keeps at least one allocation or ends the loop. After a few,
+  // the indexed rounds take over (same decisions, O(n log n) in all for unbounded allocations).
+  const plainRounds = options.plainRounds ?? Math.max(8, Math.ceil(Math.log2(movableCount + 1)));
+  let indexed = false;
+  for (let round = 0; activeIdx.length > 0; round++) {
+    if (!indexed && round > 0 && round >= plainRounds) {
+      indexed = true;
+      const settled = settleBand({
+        active: activeIdx,
+        mass: activeMass,
+        scores,
+        current,
+        lo,
+        hi,
+        band: threshold + BAND_EPSILON,
+      });
+      for (const i of settled.kept) {
+        state[i] = MAINTAINED;
+        next[i] = current[i]!;
+      }
+      activeIdx = settled.active;
+      activeMass = settled.mass;
+      if (activeIdx.length === 0) break;
+    }
     const m = activeIdx.length;
     const s = sBuf.subarray(0, m);
     const l = lBuf.subarray(0, m);
@@ -137,9 +179,6 @@ export function recommend(
       activeIdx = new Int32Array(0);
       break;
     }
-    // Out of rounds: the targets just computed stand for every active allocation. Keeping the
-    // in-band ones now would leave the others with a split of mass that is no longer theirs.
-    if (round === MAX_ROUNDS - 1) break;
     const rest = new Int32Array(m - inBand);
     let r = 0;
     let keptMass = 0;
@@ -190,8 +229,20 @@ export function recommend(
   }
   keepSumExact(next, state, lo, hi, current);
   turnover = 0;
-  for (let i = 0; i < n; i++) turnover += Math.abs(next[i]! - current[i]!);
+  let before = 0;
+  let after = 0;
+  for (let i = 0; i < n; i++) {
+    const w = next[i]!;
+    if (!(w >= 0 && w <= 1))
+      throw new InvariantError(`recommended weight ${w} for ${allocations[i]!.businessId}`);
+    turnover += Math.abs(w - current[i]!);
+    before += current[i]!;
+    after += w;
+  }
   turnover /= 2;
+  if (Math.abs(before - 1) <= SUM_TOLERANCE && !(Math.abs(after - 1) <= SUM_TOLERANCE)) {
+    throw new InvariantError(`recommended weights of portfolio ${portfolio.id} sum to ${after}`);
+  }
 
   const why: ReasonContext = {
     label: STRATEGY_LABEL[portfolio.strategy],
@@ -254,9 +305,8 @@ class ColumnarRecommendation implements Recommendation {
   }
 
   reasonAt(i: number): string {
-    const { state, current, next, split } = this.columns;
+    const { state, current, split } = this.columns;
     const c = current[i]!;
-    const w = next[i]!;
     const a = this.allocations[i]!;
     const why = this.why;
     switch (state[i]) {
@@ -270,9 +320,10 @@ class ColumnarRecommendation implements Recommendation {
     const s = split[i]!;
     const share = why.freeMass > 0 ? s / why.freeMass : 0;
     let reason = `${why.label} share ${pct(share)} of free mass; was ${pct(c)}`;
-    if (a.maxWeight !== undefined && Math.abs(w - a.maxWeight) < 1e-12)
+    // The strategy's split, not the final weight: max_turnover may stop the move short of the bound.
+    if (a.maxWeight !== undefined && Math.abs(s - a.maxWeight) < 1e-12)
       reason += `; capped at max ${pct(a.maxWeight)}`;
-    if (a.minWeight !== undefined && a.minWeight > 0 && Math.abs(w - a.minWeight) < 1e-12) {
+    if (a.minWeight !== undefined && a.minWeight > 0 && Math.abs(s - a.minWeight) < 1e-12) {
       reason += `; held at min ${pct(a.minWeight)}`;
     }
     // Also when the scale is 0: then the action is maintain, and this says why.
@@ -406,6 +457,13 @@ class InOrderLookup<V> {
     }
     return this.#map.get(key);
   }
+}
+
+function badScore(portfolio: Portfolio, a: Allocation, m: BusinessMetrics, score: number): ValidationError {
+  const figures = `revenue ${m.revenue}, profit ${m.profit}, growth_rate ${m.growthRate}, health_score ${m.healthScore}, target_weight ${a.targetWeight}`;
+  return new ValidationError(
+    `cannot rebalance portfolio ${portfolio.id}: the ${portfolio.strategy} score of business ${a.businessId} is ${score} (${figures}); metrics must be finite numbers`,
+  );
 }
 
 function infeasible(

@@ -55,12 +55,12 @@ export function rollUp(portfolio: Portfolio, metrics: ReadonlyMap<string, Busine
       worst = m;
     }
   }
-  const roi = portfolio.totalBudget > 0 ? (totalProfit / portfolio.totalBudget) * 100 : null;
+  const roi = portfolio.totalBudget > 0 ? percentOf(totalProfit, portfolio.totalBudget) : null;
   return {
     totalRevenue,
     totalExpenses,
     totalProfit,
-    netMargin: totalRevenue > 0 ? (totalProfit / totalRevenue) * 100 : 0,
+    netMargin: totalRevenue > 0 ? percentOf(totalProfit, totalRevenue) : 0,
     averageMargin: withMetrics > 0 ? marginSum / withMetrics : 0,
     totalCustomers,
     businessCount: portfolio.allocations.length,
@@ -74,4 +74,15 @@ export function rollUp(portfolio: Portfolio, metrics: ReadonlyMap<string, Busine
     bestPerformerId: best?.businessId ?? null,
     worstPerformerId: worst?.businessId ?? null,
   };
+}
+
+/**
+ * part / whole * 100 for a positive whole, kept finite: a whole next to nothing (revenues of
+ * 1e-310, a budget of 1e-300) gives Infinity, which a report cannot carry (JSON writes null).
+ * Beyond the range of a double the ratio stops at the largest one, with its sign.
+ */
+export function percentOf(part: number, whole: number): number {
+  const ratio = (part / whole) * 100;
+  if (Number.isFinite(ratio)) return ratio;
+  return ratio > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
 }

@@ -53,11 +53,59 @@ export function assertStatus(value: unknown): PortfolioStatus {
   return value as PortfolioStatus;
 }
 
-export function assertName(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim().length === 0 || value.length > 200) {
-    throw new ValidationError(`${field} must be a non-empty string of at most 200 characters`);
+export const NAME_MAX_LENGTH = 200;
+
+/**
+ * C0 and C1 control characters (ESC, CSI...), DEL, and the line and paragraph separators:
+ * names are printed on terminals, where "\u001b[31m" is an escape sequence, not a name.
+ */
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
   }
+  return false;
+}
+
+/** Why `value` cannot be a name (a portfolio's or a business's), or undefined when it can. */
+export function nameProblem(value: string): string | undefined {
+  if (value.trim().length === 0) return 'must not be empty or only spaces';
+  if (value.length > NAME_MAX_LENGTH) return `must be at most ${NAME_MAX_LENGTH} characters`;
+  if (hasControlCharacter(value)) return 'must not contain control characters (such as terminal escapes)';
+  return undefined;
+}
+
+export function assertName(field: string, value: unknown): string {
+  if (typeof value !== 'string') throw new ValidationError(`${field} must be a string, got ${show(value)}`);
+  const problem = nameProblem(value);
+  if (problem !== undefined) throw new ValidationError(`${field} ${problem}, got ${show(value)}`);
   return value;
+}
+
+/**
+ * ISO-8601 date and time with a zone (`Z` or `+02:00`), any precision: the timestamps that
+ * `toISOString()` writes and that other systems send. A time without a zone is ambiguous.
+ */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+export function isIsoTimestamp(value: string): boolean {
+  return ISO_TIMESTAMP.test(value) && isRealDate(value);
+}
+
+/** A calendar date (`2026-01-31`) or a timestamp. */
+export function isIsoDateOrTimestamp(value: string): boolean {
+  return ISO_DATE.test(value) ? isRealDate(value) : isIsoTimestamp(value);
+}
+
+/** Date.parse accepts 2026-02-30 as March 2nd: the day must survive the round trip. */
+function isRealDate(value: string): boolean {
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) return false;
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const probe = new Date(0);
+  probe.setUTCFullYear(year, month - 1, day);
+  return probe.getUTCFullYear() === year && probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day;
 }
 
 function show(value: unknown): string {

@@ -1,3 +1,5 @@
+import { InvariantError } from './errors.js';
+
 /**
  * Split `mass` over items in proportion to their scores, each kept within [lo, hi]:
  * w_i = clamp(lambda * s_i, lo_i, hi_i) with sum(w) = mass. When every score is 0 the split is
@@ -17,21 +19,48 @@ export type FillResult =
 
 const FEASIBILITY_SLACK = 1e-9;
 
+/**
+ * Only the ratios of scores matter, but lambda = mass / sum(scores) must stay finite: scores
+ * near 1e308 sum to Infinity, and a sum near 1e-310 (subnormal) has an infinite inverse; either
+ * way the weights became NaN. So the scores are brought into this range first, and the free
+ * ones again whenever pinning leaves only tiny ones free. Scaling is by powers of two, which is
+ * exact: the weights are the same as without it. Most splits never need the copy.
+ */
+const SAFE_SCORE_MIN = 2 ** -500;
+const SAFE_SCORE_MAX = 2 ** 500;
+
 export function waterFill(
-  scores: ArrayLike<number>,
+  rawScores: ArrayLike<number>,
   lo: ArrayLike<number>,
   hi: ArrayLike<number>,
   requestedMass: number,
 ): FillResult {
-  const n = scores.length;
+  const n = rawScores.length;
   let sumLo = 0;
   let sumHi = 0;
-  let sumScore = 0;
+  let maxScore = 0;
   for (let i = 0; i < n; i++) {
     sumLo += lo[i]!;
     sumHi += hi[i]!;
-    sumScore += scores[i]!;
+    const s = rawScores[i]!;
+    if (!(s >= 0 && s <= Number.MAX_VALUE)) throw new InvariantError(`water-fill score ${s} at ${i}`);
+    if (s > maxScore) maxScore = s;
   }
+  let scores: ArrayLike<number> = rawScores;
+  let scaled: Float64Array | undefined;
+  /** Multiplies the scores of the free items (all of them before any is pinned) by 2^exponent. */
+  const rescale = (exponent: number, pinned: Uint8Array | undefined) => {
+    if (!scaled) {
+      scaled = Float64Array.from(rawScores);
+      scores = scaled;
+    }
+    for (let i = 0; i < n; i++) if (!pinned?.[i]) scaled[i] = timesPowerOfTwo(scaled[i]!, exponent);
+  };
+  if (maxScore > 0 && (maxScore < SAFE_SCORE_MIN || maxScore > SAFE_SCORE_MAX)) {
+    rescale(-binaryExponent(maxScore), undefined);
+  }
+  let sumScore = 0;
+  for (let i = 0; i < n; i++) sumScore += scores[i]!;
   if (sumLo > requestedMass + FEASIBILITY_SLACK) return { ok: false, problem: 'min-too-high', sumLo, sumHi };
   if (sumHi < requestedMass - FEASIBILITY_SLACK) return { ok: false, problem: 'max-too-low', sumLo, sumHi };
   const mass = Math.min(Math.max(requestedMass, sumLo), sumHi);
@@ -124,11 +153,38 @@ export function waterFill(
         const i = watched[j]!;
         if (!pinned[i]) freeScore += scores[i]!;
       }
+      if (freeScore > 0 && freeScore < SAFE_SCORE_MIN) {
+        const exponent = -binaryExponent(freeScore);
+        rescale(exponent, pinned);
+        freeScore = timesPowerOfTwo(freeScore, exponent);
+        openScore = timesPowerOfTwo(openScore, exponent);
+        openMax = timesPowerOfTwo(openMax, exponent);
+      }
     }
   }
 
   absorbRounding(weights, lo, hi, mass);
   return { ok: true, weights };
+}
+
+/** floor(log2(x)) for x > 0, give or take one: enough to bring x near 1. */
+export function binaryExponent(x: number): number {
+  return Math.floor(Math.log2(x));
+}
+
+/** x * 2^exponent in steps that cannot overflow on the way (2^1074 is not a double). */
+export function timesPowerOfTwo(x: number, exponent: number): number {
+  let value = x;
+  let rest = exponent;
+  while (rest > 1000) {
+    value *= 2 ** 1000;
+    rest -= 1000;
+  }
+  while (rest < -1000) {
+    value *= 2 ** -1000;
+    rest += 1000;
+  }
+  return value * 2 ** rest;
 }
 
 /** Floating-point sums drift by ~1e-16 per term; give the residue to the item with most room. */

@@ -6,21 +6,41 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 import { idSchema } from './ids.js';
+import { type MetricsReadOptions, metricsSchema, toMetrics } from './metrics-wire.js';
 import {
   type Allocation,
   type BusinessMetrics,
   DEFAULTS,
   type Portfolio,
-  STAGES,
   STATUSES,
   STRATEGIES,
   SUM_TOLERANCE,
   viewAllocation,
 } from './model.js';
 import type { Report } from './run.js';
+import { isIsoTimestamp, nameProblem } from './validate.js';
 
 const fraction = z.number().min(0).max(1);
 const finite = z.number();
+
+const nameSchema = z.string().superRefine((value, ctx) => {
+  const problem = nameProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const timestampSchema = z
+  .string()
+  .refine(isIsoTimestamp, 'must be an ISO-8601 timestamp with a time zone, such as 2026-01-31T02:00:00Z');
+
+/**
+ * Keys such as "2" or "10" are array indices to JavaScript: every object lists them first, in
+ * numeric order, whatever order the file wrote them in. Such ids are valid, but without a
+ * `businesses` list the order of the allocations cannot be known.
+ */
+const ARRAY_INDEX = /^(0|[1-9][0-9]{0,9})$/;
+function isArrayIndex(key: string): boolean {
+  return ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1;
+}
 
 export const strategySchema = z.enum(STRATEGIES, {
   error: (issue) => `unknown strategy ${JSON.stringify(issue.input)}: use one of ${STRATEGIES.join(', ')}`,
@@ -48,7 +68,7 @@ export const INPUT_SUM_TOLERANCE = 1e-6;
 export const wirePortfolioSchema = z
   .strictObject({
     id: idSchema,
-    name: z.string().min(1).max(200),
+    name: nameSchema,
     owner_id: idSchema,
     status: statusSchema.default(DEFAULTS.status),
     strategy: strategySchema.default(DEFAULTS.strategy),
@@ -61,9 +81,9 @@ export const wirePortfolioSchema = z
     business_count: z.number().int().min(0).optional(),
     businesses: z.array(idSchema).optional(),
     allocations: z.record(z.string(), wireAllocationSchema).default({}),
-    created_at: z.string().optional(),
-    updated_at: z.string().optional(),
-    last_run: z.strictObject({ run_id: z.string(), report_id: z.string(), at: z.string() }).nullish(),
+    created_at: timestampSchema.optional(),
+    updated_at: timestampSchema.optional(),
+    last_run: z.strictObject({ run_id: z.string(), report_id: z.string(), at: timestampSchema }).nullish(),
   })
   .superRefine((p, ctx) => {
     const keys = Object.keys(p.allocations);
@@ -73,6 +93,16 @@ export const wirePortfolioSchema = z
           code: 'custom',
           path: ['allocations', key],
           message: `business id ${JSON.stringify(key)} is not valid: use 1..64 characters of letters, digits, "_" or "-"`,
+        });
+      }
+    }
+    if (p.businesses === undefined && keys.length > 1) {
+      const numeric = keys.filter(isArrayIndex);
+      if (numeric.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['businesses'],
+          message: `business ids ${numeric.map((k) => JSON.stringify(k)).join(', ')} are numbers, which JSON objects do not keep in order: list the order of the allocations in "businesses"`,
         });
       }
     }
@@ -105,11 +135,20 @@ export const wirePortfolioSchema = z
     }
     for (const key of keys) {
       const a = p.allocations[key]!;
-      if (a.min_weight != null && a.max_weight != null && a.min_weight > a.max_weight) {
+      const min = a.min_weight ?? 0;
+      const max = a.max_weight ?? 1;
+      if (min > max) {
         ctx.addIssue({
           code: 'custom',
           path: ['allocations', key],
           message: 'min_weight is above max_weight',
+        });
+      } else if (a.weight < min || a.weight > max) {
+        // Invariant 3 holds from the moment a portfolio is read, like invariant 1.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allocations', key, 'weight'],
+          message: `business ${key} has weight ${a.weight}, outside its bounds [${min}, ${max}]: change the weight or the bounds`,
         });
       }
     }
@@ -233,79 +272,18 @@ export function portfolioToWire(p: Portfolio) {
 
 export type WirePortfolio = ReturnType<typeof portfolioToWire>;
 
-export const wireMetricsSchema = z
-  .object({
-    business_id: idSchema,
-    name: z.string().max(200).nullish(),
-    revenue: finite,
-    expenses: finite.optional(),
-    profit: finite.optional(),
-    margin: finite.optional(),
-    customers: z.number().int().min(0).optional(),
-    growth_rate: finite,
-    health_score: z.number().min(0).max(100),
-    stage: z.enum(STAGES).default('unknown'),
-    // Epoch milliseconds only within the range of a Date: toISOString() throws outside it.
-    as_of: z.union([z.string(), z.number().min(-8.64e15).max(8.64e15)]).nullish(),
-  })
-  .refine((m) => m.expenses !== undefined || m.profit !== undefined, {
-    message: 'give expenses or profit (or both)',
-    path: ['expenses'],
-  });
-
-export type WireMetrics = z.input<typeof wireMetricsSchema>;
-
 /** profit defaults to revenue - expenses; margin to profit/revenue*100 (0 when revenue <= 0). */
-export function metricsFromWire(input: unknown): BusinessMetrics {
-  const m = parseWith(wireMetricsSchema, input, 'metrics');
-  return toMetrics(m);
+export function metricsFromWire(input: unknown, options: MetricsReadOptions = {}): BusinessMetrics {
+  return toMetrics(parseWith(metricsSchema(options), input, 'metrics'));
 }
 
 export function safeMetricsFromWire(
   input: unknown,
+  options: MetricsReadOptions = {},
 ): { ok: true; metrics: BusinessMetrics } | { ok: false; error: string } {
-  const parsed = wireMetricsSchema.safeParse(input);
+  const parsed = metricsSchema(options).safeParse(input);
   if (!parsed.success) return { ok: false, error: describeIssues(parsed.error.issues) };
   return { ok: true, metrics: toMetrics(parsed.data) };
-}
-
-function toMetrics(m: z.output<typeof wireMetricsSchema>): BusinessMetrics {
-  const profit = m.profit ?? m.revenue - (m.expenses ?? 0);
-  const expenses = m.expenses ?? m.revenue - profit;
-  return {
-    businessId: m.business_id,
-    name: m.name ?? undefined,
-    revenue: m.revenue,
-    expenses,
-    profit,
-    margin: m.margin ?? (m.revenue > 0 ? (profit / m.revenue) * 100 : 0),
-    customers: m.customers ?? 0,
-    growthRate: m.growth_rate,
-    healthScore: m.health_score,
-    stage: m.stage,
-    asOf:
-      m.as_of === undefined || m.as_of === null
-        ? undefined
-        : typeof m.as_of === 'number'
-          ? new Date(m.as_of).toISOString()
-          : m.as_of,
-  };
-}
-
-export function metricsToWire(m: BusinessMetrics) {
-  return {
-    business_id: m.businessId,
-    name: m.name ?? null,
-    revenue: m.revenue,
-    expenses: m.expenses,
-    profit: m.profit,
-    margin: m.margin,
-    customers: m.customers,
-    growth_rate: m.growthRate,
-    health_score: m.healthScore,
-    stage: m.stage,
-    as_of: m.asOf ?? null,
-  };
 }
 
 export function reportToWire(r: Report) {

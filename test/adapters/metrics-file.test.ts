@@ -46,9 +46,27 @@ describe('parseMetricsText', () => {
     expect([...file.metrics.keys()]).toEqual(['a']);
   });
 
-  it('accepts an empty file and an empty array', () => {
-    expect(parseMetricsText('m.ndjson', '').metrics.size).toBe(0);
-    expect(parseMetricsText('m.json', '[]').metrics.size).toBe(0);
+  it('refuses an empty file and an empty array, in lenient mode too', () => {
+    // Before: accepted, and `plan` ran with every business no-metrics and exited 0.
+    expect(refusal('')).toBe('m.json: no metrics in the file: it is empty');
+    expect(refusal(' \n\n')).toBe('m.json: no metrics in the file: it is empty');
+    expect(refusal('[]')).toBe('m.json: no metrics in the file: the array is empty');
+    expect(() => parseMetricsText('m.json', '[ ]', { strict: false })).toThrow(/no metrics in the file/);
+  });
+
+  it('refuses fields it does not know, naming them (an operator typo is not silently dropped)', () => {
+    const { expenses: _, ...withoutExpenses } = a;
+    const typo = { ...withoutExpenses, customer: 500, expense: 60 };
+    expect(refusal(JSON.stringify([typo]))).toBe(
+      'm.json: invalid metrics: index 0 (business_id a): unknown fields "customer", "expense"; expenses: give expenses or profit (or both)',
+    );
+    expect(refusal(JSON.stringify({ ...a, colour: 'blue' }))).toMatch(
+      /line 1 \(business_id a\): unknown field "colour"/,
+    );
+    // Lenient (the file source): that business is left out, with the reason.
+    const file = parseMetricsText('m.json', JSON.stringify([a, { ...b, colour: 'blue' }]), { strict: false });
+    expect([...file.metrics.keys()]).toEqual(['a']);
+    expect(file.problems[0]?.message).toBe('unknown field "colour"');
   });
 
   it('names the index, the business and the field of an invalid array entry', () => {
@@ -60,7 +78,7 @@ describe('parseMetricsText', () => {
   it('names the line of an invalid NDJSON entry, and NaN literals', () => {
     const text = `${JSON.stringify(a)}\n{"business_id":"b","revenue":NaN,"profit":1,"growth_rate":1,"health_score":1}\n`;
     expect(refusal(text)).toBe(
-      'm.json: invalid metrics: line 2: not valid JSON: NaN is not a JSON number (metrics must be finite numbers)',
+      'm.json: invalid metrics: line 2: not valid JSON: NaN for "revenue" at column 30 is not a JSON number (numbers must be finite)',
     );
   });
 

@@ -105,8 +105,13 @@ describe('metrics import', () => {
       ],
       ['dup.json', JSON.stringify([metric('d-1'), metric('d-1')]), /business_id d-1 is listed twice/],
       ['badid.json', JSON.stringify([metric('a:b')]), /index 0 \(business_id "a:b"\): business_id/],
-      ['empty.json', '', /no metrics entries: nothing imported/],
-      ['empty-array.json', '[]', /no metrics entries: nothing imported/],
+      ['empty.json', '', /empty\.json: no metrics in the file: it is empty/],
+      ['empty-array.json', '[]', /empty-array\.json: no metrics in the file: the array is empty/],
+      [
+        'typo.json',
+        JSON.stringify([{ ...metric('ty-1'), customer: 5 }]),
+        /index 0 \(business_id ty-1\): unknown field "customer"/,
+      ],
     ];
     for (const [name, text, message] of cases) {
       const result = await run(['metrics', 'import', await file(name, text)]);

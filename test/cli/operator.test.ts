@@ -336,7 +336,7 @@ describe('portfolio businesses and allocations', () => {
       [['update', 'guard', '--status', 'sleeping'], 1, /unknown status "sleeping"/],
       [['update', 'guard', '--budget', 'abc'], 2, /--budget.*expected a number/],
       [['update', 'guard', '--budget', '-1'], 1, /total_budget must be a finite number >= 0, got -1/],
-      [['update', 'guard', '--name', ' '], 1, /name must be a non-empty string/],
+      [['update', 'guard', '--name', ' '], 1, /name must not be empty or only spaces/],
       [['update', 'guard', '--drift-threshold', '2'], 1, /drift_threshold must be a number between 0 and 1/],
       [['update', 'guard', '--max-turnover', 'nonee'], 2, /--max-turnover.*expected a number or "none"/],
       [['update', 'guard', '--attention-hours', 'NaN'], 2, /--attention-hours.*expected a number/],

@@ -312,18 +312,18 @@ describe('ballast plan refuses bad files with exit 1 and one line on stderr', ()
       /portfolio north-star is archived/,
     ],
     [
-      'bounds that cannot be met',
+      // Bounds that exclude the weight already: the plan could never hold them (invariant 3).
+      'a weight outside its own bounds',
       async () => [
         await file(
           'bounds.json',
           portfolioWith((p) => {
             p.allocations['green-leaf']!['min_weight'] = 0.5;
-            p.allocations['tidy-books']!['min_weight'] = 0.4;
           }),
         ),
         METRICS,
       ],
-      /cannot rebalance portfolio north-star: the minimum weights/,
+      /bounds\.json: invalid portfolio: allocations\.green-leaf\.weight: business green-leaf has weight 0\.2, outside its bounds \[0\.5, 1\]: change the weight or the bounds$/m,
     ],
     [
       'a portfolio that is not valid JSON',
@@ -367,7 +367,7 @@ describe('ballast plan refuses bad files with exit 1 and one line on stderr', ()
           `${JSON.stringify(exampleMetrics[0])}\n${JSON.stringify(exampleMetrics[1]).replace('420000', 'NaN')}\n`,
         ),
       ],
-      /nan\.ndjson: invalid metrics: line 2: not valid JSON: NaN is not a JSON number/,
+      /nan\.ndjson: invalid metrics: line 2: not valid JSON: NaN for "revenue" at column \d+ is not a JSON number/,
     ],
     [
       'a health score above 100',
@@ -412,6 +412,67 @@ describe('ballast plan refuses bad files with exit 1 and one line on stderr', ()
       'metrics that are not valid JSON',
       async () => [PORTFOLIO, await file('broken-metrics.json', '[{"business_id": "a",]')],
       /broken-metrics\.json: not valid JSON/,
+    ],
+    // Before: accepted, every business no-metrics, exit 0.
+    [
+      'an empty metrics file',
+      async () => [PORTFOLIO, await file('empty-metrics.json', '')],
+      /empty-metrics\.json: no metrics in the file: it is empty$/m,
+    ],
+    [
+      'an empty metrics array',
+      async () => [PORTFOLIO, await file('empty-array.json', '[]')],
+      /empty-array\.json: no metrics in the file: the array is empty$/m,
+    ],
+    [
+      // Before: the typos were ignored without a word.
+      'unknown fields in the metrics',
+      async () => [
+        PORTFOLIO,
+        await file(
+          'typo-metrics.json',
+          metricsWith((m) => {
+            m[3]!['customer'] = 500;
+          }),
+        ),
+      ],
+      /typo-metrics\.json: invalid metrics: index 3 \(business_id tidy-books\): unknown field "customer"$/m,
+    ],
+    [
+      // Before: "(metrics must be finite numbers)", for a portfolio file.
+      'a NaN weight in the portfolio',
+      async () => [
+        await file(
+          'nan-portfolio.json',
+          JSON.stringify(examplePortfolio, null, 2).replace('"weight": 0.15', '"weight": NaN'),
+        ),
+        METRICS,
+      ],
+      /nan-portfolio\.json: not valid JSON: NaN for "weight" at line \d+ column \d+ is not a JSON number \(numbers must be finite\)$/m,
+    ],
+    [
+      'a portfolio name with a terminal escape',
+      async () => [
+        await file(
+          'escape.json',
+          portfolioWith((p) => (p['name'] = 'North\u001b[2J')),
+        ),
+        METRICS,
+      ],
+      /escape\.json: invalid portfolio: name: must not contain control characters/,
+    ],
+    [
+      'numeric business ids without a businesses list',
+      async () => [
+        await file('numeric.json', {
+          id: 'n',
+          name: 'Numbers',
+          owner_id: 'dana',
+          allocations: { '10': { weight: 0.5 }, '2': { weight: 0.5 } },
+        }),
+        METRICS,
+      ],
+      /numeric\.json: invalid portfolio: businesses: business ids "2", "10" are numbers, .*list the order of the allocations in "businesses"$/m,
     ],
   ];
 

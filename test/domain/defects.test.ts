@@ -15,6 +15,7 @@ import {
   applyRecommendation,
   countChanges,
   createPortfolio,
+  membershipIndexBuilds,
   NotFoundError,
   type Portfolio,
   RefusedError,
@@ -440,6 +441,57 @@ describe('defect 11: adding many businesses', () => {
     expect(weightsOf(batch)['a']).toBe(0.4);
     expect(weightsOf(batch)['b']).toBeCloseTo(0.1, 14);
     expectWeightsValid(batch);
+  });
+
+  it('builds the membership index once for 20,000 businesses added one by one (revenue strategy)', () => {
+    // Before: a Set of every id was built on each add, O(n) before the re-spread even began.
+    // Weights of 0 on a portfolio whose weight is locked keep the re-spread (O(n) by SPEC) from
+    // copying every allocation: 20,000 default adds take ~20 s here, a benchmark's business.
+    let p = setAllocation(
+      addBusiness(wirePortfolio({ strategy: 'revenue' }), 'anchor', {}, T1),
+      'anchor',
+      { locked: true },
+      T1,
+    );
+    const before = membershipIndexBuilds();
+    for (let i = 0; i < 20_000; i++) p = addBusiness(p, `b${i}`, { weight: 0 }, T1);
+
+    expect(membershipIndexBuilds() - before).toBe(1);
+    expect(p.allocations).toHaveLength(20_001);
+    expect(() => addBusiness(p, 'b12345', {}, T1)).toThrow(/b12345 is already in portfolio/);
+    expect(membershipIndexBuilds() - before).toBe(1);
+    expectWeightsValid(p);
+  }, 60_000);
+
+  it('carries the index through default-weight adds too, and rebuilds it after a remove', () => {
+    let p = wirePortfolio({ strategy: 'growth', allocations: { a: { weight: 1 } } });
+    const before = membershipIndexBuilds();
+    for (let i = 0; i < 1000; i++) p = addBusiness(p, `b${i}`, {}, T1);
+    expect(membershipIndexBuilds() - before).toBe(1);
+
+    p = removeBusiness(p, 'b10', T1);
+    for (let i = 0; i < 10; i++) p = addBusiness(p, `c${i}`, {}, T1);
+    expect(membershipIndexBuilds() - before).toBe(2);
+    expect(() => addBusiness(p, 'b11', {}, T1)).toThrow(RefusedError);
+    expect(addBusiness(p, 'b10', {}, T1).allocations.at(-1)?.businessId).toBe('b10');
+    expectWeightsValid(p);
+  });
+
+  it('answers membership right for every portfolio an index was carried through, and for branches', () => {
+    const p0 = wirePortfolio({ strategy: 'revenue', allocations: { a: { weight: 1 } } });
+    const p1 = addBusiness(p0, 'x', {}, T1);
+    const p2 = addBusiness(p0, 'y', {}, T1); // a second add to p0: another line of portfolios
+    const p3 = addBusiness(p1, 'z', {}, T1);
+
+    expect(() => addBusiness(p3, 'x', {}, T1)).toThrow(RefusedError);
+    expect(() => addBusiness(p3, 'z', {}, T1)).toThrow(RefusedError);
+    expect(() => addBusiness(p2, 'y', {}, T1)).toThrow(RefusedError);
+    // Ids added on one line are not in the other, nor in the portfolios before them.
+    expect(addBusiness(p2, 'x', {}, T1).allocations.map((a) => a.businessId)).toEqual(['a', 'y', 'x']);
+    expect(addBusiness(p1, 'y', {}, T1).allocations.map((a) => a.businessId)).toEqual(['a', 'x', 'y']);
+    expect(addBusiness(p0, 'z', {}, T1).allocations.map((a) => a.businessId)).toEqual(['a', 'z']);
+    expect(removeBusiness(p3, 'x', T1).allocations.map((a) => a.businessId)).toEqual(['a', 'z']);
+    expect(setAllocation(p3, 'z', { priority: 2 }, T1).allocations[2]?.priority).toBe(2);
   });
 
   it('checks membership: a business already in the portfolio, or twice in one batch, is refused', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import {
+  type Allocation,
   type BusinessMetrics,
   metricsFromWire,
   type Portfolio,
@@ -50,4 +51,12 @@ export function wirePortfolio(
   input: Omit<WirePortfolioInput, 'id' | 'name' | 'owner_id'> & { id?: string },
 ): Portfolio {
   return portfolioFromWire({ id: 'p1', name: 'Test', owner_id: 'user_1', created_at: T0, ...input }, T0);
+}
+
+/**
+ * The portfolio with some allocations changed in code, past the wire schema: a weight outside
+ * its own bounds, as a portfolio stored before the schema refused one can hold.
+ */
+export function withAllocations(p: Portfolio, edits: Record<string, Partial<Allocation>>): Portfolio {
+  return { ...p, allocations: p.allocations.map((a) => ({ ...a, ...edits[a.businessId] })) };
 }

@@ -11,7 +11,7 @@ import {
   ValidationError,
   viewAllocation,
 } from '../../src/domain/index.js';
-import { expectWeightsValid, T0, T1, T2, weightsOf, wirePortfolio } from './fixtures.js';
+import { expectWeightsValid, T0, T1, T2, weightsOf, wirePortfolio, withAllocations } from './fixtures.js';
 
 describe('createPortfolio and updatePortfolio', () => {
   it('fills the defaults and starts at version 1', () => {
@@ -44,6 +44,21 @@ describe('createPortfolio and updatePortfolio', () => {
     expect(() => createPortfolio({ ...ok, driftThreshold: 1.5 }, T0)).toThrow(/drift_threshold/);
     expect(() => createPortfolio({ ...ok, maxTurnover: Number.NaN }, T0)).toThrow(/max_turnover/);
     expect(() => createPortfolio({ ...ok, name: '  ' }, T0)).toThrow(/name/);
+  });
+
+  it('refuses names of only spaces or with control characters (terminal escapes), on create and update', () => {
+    const ok = { id: 'p1', name: 'Test', ownerId: 'user_1' };
+    expect(() => createPortfolio({ ...ok, name: '   ' }, T0)).toThrow(
+      'name must not be empty or only spaces, got "   "',
+    );
+    // Printed on a terminal, "\u001b[31m" turns the rest of the output red (or worse).
+    expect(() => createPortfolio({ ...ok, name: '\u0000\u001b[31m' }, T0)).toThrow(
+      'name must not contain control characters (such as terminal escapes), got "\\u0000\\u001b[31m"',
+    );
+    const p = createPortfolio(ok, T0);
+    expect(() => updatePortfolio(p, { name: 'North\u009bStar' }, T1)).toThrow(ValidationError);
+    expect(() => updatePortfolio(p, { name: 'x'.repeat(201) }, T1)).toThrow(/at most 200 characters/);
+    expect(updatePortfolio(p, { name: 'Nord Étoile ★' }, T1).name).toBe('Nord Étoile ★');
   });
 
   it('updates settings, bumps the version, and clears max turnover with null', () => {
@@ -192,6 +207,17 @@ describe('setAllocation', () => {
     );
     const bounded = setAllocation(p, 'b', { maxWeight: 0.35 }, T1);
     expect(() => setAllocation(bounded, 'b', { weight: 0.4 }, T2)).toThrow(ValidationError);
+  });
+
+  it('says "its bounds", not "the new bounds", when only the priority of such an allocation changes', () => {
+    // A locked weight outside bounds that did not change: a portfolio stored before the wire
+    // schema refused it. Before the fix the message spoke of new bounds nobody had given.
+    const stored = withAllocations(setAllocation(p, 'b', { locked: true }, T1), { b: { maxWeight: 0.2 } });
+
+    expect(() => setAllocation(stored, 'b', { priority: 3 }, T2)).toThrow(
+      'business b is locked at 30%, outside its bounds [0%, 20%]; give a weight within them, change the bounds or unlock it',
+    );
+    expect(() => setAllocation(stored, 'b', { maxWeight: 0.25 }, T2)).toThrow(/outside the new bounds/);
   });
 
   it('the only business of a portfolio must weigh 1', () => {

@@ -16,15 +16,18 @@ import {
   type Portfolio,
   type Recommendation,
   RefusedError,
+  type Report,
   rank,
   recommend,
   removeBusiness,
+  reportToWire,
   runPortfolio,
   setAllocation,
   ValidationError,
 } from '../../src/domain/index.js';
 import {
   check,
+  checkFiniteNumbers,
   checkLockedKept,
   checkRecommendation,
   checkSpread,
@@ -282,6 +285,55 @@ describe('domain properties', () => {
         const first = outcome(s.metrics);
         check(outcome(s.metrics) === first, () => 'a second run gave another outcome');
         check(outcome(shuffled) === first, () => 'reordering the metrics map changed the outcome');
+      }),
+      RUNS,
+    );
+  });
+
+  it('a run report holds finite numbers only, whatever the magnitudes of the metrics', () => {
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        let report: Report;
+        try {
+          report = runPortfolio({
+            portfolio: s.portfolio,
+            metrics: s.metrics,
+            runId: 'run-1',
+            reportId: 'report-1',
+            trigger: 'manual',
+            now: T1,
+            dryRun: true,
+          }).report;
+        } catch (err) {
+          expectRefusal(err, [RefusedError], 'run');
+          return;
+        }
+        checkFiniteNumbers(reportToWire(report), 'report');
+      }),
+      RUNS,
+    );
+  });
+
+  it('the indexed drift-band rounds decide as the plain rounds do', () => {
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        let plain: Recommendation;
+        try {
+          plain = recommend(s.portfolio, s.metrics, { plainRounds: Number.POSITIVE_INFINITY });
+        } catch (err) {
+          expectRefusal(err, [RefusedError], 'recommend');
+          return;
+        }
+        const indexed = recommend(s.portfolio, s.metrics, { plainRounds: 0 });
+        checkRecommendation(s, indexed);
+        for (const [i, a] of indexed.actions.entries()) {
+          const b = plain.actions[i]!;
+          check(
+            a.action === b.action && Math.abs(a.recommendedWeight - b.recommendedWeight) <= 1e-9,
+            () =>
+              `${a.businessId}: indexed ${a.action} ${a.recommendedWeight}, plain ${b.action} ${b.recommendedWeight}`,
+          );
+        }
       }),
       RUNS,
     );

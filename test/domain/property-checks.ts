@@ -105,9 +105,9 @@ export function checkProportional(
   if (items.length < 2) return;
   let ref = items[0]!;
   for (const item of items) if (item.weight > ref.weight) ref = item;
-  const lambda = ref.weight / ref.score;
   for (const item of items) {
-    const expected = lambda * item.score;
+    // A ratio of scores, not weight / score: scores may be 1e15 or 1e-310.
+    const expected = ref.weight * (item.score / ref.score);
     check(
       Math.abs(item.weight - expected) <= 1e-12 + 1e-9 * expected,
       () => `${what}: ${item.id} has ${item.weight}, ${expected} in proportion to its score ${item.score}`,
@@ -234,4 +234,15 @@ export function recommendFeasible(s: Scenario): boolean {
     else movers.push(a);
   }
   return movers.length === 0 || fits(movers, Math.max(0, 1 - fixed));
+}
+
+/** Every number in a (wire) value is finite: JSON would write NaN and Infinity as null. */
+export function checkFiniteNumbers(value: unknown, path: string): void {
+  if (typeof value === 'number') {
+    check(Number.isFinite(value), () => `${path} is ${value}`);
+  } else if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) checkFiniteNumbers(item, `${path}[${i}]`);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) checkFiniteNumbers(item, `${path}.${key}`);
+  }
 }

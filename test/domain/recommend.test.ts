@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type Allocation,
   applyRecommendation,
   type BusinessMetrics,
   type Recommendation,
@@ -8,7 +9,7 @@ import {
   runPortfolio,
   StaleVersionError,
 } from '../../src/domain/index.js';
-import { expectWeightsValid, metricsMap, T1, T2, wirePortfolio } from './fixtures.js';
+import { expectWeightsValid, metricsMap, T1, T2, wirePortfolio, withAllocations } from './fixtures.js';
 
 const RUN = { runId: 'run-1', reportId: 'rep-1', at: T2 };
 
@@ -98,14 +99,14 @@ describe('recommend: split in proportion to scores, within bounds (water-fill)',
   });
 
   it('refuses, naming the bounds, when the minimums of the movers exceed the free mass', () => {
-    const p = wirePortfolio({
-      strategy: 'revenue',
-      allocations: {
-        l: { weight: 0.5, locked: true },
-        a: { weight: 0.25, min_weight: 0.3 },
-        b: { weight: 0.25, min_weight: 0.3 },
-      },
-    });
+    // Only weights outside their own bounds can make this happen (the wire schema refuses them).
+    const p = withAllocations(
+      wirePortfolio({
+        strategy: 'revenue',
+        allocations: { l: { weight: 0.5, locked: true }, a: { weight: 0.25 }, b: { weight: 0.25 } },
+      }),
+      { a: { minWeight: 0.3 }, b: { minWeight: 0.3 } },
+    );
     const before = structuredClone(p);
 
     expect(() => recommend(p, revenues({ a: 1, b: 1 }))).toThrow(RefusedError);
@@ -201,14 +202,13 @@ describe('recommend: the maintain loop', () => {
   it('does not keep an allocation in place when that would make the bounds of the others unreachable', () => {
     // Round 1: b and c are capped (27% + 22%) and a takes 51%, within 5% of its 50%. Keeping a
     // would leave 50% for b and c, whose maximums add up to 49%: so a moves to 51% after all.
-    const p = wirePortfolio({
-      strategy: 'revenue',
-      allocations: {
-        a: { weight: 0.5 },
-        b: { weight: 0.1, max_weight: 0.27 },
-        c: { weight: 0.4, max_weight: 0.22 },
-      },
-    });
+    const p = withAllocations(
+      wirePortfolio({
+        strategy: 'revenue',
+        allocations: { a: { weight: 0.5 }, b: { weight: 0.1, max_weight: 0.27 }, c: { weight: 0.4 } },
+      }),
+      { c: { maxWeight: 0.22 } },
+    );
 
     const rec = recommend(p, revenues({ a: 46, b: 27, c: 27 }));
 
@@ -219,38 +219,106 @@ describe('recommend: the maintain loop', () => {
     expect(w['c']).toBe(0.22);
   });
 
-  it('stays a consistent split when the rounds run out', () => {
-    // A ladder of currents built so that every round keeps exactly one more allocation, for 40
-    // rounds, under the equal strategy. The loop stops after 32; before the fix the last round's
-    // kept allocation left its difference (0.4%) to a single mover instead of an equal split.
-    const n = 100;
-    const drift = 0.004;
-    const ladder: number[] = [];
-    let kept = 0;
-    for (let r = 0; r < 40; r++) {
-      const target = (1 - kept) / (n - r);
-      const c = r % 2 === 0 ? target - drift + 1e-13 : target + drift - 1e-13;
-      ladder.push(c);
-      kept += c;
+  /**
+   * Currents chained so that each round keeps exactly one more allocation (the review's
+   * adversarial portfolio): 60 allocations far from the band and 40 whose targets fall inside
+   * it one round after another. Solved backwards: at round k the active mean is mu_k and
+   * allocation k sits at mu_k -+ (threshold - 1e-9), alternating, so the next ones are outside.
+   */
+  function chained(fillCount: number, chainCount: number, threshold: number) {
+    const fill = Array.from({ length: fillCount }, (_, i) => (i % 2 ? 1.7 : 0.3));
+    const fillSum = fill.reduce((a, b) => a + b, 0);
+    const chain = new Array<number>(chainCount);
+    let tail = 0;
+    for (let k = chainCount - 1; k >= 0; k--) {
+      const count = fillCount + chainCount - k;
+      const side = k % 2 === 0 ? -1 : 1;
+      chain[k] = (fillSum + tail + side * (threshold - 1e-9) * count) / (count - 1);
+      tail += chain[k]!;
     }
-    const currents = [...ladder, ...new Array<number>(n - ladder.length - 1).fill(0), 1 - kept];
-    const ids = currents.map((_, i) => `b${String(i).padStart(3, '0')}`);
+    const all = [...fill, ...chain];
+    const total = all.reduce((a, b) => a + b, 0);
+    const ids = all.map((_, i) => `b${String(i).padStart(3, '0')}`);
     const p = wirePortfolio({
       strategy: 'equal',
-      drift_threshold: drift,
-      allocations: Object.fromEntries(ids.map((id, i) => [id, { weight: currents[i]! }])),
+      drift_threshold: threshold / total,
+      businesses: ids,
+      allocations: Object.fromEntries(ids.map((id, i) => [id, { weight: all[i]! / total }])),
     });
+    return { p, metrics: revenues(Object.fromEntries(ids.map((id) => [id, 1]))) };
+  }
 
-    const rec = recommend(p, revenues(Object.fromEntries(ids.map((id) => [id, 1]))));
+  it('re-splits until no mover is inside the band, however many rounds that takes', () => {
+    // Before the fix the loop stopped after 32 rounds: b091 was left "decrease" by less than
+    // the threshold (0.0000999966 for 0.0000999966...).
+    const { p, metrics } = chained(60, 40, 0.01);
 
-    const maintained = rec.actions.filter((a) => a.action === 'maintain');
-    const movers = rec.actions.filter((a) => a.action !== 'maintain');
-    expect(maintained.length).toBeGreaterThanOrEqual(30);
-    for (const a of maintained) expect(a.recommendedWeight).toBe(a.currentWeight);
-    const share = movers[0]!.recommendedWeight;
-    for (const a of movers) expect(a.recommendedWeight).toBeCloseTo(share, 12);
-    expectWeightsValid(applyRecommendation(p, rec, RUN));
+    for (const plainRounds of [Number.POSITIVE_INFINITY, undefined, 0]) {
+      const rec = recommend(p, metrics, plainRounds === undefined ? {} : { plainRounds });
+
+      const maintained = rec.actions.filter((a) => a.action === 'maintain');
+      const movers = rec.actions.filter((a) => a.action === 'increase' || a.action === 'decrease');
+      expect(maintained.map((a) => a.businessId)).toEqual(
+        Array.from({ length: 40 }, (_, k) => `b${String(60 + k).padStart(3, '0')}`),
+      );
+      for (const a of maintained) expect(a.recommendedWeight).toBe(a.currentWeight);
+      for (const a of movers) {
+        expect(Math.abs(a.recommendedWeight - a.currentWeight)).toBeGreaterThan(p.driftThreshold);
+      }
+      // The movers share what the kept ones leave, equally.
+      for (const a of movers) expect(a.recommendedWeight).toBeCloseTo(movers[0]!.recommendedWeight, 12);
+      expectWeightsValid(applyRecommendation(p, rec, RUN));
+    }
   });
+});
+
+describe('recommend: the indexed drift-band rounds', () => {
+  /** Portfolios from the property tests where the indexed rounds once decided differently. */
+  const cases: [string, number, Record<string, Partial<Allocation>>][] = [
+    [
+      // The unbounded c's score (1e-310) is tiny next to b's: lambda overflowed and c was kept.
+      'a tiny unbounded score beside a bounded one',
+      0.2,
+      {
+        a: { weight: 0, minWeight: 0, maxWeight: 0 },
+        b: { weight: 1e-300, minWeight: 1e-300, maxWeight: 0.201, targetWeight: 0.04 },
+        c: { weight: 1, targetWeight: 1e-310 },
+      },
+    ],
+    [
+      // The bounded a's score (1e-310) is tiny next to c's: the water-fill got Infinity.
+      'a tiny bounded score beside an unbounded one',
+      0,
+      {
+        a: { weight: 1, minWeight: 0.999, maxWeight: 1, targetWeight: 1e-310 },
+        b: { weight: 0, minWeight: 0, maxWeight: 0 },
+        c: { weight: 0, targetWeight: 0.02 },
+        d: { weight: 1e-300, minWeight: 1e-300, maxWeight: 1e-300 },
+      },
+    ],
+  ];
+
+  for (const [name, drift, allocations] of cases) {
+    it(`decide as the plain rounds do: ${name}`, () => {
+      const ids = Object.keys(allocations);
+      const p = withAllocations(
+        wirePortfolio({
+          strategy: 'custom',
+          drift_threshold: drift,
+          allocations: Object.fromEntries(ids.map((id, i) => [id, { weight: i === 0 ? 1 : 0 }])),
+        }),
+        allocations,
+      );
+      const metrics = revenues(Object.fromEntries(ids.map((id) => [id, 0])));
+
+      const plain = recommend(p, metrics, { plainRounds: Number.POSITIVE_INFINITY });
+      const indexed = recommend(p, metrics, { plainRounds: 0 });
+
+      expect(indexed.actions.map((a) => [a.action, a.recommendedWeight])).toEqual(
+        plain.actions.map((a) => [a.action, expect.closeTo(a.recommendedWeight, 12)]),
+      );
+    });
+  }
 });
 
 describe('recommend: max turnover', () => {
@@ -297,6 +365,30 @@ describe('recommend: max turnover', () => {
 });
 
 describe('recommend: reasons a person can read', () => {
+  it('says a move was capped at max or held at min even when max_turnover scales it', () => {
+    // The split puts a at its max 30% and c at its min 20%; max_turnover then stops both short.
+    // Before the fix the reason tested the final weight, and said nothing of the bounds.
+    const p = wirePortfolio({
+      strategy: 'revenue',
+      drift_threshold: 0,
+      max_turnover: 0.05,
+      allocations: {
+        a: { weight: 0.2, max_weight: 0.3 },
+        b: { weight: 0.4 },
+        c: { weight: 0.4, min_weight: 0.2 },
+      },
+    });
+
+    const rec = recommend(p, revenues({ a: 80, b: 15, c: 5 }));
+
+    expect(rec.turnoverScale).not.toBeNull();
+    expect(byId(rec)['a']?.recommendedWeight).toBeLessThan(0.3);
+    expect(byId(rec)['a']?.reason).toMatch(/; capped at max 30%; move scaled to /);
+    expect(byId(rec)['c']?.recommendedWeight).toBeGreaterThan(0.2);
+    expect(byId(rec)['c']?.reason).toMatch(/; held at min 20%; move scaled to /);
+    expect(byId(rec)['b']?.reason).not.toMatch(/capped|held/);
+  });
+
   it('says the share of the free mass and the weight before', () => {
     const p = wirePortfolio({ strategy: 'revenue', allocations: { a: { weight: 0.5 }, b: { weight: 0.5 } } });
 

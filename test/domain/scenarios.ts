@@ -3,6 +3,9 @@ import fc from 'fast-check';
 import {
   type Allocation,
   type BusinessMetrics,
+  MONEY_LIMIT,
+  metricsFromWire,
+  PERCENT_LIMIT,
   type Portfolio,
   STAGES,
   STRATEGIES,
@@ -25,6 +28,7 @@ export interface BusinessSeed {
   readonly wildA: number;
   readonly wildB: number;
   readonly minOnly: boolean;
+  /** A fraction. */
   readonly target: number | null;
   readonly priority: number;
   readonly metrics: {
@@ -53,11 +57,30 @@ export const metricsSeedArb = fc.oneof(
     health: fc.constantFrom(0, 50, 100),
     stage: fc.constantFrom('growth', 'mature'),
   }),
+  // Extreme magnitudes the wire schema accepts: its limits, subnormal numbers, any double in
+  // between. Before the limits and the score scaling, such metrics gave NaN weights.
+  fc.record({
+    revenue: extreme(MONEY_LIMIT),
+    profit: extreme(MONEY_LIMIT),
+    growth: extreme(PERCENT_LIMIT),
+    health: fc.oneof(fc.double({ min: 0, max: 100, noNaN: true }), fc.constantFrom(5e-324, 100)),
+    stage: fc.constantFrom(...STAGES),
+  }),
 );
+
+/** Doubles within +-limit, weighted towards the limits themselves and towards subnormals. */
+function extreme(limit: number): fc.Arbitrary<number> {
+  return fc.oneof(
+    fc.constantFrom(limit, -limit, 5e-324, 1e-310, 2e-310, -1e-310, 0),
+    fc.double({ min: -limit, max: limit, noNaN: true }),
+    fc.double({ min: 0, max: 1e-300, noNaN: true }),
+  );
+}
 
 export const businessSeedArb: fc.Arbitrary<BusinessSeed> = fc.record({
   tag: fc.integer({ min: 0, max: 999 }),
-  raw: fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constant(1)),
+  // Sometimes next to nothing: tiny weights are tiny scores in proportional spreads.
+  raw: fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constant(1), fc.constantFrom(1e-300, 5e-324)),
   lockDraw: fc.integer({ min: 0, max: 99 }),
   boundsDraw: fc.integer({ min: 0, max: 99 }),
   below: fc.integer({ min: 0, max: 300 }),
@@ -65,7 +88,13 @@ export const businessSeedArb: fc.Arbitrary<BusinessSeed> = fc.record({
   wildA: fc.integer({ min: 0, max: 100 }),
   wildB: fc.integer({ min: 0, max: 100 }),
   minOnly: fc.boolean(),
-  target: fc.option(fc.integer({ min: 0, max: 100 }), { freq: 3 }),
+  target: fc.option(
+    fc.oneof(
+      fc.integer({ min: 0, max: 100 }).map((t) => t / 100),
+      fc.constantFrom(1e-310, 5e-324, 1),
+    ),
+    { freq: 3 },
+  ),
   priority: fc.integer({ min: 1, max: 10 }),
   metrics: fc.option(metricsSeedArb, { freq: 6 }),
 });
@@ -134,20 +163,7 @@ export function buildScenario(g: {
       minWeight = Math.min(b.wildA, b.wildB) * scale;
       maxWeight = b.minOnly ? undefined : Math.max(b.wildA, b.wildB) * scale;
     }
-    if (b.metrics) {
-      const m = b.metrics;
-      metrics.set(businessId, {
-        businessId,
-        revenue: m.revenue,
-        expenses: m.revenue - m.profit,
-        profit: m.profit,
-        margin: m.revenue > 0 ? (m.profit / m.revenue) * 100 : 0,
-        customers: Math.max(0, m.revenue) % 97,
-        growthRate: m.growth,
-        healthScore: m.health,
-        stage: m.stage,
-      });
-    }
+    if (b.metrics) metrics.set(businessId, seedMetrics(businessId, b.metrics));
     return {
       businessId,
       weight,
@@ -155,7 +171,7 @@ export function buildScenario(g: {
       locked: b.lockDraw < g.lockRate,
       minWeight,
       maxWeight,
-      targetWeight: b.target === null ? undefined : b.target / 100,
+      targetWeight: b.target === null ? undefined : b.target,
     };
   });
   const order = allocations.map((_, i) => i).sort((x, y) => g.sortKeys[x]! - g.sortKeys[y]! || x - y);
@@ -176,6 +192,23 @@ export function buildScenario(g: {
     updatedAt: T0,
   };
   return { portfolio, metrics, order };
+}
+
+/** Through the wire schema, so that every scenario holds metrics a source could deliver. */
+function seedMetrics(businessId: string, m: NonNullable<BusinessSeed['metrics']>): BusinessMetrics {
+  const clamp = (x: number, limit: number) => Math.min(limit, Math.max(-limit, x));
+  const margin = m.revenue > 0 ? (m.profit / m.revenue) * 100 : 0;
+  return metricsFromWire({
+    business_id: businessId,
+    revenue: m.revenue,
+    expenses: clamp(m.revenue - m.profit, MONEY_LIMIT),
+    profit: m.profit,
+    margin: Number.isFinite(margin) ? clamp(margin, PERCENT_LIMIT) : PERCENT_LIMIT * Math.sign(m.profit),
+    customers: Math.floor(Math.max(0, m.revenue) % 97),
+    growth_rate: m.growth,
+    health_score: m.health,
+    stage: m.stage,
+  });
 }
 
 export function boundsKind(mode: BoundsMode, draw: number): 'none' | 'around' | 'wild' {

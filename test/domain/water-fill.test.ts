@@ -83,6 +83,64 @@ describe('waterFill', () => {
     expect(waterFill([1, 1], [0, 0], [0.4, 0.4], 1)).toMatchObject({ ok: false, problem: 'max-too-low' });
   });
 
+  describe('scores of any magnitude (before the scaling: NaN weights)', () => {
+    it('splits subnormal scores in proportion: 1e-310, 1e-310, 2e-310', () => {
+      const w = fill([1e-310, 1e-310, 2e-310], [0, 0, 0], [1, 1, 1], 1);
+      expect(w[0]).toBeCloseTo(0.25, 12);
+      expect(w[1]).toBeCloseTo(0.25, 12);
+      expect(w[2]).toBeCloseTo(0.5, 12);
+    });
+
+    it('splits scores whose sum overflows: three times 1.7e308', () => {
+      const w = fill([1.7e308, 1.7e308, 1.7e308], [0, 0, 0], [1, 1, 1], 1);
+      for (const x of w) expect(x).toBeCloseTo(1 / 3, 12);
+    });
+
+    it('keeps lambda finite when pinning leaves only a tiny score free', () => {
+      // a and b end at their maximums; c (score 1e-310) is then the only free item and takes
+      // the rest. Before, lambda = 0.64 / 1e-310 was Infinity and b got 0.3% instead of its max.
+      const w = fill(
+        [0.000999000999000999, 0.025974025974025976, 1e-310],
+        [0.002, 0.0009740259740259744, 0.6403356643356644],
+        [0.024, 0.025974025974025976, 0.6643356643356644],
+        0.6913086913086912,
+      );
+      expect(w[0]).toBe(0.024);
+      expect(w[1]).toBe(0.025974025974025976);
+      expect(w[2]).toBeCloseTo(0.6913086913086912 - 0.024 - 0.025974025974025976, 15);
+    });
+
+    it('gives the same weights for scores scaled by any power of two', () => {
+      const item = fc.record({
+        score: fc.oneof(fc.constant(0), fc.double({ min: 1, max: 2, noNaN: true })),
+        bounded: fc.boolean(),
+        a: fc.double({ min: 0, max: 1, noNaN: true }),
+        b: fc.double({ min: 0, max: 1, noNaN: true }),
+      });
+      fc.assert(
+        fc.property(
+          fc.array(item, { minLength: 1, maxLength: 30 }),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          fc.integer({ min: -1020, max: 1020 }),
+          (items, t, exponent) => {
+            const scores = items.map((x) => x.score);
+            const lo = items.map((x) => (x.bounded ? Math.min(x.a, x.b) / items.length : 0));
+            const hi = items.map((x) => (x.bounded ? Math.max(x.a, x.b) : 1));
+            const sumLo = lo.reduce((a, b) => a + b, 0);
+            const mass = Math.min(1, sumLo + t * (hi.reduce((a, b) => a + b, 0) - sumLo));
+            // Weights near 5e-324 have no bits left for the residue to land the same way.
+            fc.pre(mass > 1e-9);
+            const scaled = scores.map((s) => s * 2 ** exponent);
+            // + 0 turns -0 into 0, which toEqual tells apart.
+            const weights = (x: number[]) => fill(x, lo, hi, mass).map((w) => w + 0);
+            expect(weights(scaled)).toEqual(weights(scores));
+          },
+        ),
+        { numRuns: 1000 },
+      );
+    });
+  });
+
   it('agrees with a bisection reference on random inputs, bounded or not', () => {
     const item = fc.record({
       score: fc.oneof(fc.constant(0), fc.double({ min: 1e-6, max: 100, noNaN: true })),

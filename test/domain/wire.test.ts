@@ -165,6 +165,72 @@ describe('portfolio wire format', () => {
     });
   });
 
+  describe('refuses what the domain would refuse (weights outside bounds, names, timestamps)', () => {
+    it('a weight outside its own bounds, locked or not, naming the business, weight and bounds', () => {
+      // Invariant 3: before the fix only min <= max was checked, and such a portfolio was read.
+      const err = refusal({
+        ...base,
+        allocations: {
+          a: { weight: 0.6, max_weight: 0.5 },
+          b: { weight: 0.3, min_weight: 0.35, locked: true },
+          c: { weight: 0.1, min_weight: 0.1, max_weight: 0.1 },
+        },
+      });
+      expect(err.details).toEqual([
+        'allocations.a.weight: business a has weight 0.6, outside its bounds [0, 0.5]: change the weight or the bounds',
+        'allocations.b.weight: business b has weight 0.3, outside its bounds [0.35, 1]: change the weight or the bounds',
+      ]);
+    });
+
+    it('a name of only spaces or with control characters', () => {
+      expect(refusal({ ...base, name: '   ' }).message).toContain('name: must not be empty or only spaces');
+      expect(refusal({ ...base, name: '\u0000\u001b[31m' }).message).toContain(
+        'name: must not contain control characters (such as terminal escapes)',
+      );
+      expect(refusal({ ...base, name: 'x'.repeat(201) }).message).toContain('name: must be at most 200');
+    });
+
+    it('created_at, updated_at and last_run.at that are not ISO-8601 timestamps', () => {
+      const err = refusal({
+        ...base,
+        created_at: 'whenever',
+        updated_at: '2026-02-30T00:00:00Z',
+        last_run: { run_id: 'r', report_id: 'r', at: '2026-01-01T00:00:00' },
+      });
+      const message = 'must be an ISO-8601 timestamp with a time zone, such as 2026-01-31T02:00:00Z';
+      expect(err.details).toEqual([
+        `created_at: ${message}`,
+        `updated_at: ${message}`,
+        `last_run.at: ${message}`,
+      ]);
+      const p = portfolioFromWire({ ...base, created_at: '2026-01-01T02:00:00+02:00', updated_at: T1 });
+      expect(p.createdAt).toBe('2026-01-01T02:00:00+02:00');
+    });
+  });
+
+  describe('the order of the allocations', () => {
+    const numeric = { '10': { weight: 0.5 }, '2': { weight: 0.3 }, x: { weight: 0.2 } };
+
+    it('refuses ids that are array indices without `businesses`: JavaScript moves them first', () => {
+      // JSON.parse('{"x":..,"10":..,"2":..}') lists "2", "10", "x": the file's order is lost.
+      expect(refusal({ ...base, allocations: numeric }).message).toBe(
+        'invalid portfolio: businesses: business ids "2", "10" are numbers, which JSON objects do not keep in order: list the order of the allocations in "businesses"',
+      );
+    });
+
+    it('takes the order of `businesses`, numeric ids or not; a single allocation needs none', () => {
+      const p = portfolioFromWire({ ...base, businesses: ['x', '10', '2'], allocations: numeric });
+      expect(p.allocations.map((a) => a.businessId)).toEqual(['x', '10', '2']);
+      expect(portfolioFromWire({ ...base, allocations: { '7': { weight: 1 } } }).allocations).toHaveLength(1);
+      // Ids that merely start with digits are ordinary keys.
+      const q = portfolioFromWire({
+        ...base,
+        allocations: { '10a': { weight: 0.5 }, '02': { weight: 0.5 } },
+      });
+      expect(q.allocations.map((a) => a.businessId)).toEqual(['10a', '02']);
+    });
+  });
+
   describe('business ids that are also names on Object.prototype', () => {
     it('round-trips "constructor" and "toString" like any other id', () => {
       let p = createPortfolio({ id: 'p1', name: 'Test', ownerId: 'user_1' }, T0);
@@ -261,6 +327,18 @@ describe('metrics wire format', () => {
     expect(() => metricsFromWire({ ...base, business_id: 'a:b' })).toThrow(/business_id/);
     expect(() => metricsFromWire({ ...base, revenue: Number.NaN })).toThrow(/revenue/);
     expect(() => metricsFromWire({ ...base, stage: 'teenage' })).toThrow(/stage/);
+  });
+
+  it('refuses a business name with control characters, and an as_of that is not a date', () => {
+    const base = { business_id: 'a', revenue: 1, expenses: 1, growth_rate: 1, health_score: 50 };
+    expect(() => metricsFromWire({ ...base, name: 'Acme\u001b]0;pwned\u0007' })).toThrow(
+      'invalid metrics: name: must not contain control characters (such as terminal escapes)',
+    );
+    expect(() => metricsFromWire({ ...base, as_of: 'whenever' })).toThrow(
+      'as_of: must be an ISO-8601 date or timestamp (2026-01-31, 2026-01-31T02:00:00Z) or epoch milliseconds within the range of a Date',
+    );
+    expect(metricsFromWire({ ...base, as_of: '2026-01-31' }).asOf).toBe('2026-01-31');
+    expect(() => metricsFromWire({ ...base, as_of: '2026-02-30' })).toThrow(/as_of/);
   });
 
   it('reads as_of as an ISO string or epoch milliseconds, and refuses one no Date can hold', () => {

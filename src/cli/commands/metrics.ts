@@ -1,6 +1,5 @@
 /** `ballast metrics import FILE`: business metrics into the redis metrics source. */
 import type { Command } from 'commander';
-import { InputFileError } from '../../adapters/input-file.js';
 import { importMetrics } from '../../adapters/metrics/redis-metrics-source.js';
 import { readMetricsFile } from '../../adapters/metrics-file.js';
 import type { CliContext } from '../context.js';
@@ -25,7 +24,7 @@ export function registerMetricsCommand(program: Command, ctx: CliContext): void 
     .action(async (path: string, options: ImportOptions) => {
       // The whole file is read and validated before Redis is touched (and even when it is down).
       const file = await readMetricsFile(path, { stdin: ctx.stdin });
-      if (file.metrics.size === 0) throw new InputFileError(path, 'no metrics entries: nothing imported');
+      // An empty file or array is refused by readMetricsFile ("no metrics in the file").
       const imported = await withApp(ctx, (app) => importMetrics(app.redis, app.keys, file.metrics.values()));
       if (options.json) {
         ctx.out(formatJson({ imported, business_ids: [...file.metrics.keys()] }));
