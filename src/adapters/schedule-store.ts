@@ -19,14 +19,19 @@ export interface ScheduleState {
 /** Who holds a slot: a replica enqueueing it (since `claimedAt`), or the pause that skipped it. */
 export type SlotClaim =
   | { readonly kind: 'enqueue'; readonly value: string; readonly holder: string; readonly claimedAt: number }
+  /** The slot's run was enqueued: never taken over, whatever became of its job and run record. */
+  | { readonly kind: 'enqueued'; readonly value: string }
   | { readonly kind: 'paused'; readonly value: string; readonly at: string };
 
 const PAUSED = 'paused';
+const ENQUEUED = 'enqueued';
 
 // Our own claim only: a claim another replica took over meanwhile is left alone.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const TAKE_OVER = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`;
+const MARK_ENQUEUED = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end return 0`;
 // Pausing twice keeps the first start: the pause began then.
 const PAUSE = `if redis.call('HGET', KEYS[1], 'paused') ~= '1' then
   redis.call('HSET', KEYS[1], 'paused', '1', 'paused_at', ARGV[1]) end return 1`;
@@ -88,6 +93,7 @@ export class ScheduleStore {
   async slotClaim(runId: string): Promise<SlotClaim | null> {
     const value = await this.redis.get(this.slotKey(runId));
     if (value === null) return null;
+    if (value.startsWith(`${ENQUEUED}|`)) return { kind: 'enqueued', value };
     if (value === PAUSED || value.startsWith(`${PAUSED}|`)) {
       return { kind: 'paused', value, at: value.slice(PAUSED.length + 1) };
     }
@@ -105,6 +111,23 @@ export class ScheduleStore {
   /** Deletes the claim if it is still `value` (a failed enqueue gives its slot back). */
   async releaseClaim(runId: string, value: string): Promise<boolean> {
     return (await this.redis.eval(RELEASE, 1, this.slotKey(runId), value)) === 1;
+  }
+
+  /**
+   * Turns our claim into a record that the run was enqueued, for the rest of the claim's life:
+   * a claim left as it was would look, once the nightly job is trimmed and the run record has
+   * expired (a short BALLAST_RUN_MARKER_TTL_S), like one whose holder died before enqueueing,
+   * and another replica would take it over and run the slot again.
+   */
+  async markEnqueued(runId: string, claim: string): Promise<boolean> {
+    const result = await this.redis.eval(
+      MARK_ENQUEUED,
+      1,
+      this.slotKey(runId),
+      claim,
+      `${ENQUEUED}|${claim}`,
+    );
+    return result === 1;
   }
 
   /** Replaces a stale claim, if it is still `stale`; returns the new claim's value. */

@@ -123,6 +123,7 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
       const claim = await store.slotClaim(runId);
       // Claimed before the pause by a replica enqueueing it: that replica decides.
       if (claim?.kind === 'enqueue') return 'claimed-elsewhere';
+      if (claim?.kind === 'enqueued') return 'already-run';
       return 'paused';
     }
     await store.recordSkip(runId, slot, 'schedule paused');
@@ -148,6 +149,8 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
         if (claim === null) return 'claimed-elsewhere';
       } else if (current.kind === 'paused') {
         return 'paused';
+      } else if (current.kind === 'enqueued') {
+        return 'already-run';
       } else if (clock().getTime() - current.claimedAt < STALE_CLAIM_MS) {
         return 'claimed-elsewhere';
       } else {
@@ -171,11 +174,12 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
       throw err;
     }
     try {
+      await store.markEnqueued(runId, claim);
       await store.recordRun(runId, slot, clock().toISOString(), catchUp);
     } catch (err) {
       log.warn(
         { runId, err: errorMessage(err) },
-        'nightly run enqueued, but not recorded for schedule status',
+        'nightly run enqueued, but its claim not marked enqueued or not recorded for schedule status',
       );
     }
     log.info({ runId, slot: slot.toISOString(), catchUp }, 'nightly run enqueued');
@@ -289,7 +293,11 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
     clearTimeout(timer);
     await task.destroy();
     // A slot being enqueued finishes (or gives its claim back) while the connections are open.
-    if (running) await Promise.race([running, abortableSleep(waitMs, undefined)]);
+    if (running) {
+      // The wait ends with the slot: a sleep left running would keep the process up for waitMs.
+      const slotDone = new AbortController();
+      await Promise.race([running.finally(() => slotDone.abort()), abortableSleep(waitMs, slotDone.signal)]);
+    }
   };
 
   let caughtUp: string | null = null;

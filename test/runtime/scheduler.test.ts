@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nightlyJobId } from '../../jobs/payloads.js';
 import { ScheduleStore } from '../../src/adapters/schedule-store.js';
@@ -226,7 +227,27 @@ describe('a slot whose enqueue fails', () => {
     await later.close();
     expect(later.caughtUp).toBe(runId);
     expect(await a.queue.getJob(nightlyJobId(runId))).not.toBeNull();
-    expect(await fixture.client.get(slotKey(a, runId))).toMatch(/^[^|]+:\d+\|\d+$/);
+    expect(await fixture.client.get(slotKey(a, runId))).toMatch(/^enqueued\|[^|]+:\d+\|\d+$/);
+  });
+
+  it('once enqueued, is never run again, even when its job is trimmed and its run record expired', async () => {
+    const a = app('enqueued', env);
+    const at = Date.parse('2026-11-30T02:00:00Z');
+    const first = await startScheduler(a, { clock: () => new Date(at + 1000), sweepMs: 0 });
+    await first.close();
+    expect(first.caughtUp).toBe(runId);
+    // BALLAST_KEEP_COMPLETED trims the nightly job, a short BALLAST_RUN_MARKER_TTL_S expires
+    // the run record: only the claim is left, and it must not look like a dead replica's.
+    const queue = new Queue(a.config.queueName, { connection: fixture.client, prefix: a.keys.bullPrefix });
+    await queue.remove(nightlyJobId(runId));
+    await queue.close();
+    await fixture.client.del(a.keys.run(runId));
+    expect(await a.queue.getJob(nightlyJobId(runId))).toBeNull();
+
+    const later = await startScheduler(a, { clock: () => new Date(at + 2 * 3_600_000), sweepMs: 0 });
+    await later.close();
+    expect(later.caughtUp).toBeNull();
+    expect(await a.queue.getJob(nightlyJobId(runId))).toBeNull();
   });
 
   it('is decided by whether its run exists, not by the claim alone', async () => {
