@@ -61,17 +61,27 @@ export class RedisPortfolioStore {
       return p;
     }
     // Three hash slots: the document first (refused without a write when the id exists), then the
-    // indexes. A crash in between leaves a document that no index lists, never an index entry
-    // without its document.
+    // indexes. A create cut off in between leaves a document that no index lists, never an index
+    // entry without its document; the operator's retry, refused as "already exists", indexes the
+    // stored document (under its own owner) on the way, so that nightly runs see it again.
     const result = await this.redis.ballastWritePortfolio(key, 'create', String(p.version), doc);
-    if (result === -1) throw new RefusedError(`portfolio ${p.id} already exists`);
+    if (result === -1) {
+      const stored = await this.get(p.id);
+      if (stored) await this.index(stored);
+      throw new RefusedError(`portfolio ${p.id} already exists`);
+    }
+    await this.index(p);
+    return p;
+  }
+
+  /** Adds a stored portfolio to the global and owner indexes (idempotent). */
+  private async index(p: Portfolio): Promise<void> {
     const results = await this.redis
       .pipeline()
       .zadd(this.keys.portfolioIndex, 0, p.id)
       .sadd(this.keys.ownerIndex(p.ownerId), p.id)
       .exec();
     for (const [err] of results ?? []) if (err) throw err;
-    return p;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { RedisPortfolioStore } from '../../src/adapters/redis-portfolio-store.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio, StaleVersionError, setAllocation } from '../../src/domain/index.js';
 import { testApp } from '../helpers/app.js';
@@ -110,6 +111,24 @@ describe('redis portfolio store', () => {
       expect(await cluster.store.pruneIndexEntry('slot')).toBe(false);
       expect(await cluster.store.pruneIndexEntry('dangling-c')).toBe(true);
       expect(await redis.zscore(cluster.keys.portfolioIndex, 'slot')).toBe('0');
+
+      // A create cut off between its document and its indexes: the retry is refused, and
+      // indexes the stored document under its own owner.
+      const cut = createPortfolio({ id: 'cut', name: 'C', ownerId: 'c3' }, T);
+      await redis.hset(
+        cluster.keys.portfolio('cut'),
+        'doc',
+        RedisPortfolioStore.encode(cut),
+        'version',
+        String(cut.version),
+      );
+      expect(await redis.zscore(cluster.keys.portfolioIndex, 'cut')).toBeNull();
+      await expect(
+        cluster.store.create(createPortfolio({ id: 'cut', name: 'C', ownerId: 'c4' }, T)),
+      ).rejects.toThrow(/already exists/);
+      expect(await redis.zscore(cluster.keys.portfolioIndex, 'cut')).toBe('0');
+      expect(await cluster.store.ownerIds('c3')).toEqual(['cut']);
+      expect(await redis.exists(cluster.keys.ownerIndex('c4'))).toBe(0);
     } finally {
       await cluster.close();
     }
