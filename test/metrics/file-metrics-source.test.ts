@@ -86,6 +86,18 @@ describe('file metrics source', () => {
     expect((await source.fetch(['a'])).metrics.has('a')).toBe(true);
   });
 
+  it('reads a file again that could not be read, so that one caught mid-rewrite is read once whole', async () => {
+    const path = join(dir, 'rewritten.json');
+    const source = createFileMetricsSource(path);
+    const fetching = source.fetch(['a']);
+    // The first read has failed (the file is not there yet): write it before the retry.
+    while (source.stats().errors === 0) await new Promise((resolve) => setImmediate(resolve));
+    await writeFile(path, JSON.stringify([wireMetrics('a')]));
+    const answer = await fetching;
+    expect(answer.missing.size).toBe(0);
+    expect(answer.metrics.has('a')).toBe(true);
+  });
+
   it('leaves out a business listed twice, saying why', async () => {
     const path = join(dir, 'twice.ndjson');
     await writeFile(path, ndjson(wireMetrics('a'), wireMetrics('a', { revenue: 5 }), wireMetrics('b')));

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { BusinessMetrics } from '../../domain/index.js';
 import { readInputText } from '../input-file.js';
 import { describeProblem, parseMetricsText } from '../metrics-file.js';
@@ -9,6 +10,10 @@ export interface FileMetricsSource extends MetricsSource {
   /** calls: times the file was (re)read; errors: entries refused, and fetches that found the file unreadable. */
   stats(): MetricsSourceStats;
 }
+
+/** Reads of an unreadable file before its businesses are missing for the run, READ_RETRY_MS x n apart. */
+const READ_ATTEMPTS = 3;
+const READ_RETRY_MS = 100;
 
 interface Snapshot {
   /** What the file looked like when read: a different one means read it again. */
@@ -23,8 +28,11 @@ interface Snapshot {
  * modification time or size changes (one stat per fetch), so it can be edited while Ballast
  * runs. Invalid entries make their business missing; so does a file that cannot be read or
  * parsed at all (missing, truncated, caught mid-rewrite): every business asked for is missing,
- * with the reason, as with an HTTP source that stays down after its retries. Metrics that do not
- * arrive are no-metrics for the run, never a failed job. The next fetch reads the file again.
+ * with the reason, as with an HTTP source that stays down after its retries (a read is tried
+ * READ_ATTEMPTS times, so that a file caught mid-rewrite is read once it is whole). Metrics that
+ * do not arrive are no-metrics for the run, never a failed job; like every source's answers, they
+ * are kept for the rest of the run by the run cache, so that every portfolio of a run sees the
+ * same metrics. The next run reads the file again.
  */
 export function createFileMetricsSource(path: string): FileMetricsSource {
   const counters: MetricsSourceStats = { calls: 0, businessesRequested: 0, errors: 0 };
@@ -61,16 +69,22 @@ export function createFileMetricsSource(path: string): FileMetricsSource {
 
   return {
     kind: 'file',
-    async fetch(businessIds) {
+    async fetch(businessIds, signal) {
       const ids = [...new Set(businessIds)];
       counters.businessesRequested += ids.length;
-      let snap: Snapshot;
-      try {
-        snap = await snapshot();
-      } catch (err) {
-        counters.errors++;
-        const reason = `metrics file unreadable: ${err instanceof Error ? err.message : String(err)}`;
-        return { metrics: new Map(), missing: new Map(ids.map((id) => [id, reason])) };
+      let snap: Snapshot | undefined;
+      for (let attempt = 1; !snap; attempt++) {
+        try {
+          snap = await snapshot();
+        } catch (err) {
+          counters.errors++;
+          if (attempt >= READ_ATTEMPTS || signal?.aborted) {
+            const reason = `metrics file unreadable: ${err instanceof Error ? err.message : String(err)}`;
+            return { metrics: new Map(), missing: new Map(ids.map((id) => [id, reason])) };
+          }
+          // An abort ends the wait; the next turn answers missing.
+          await delay(READ_RETRY_MS * attempt, undefined, signal ? { signal } : {}).catch(() => undefined);
+        }
       }
       const metrics = new Map<string, BusinessMetrics>();
       const missing = new Map<string, string>();
