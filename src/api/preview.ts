@@ -6,17 +6,35 @@ import type { App } from '../app.js';
 import { type Portfolio, reportToWire, runPortfolio, type WireReport } from '../domain/index.js';
 import { manualRunId } from '../runtime/run-ids.js';
 import { UnavailableError } from './errors.js';
+import type { RequestDeadline } from './request-deadline.js';
 
-export async function previewRun(app: App, portfolio: Portfolio): Promise<WireReport> {
+export async function previewRun(
+  app: App,
+  portfolio: Portfolio,
+  deadline: RequestDeadline,
+): Promise<WireReport> {
   const now = app.clock();
   // A run id of its own: the preview shares no cached metrics with runs, so it shows fresh ones.
   const runId = manualRunId(now, 'preview');
-  let fetched: Awaited<ReturnType<ReturnType<App['metricsFor']>['fetch']>>;
+  const source = app.metricsFor(runId);
+  const ids = portfolio.allocations.map((a) => a.businessId);
+  // Stopped when the request is answered or abandoned: nobody would read what it fetched.
+  const fetch = () => source.fetch(ids, deadline.signal);
+  let fetched: Awaited<ReturnType<typeof fetch>>;
   try {
-    fetched = await app.metricsFor(runId).fetch(portfolio.allocations.map((a) => a.businessId));
+    // The HTTP source bounds its own wait (a time-out per attempt, retries, backoff) and then
+    // answers the businesses it could not reach as no-metrics: the request deadline, meant for a
+    // Redis that never answers, must not turn that into a 503. The redis source waits through
+    // Redis outages (the app's connection), so it stays under the deadline, as the file source.
+    fetched = await (source.kind === 'http' ? deadline.excluding(fetch) : fetch());
   } catch (err) {
+    if (deadline.signal.aborted) {
+      throw new UnavailableError(
+        `${(deadline.signal.reason as Error).message} before the metrics arrived: this is a read, nothing was changed`,
+      );
+    }
     throw new UnavailableError(
-      `the ${app.config.metrics.source} metrics source failed: ${err instanceof Error ? err.message : String(err)}`,
+      `the ${source.kind} metrics source failed: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
   const { report } = runPortfolio({

@@ -88,8 +88,9 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
     },
   }).withTypeProvider<ZodTypeProvider>();
 
+  const shutdown = new AbortController();
   // First: a request refused by auth or validation is answered long before its deadline.
-  useRequestDeadline(server, requestTimeoutMs);
+  useRequestDeadline(server, requestTimeoutMs, shutdown.signal);
   server.setValidatorCompiler(validatorCompiler);
   server.setSerializerCompiler(serializerCompiler);
   server.setErrorHandler((err, request, reply) => sendError(request, reply, err));
@@ -103,7 +104,6 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
   if (auth) server.addHook('onRequest', auth.hook);
 
   const redis = apiRedis(app, { connectWaitMs: REDIS_CONNECT_WAIT_MS });
-  const shutdown = new AbortController();
   let events: Promise<QueueEventsReader> | undefined;
   const openEvents = () => {
     // On the app's connection: a blocking reader needs BullMQ's maxRetriesPerRequest null.
@@ -129,7 +129,8 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
         },
       ),
   };
-  // Before fastify waits for the requests in flight: those waiting on a job answer at once.
+  // Before fastify waits for the requests in flight: those waiting on a job answer at once, and
+  // so do previews waiting for metrics (their requests' signals are aborted).
   server.addHook('preClose', async () => {
     shutdown.abort(new Error('the API is shutting down'));
   });

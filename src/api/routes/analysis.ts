@@ -30,7 +30,7 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
       },
     },
     async (request) => {
-      const report = await previewRun(app, await app.store.require(request.params.id));
+      const report = await previewRun(app, await app.store.require(request.params.id), request.deadline);
       return report.metrics!;
     },
   );
@@ -47,7 +47,7 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
       },
     },
     async (request) => {
-      const report = await previewRun(app, await app.store.require(request.params.id));
+      const report = await previewRun(app, await app.store.require(request.params.id), request.deadline);
       return { rankings: report.ranking };
     },
   );
@@ -64,7 +64,7 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
     },
     async (request) => {
       const portfolio = await app.store.require(request.params.id);
-      const report = await previewRun(app, portfolio);
+      const report = await previewRun(app, portfolio, request.deadline);
       return {
         portfolio_id: report.portfolio_id,
         strategy: report.strategy,
