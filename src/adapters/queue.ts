@@ -377,6 +377,15 @@ export class JobQueue {
 
   /** A QueueEvents reader, ready before it is returned so that no event is missed after. */
   async events(connection: Redis): Promise<QueueEvents> {
+    return this.openEvents(connection).ready;
+  }
+
+  /**
+   * A QueueEvents reader handed over at once, and when it is ready: a caller that may have to
+   * close it while it is still connecting (Redis down) keeps the reader rather than a promise
+   * that settles only once Redis is back.
+   */
+  openEvents(connection: Redis): { readonly reader: QueueEvents; readonly ready: Promise<QueueEvents> } {
     // BullMQ leaves a connection it was given open: this one is ours, so close() ends it too.
     const own = connection.duplicate();
     // A duplicate has none of the original's listeners: without one, a Redis restart would be
@@ -386,11 +395,17 @@ export class JobQueue {
     events.on('error', this.onError);
     const close = events.close.bind(events);
     events.close = async () => {
-      await close();
-      own.disconnect();
+      // BullMQ's close waits for the connection's first 'ready', which never comes while Redis
+      // is down; a reader has nothing to flush, so its connection is cut first (BullMQ's own
+      // close starts by cutting it too, once ready).
+      if (own.status !== 'ready') own.disconnect();
+      try {
+        await close();
+      } finally {
+        own.disconnect();
+      }
     };
-    await events.waitUntilReady();
-    return events;
+    return { reader: events, ready: events.waitUntilReady().then(() => events) };
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import { JobQueue } from '../adapters/queue.js';
 import { createRedis } from '../adapters/redis.js';
 import { type App, stores } from '../app.js';
+import { settledWithin } from './within.js';
 
 const FAIL_FAST = { maxRetriesPerRequest: 0, enableOfflineQueue: false } as const;
 
@@ -34,7 +35,14 @@ export interface ApiRedis {
 /** Statuses of a connection on its way to `ready` (not one that has failed and waits to retry). */
 const CONNECTING = new Set(['wait', 'connecting', 'connect']);
 
-export function apiRedis(app: App, options: { readonly connectWaitMs: number }): ApiRedis {
+export interface ApiRedisOptions {
+  /** How long a request waits for a connection still connecting (just after start-up). */
+  readonly connectWaitMs: number;
+  /** How long close() waits for Redis at each step before it cuts the connections. */
+  readonly closeWaitMs: number;
+}
+
+export function apiRedis(app: App, options: ApiRedisOptions): ApiRedis {
   const { config, keys, log } = app;
   // The app's own connections log their errors already: these would repeat them.
   const onError = (err: Error) => log.debug({ err: err.message }, 'api redis connection error');
@@ -48,11 +56,16 @@ export function apiRedis(app: App, options: { readonly connectWaitMs: number }):
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      await queue.close().catch(() => undefined);
-      for (const c of connections) {
-        if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
-        else c.disconnect();
-      }
+      // Each step waits for Redis at most closeWaitMs: one that accepts and never answers would
+      // otherwise hold the shutdown forever. Nothing is left to flush by then (fastify has
+      // answered every request), so cutting a connection loses nothing.
+      await settledWithin(queue.close(), options.closeWaitMs);
+      await Promise.all(
+        connections.map(async (c) => {
+          if (c.status === 'ready') await settledWithin(c.quit(), options.closeWaitMs);
+          c.disconnect();
+        }),
+      );
     })();
     return closing;
   };

@@ -12,3 +12,10 @@ export const EVENTS_OPEN_TIMEOUT_MS = 3000;
 
 /** How long a request waits for a Redis connection that is still connecting (just after start-up). */
 export const REDIS_CONNECT_WAIT_MS = 2000;
+
+/**
+ * Closing: how long the API waits for Redis to acknowledge (a queue's close, QUIT, a reader's
+ * close) before it cuts the connection. A Redis that accepts and never answers would otherwise
+ * hold the shutdown, and the process, forever.
+ */
+export const CLOSE_WAIT_MS = 2000;

@@ -18,13 +18,19 @@ import { errorBody, sendError, UnavailableError } from './errors.js';
 import { useJsonBodyParser } from './json-body.js';
 import { serializeRequest } from './log-request.js';
 import { useRequestDeadline } from './request-deadline.js';
-import { EVENTS_OPEN_TIMEOUT_MS, REDIS_CONNECT_WAIT_MS, REQUEST_TIMEOUT_MS } from './request-limits.js';
+import {
+  CLOSE_WAIT_MS,
+  EVENTS_OPEN_TIMEOUT_MS,
+  REDIS_CONNECT_WAIT_MS,
+  REQUEST_TIMEOUT_MS,
+} from './request-limits.js';
 import { registerAnalysisRoutes } from './routes/analysis.js';
 import { registerBusinessRoutes } from './routes/businesses.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerPortfolioRoutes } from './routes/portfolios.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { strictRoutes } from './strict-routes.js';
+import { settledWithin } from './within.js';
 
 export interface ApiServerOptions {
   /** BALLAST_API_TOKEN: required unless `insecureNoAuth`. */
@@ -103,15 +109,22 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
   server.removeContentTypeParser('text/plain');
   if (auth) server.addHook('onRequest', auth.hook);
 
-  const redis = apiRedis(app, { connectWaitMs: REDIS_CONNECT_WAIT_MS });
-  let events: Promise<QueueEventsReader> | undefined;
+  const redis = apiRedis(app, { connectWaitMs: REDIS_CONNECT_WAIT_MS, closeWaitMs: CLOSE_WAIT_MS });
+  // The reader itself, not only the promise of it ready: closing must reach a reader still
+  // connecting (Redis went away while it opened), whose `ready` settles only once Redis is back.
+  let events: { readonly reader: QueueEventsReader; readonly ready: Promise<QueueEventsReader> } | undefined;
   const openEvents = () => {
-    // On the app's connection: a blocking reader needs BullMQ's maxRetriesPerRequest null.
-    events ??= redis.app.queue.events(app.redis).catch((err: unknown) => {
-      events = undefined;
-      throw err;
-    });
-    return events;
+    if (!events) {
+      // On the app's connection: a blocking reader needs BullMQ's maxRetriesPerRequest null.
+      const opened = redis.app.queue.openEvents(app.redis);
+      events = opened;
+      opened.ready.catch(() => {
+        if (events !== opened) return;
+        events = undefined;
+        void opened.reader.close().catch(() => undefined);
+      });
+    }
+    return events.ready;
   };
   const ctx: ApiContext = {
     app: redis.app,
@@ -141,8 +154,7 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
     return payload;
   });
   server.addHook('onClose', async () => {
-    const opened = await events?.catch(() => undefined);
-    await opened?.close();
+    if (events) await settledWithin(events.reader.close(), CLOSE_WAIT_MS);
     await redis.close();
   });
 

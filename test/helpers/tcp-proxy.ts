@@ -9,6 +9,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 export interface TcpProxy {
   /** `redis://127.0.0.1:<port>`: the proxy's address. */
   readonly url: string;
+  /** Client connections open now (a hung one included): a test can wait for a new client to connect. */
+  readonly connections: number;
   pass(): Promise<void>;
   drop(): Promise<void>;
   hang(): void;
@@ -64,6 +66,9 @@ export async function startTcpProxy(upstreamUrl: string): Promise<TcpProxy> {
     });
   return {
     url: `redis://127.0.0.1:${port}`,
+    get connections() {
+      return pairs.size;
+    },
     pass: async () => {
       // What a hung connection swallowed is lost: its client must reconnect, not carry on.
       if (mode === 'hang') cut();
