@@ -75,6 +75,7 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
 
   const auth = token ? bearerAuth(token) : null;
   const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const server = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast only drops pino's extra generics.
     loggerInstance: app.log.child(
@@ -85,7 +86,7 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
         serializers: { req: serializeRequest },
       },
     ) as FastifyBaseLogger,
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     // A malformed URL or an over-long path segment: the same error body as everything else.
     frameworkErrors: (err, request, reply) => {
@@ -161,7 +162,7 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
   registerDocs(server, { auth: Boolean(token) });
   // Inside a plugin so that the OpenAPI generator (registered above) sees every route.
   server.register(async (api) => {
-    strictRoutes(api, { auth: Boolean(token), unavailable: redis.unavailable });
+    strictRoutes(api, { auth: Boolean(token), unavailable: redis.unavailable, bodyLimit });
     for (const register of ROUTES) register(api, ctx);
   });
   registerDashboard(server, redis.app, redis.unavailable);

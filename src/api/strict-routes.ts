@@ -10,7 +10,7 @@ import type { FastifyRequest, RouteOptions } from 'fastify';
 import { ValidationError } from '../domain/index.js';
 import type { ApiServer } from './context.js';
 import { UnavailableError } from './errors.js';
-import { errorResponses, strictQuery } from './schemas/common.js';
+import { errorResponses, strictQuery, tooLargeResponse, unavailableResponses } from './schemas/common.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -23,6 +23,8 @@ export interface StrictRoutesOptions {
   readonly auth: boolean;
   /** Why Redis cannot serve a request now, or null. */
   readonly unavailable: () => Promise<string | null>;
+  /** The server's body limit, as the 413 says it. */
+  readonly bodyLimit: number;
 }
 
 export function strictRoutes(scope: ApiServer, options: StrictRoutesOptions): void {
@@ -30,7 +32,7 @@ export function strictRoutes(scope: ApiServer, options: StrictRoutesOptions): vo
     route.schema ??= {};
     route.schema.querystring ??= strictQuery({});
     const declared = (route.schema.response ?? {}) as Record<string, unknown>;
-    route.schema.response = { ...commonErrors(route, options.auth), ...declared };
+    route.schema.response = { ...commonErrors(route, options), ...declared };
   });
 
   scope.addHook('preValidation', async (request) => {
@@ -47,14 +49,16 @@ export function strictRoutes(scope: ApiServer, options: StrictRoutesOptions): vo
   });
 }
 
-function commonErrors(route: RouteOptions, auth: boolean): Record<string, unknown> {
+function commonErrors(route: RouteOptions, options: StrictRoutesOptions): Record<string, unknown> {
   const methods = [route.method].flat();
   const takesBodies = methods.some((m) => m !== 'GET' && m !== 'HEAD');
   return {
     400: errorResponses[400],
-    ...(auth && route.config?.public !== true ? { 401: errorResponses[401] } : {}),
-    ...(takesBodies ? { 413: errorResponses[413], 415: errorResponses[415] } : {}),
-    ...(route.config?.redis !== false ? { 503: errorResponses[503] } : {}),
+    ...(options.auth && route.config?.public !== true ? { 401: errorResponses[401] } : {}),
+    ...(takesBodies ? { 413: tooLargeResponse(options.bodyLimit), 415: errorResponses[415] } : {}),
+    ...(route.config?.redis !== false
+      ? { 503: takesBodies ? unavailableResponses.write : unavailableResponses.read }
+      : {}),
   };
 }
 

@@ -186,6 +186,47 @@ describe('/docs', () => {
     );
   });
 
+  it('says per route what a 503 means (only a write may have happened), the body limit as configured, and /metrics as text', async () => {
+    const doc = (await call('GET', '/docs/json')).json as OpenAPIV3.Document;
+    const metricsRoutes = [
+      '/portfolios/{id}/metrics',
+      '/portfolios/{id}/ranking',
+      '/portfolios/{id}/rebalance',
+    ];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
+        const unavailable = item?.[method]?.responses['503'] as OpenAPIV3.ResponseObject | undefined;
+        if (!unavailable || path === '/readyz') continue;
+        const where = `${method} ${path}`;
+        if (method === 'get') {
+          expect(unavailable.description, where).toContain('this is a read: nothing was changed');
+          expect(unavailable.description, where).not.toContain('may or may not');
+          if (metricsRoutes.includes(path))
+            expect(unavailable.description, where).toContain('metrics source');
+        } else {
+          expect(unavailable.description, where).toContain(
+            'a change may or may not have been made before it passed; read it back before retrying',
+          );
+        }
+      }
+    }
+    const tooLarge = doc.paths['/portfolios']!.post!.responses['413'] as OpenAPIV3.ResponseObject;
+    expect(tooLarge.description).toBe('Body over the limit (64 KiB)');
+    const scrape = doc.paths['/metrics']!.get!.responses['200'] as OpenAPIV3.ResponseObject;
+    expect(scrape.description).toContain('Prometheus text exposition format');
+    expect(scrape.content).toEqual({ 'text/plain': { schema: { type: 'string' } } });
+
+    // Another limit, another description.
+    const small = createApiServer(app, { token: TOKEN, bodyLimit: 2048 });
+    try {
+      const smallDoc = (await inject(small, 'GET', '/docs/json', undefined, AUTH)).json as OpenAPIV3.Document;
+      const said = smallDoc.paths['/portfolios/{id}']!.patch!.responses['413'] as OpenAPIV3.ResponseObject;
+      expect(said.description).toBe('Body over the limit (2 KiB)');
+    } finally {
+      await small.close();
+    }
+  });
+
   it('every documented operation is served (no documented path answers "no route")', async () => {
     const doc = (await call('GET', '/docs/json')).json as OpenAPIV3.Document;
     for (const [path, item] of Object.entries(doc.paths)) {

@@ -2,7 +2,7 @@
 import type { RegisterRoutes } from '../context.js';
 import { previewRun, totalReallocation } from '../preview.js';
 import { applyNow } from '../rebalance.js';
-import { errorResponses, errorSchema, portfolioParams } from '../schemas/common.js';
+import { errorResponses, portfolioParams, unavailableResponses } from '../schemas/common.js';
 import {
   applyResponse,
   previewResponse,
@@ -26,7 +26,7 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
         description:
           'The sketch’s keys plus businesses with and without metrics, revenue-weighted growth and ROI against target.',
         params: portfolioParams,
-        response: { 200: rollupWire, ...lookups, 503: errorSchema },
+        response: { 200: rollupWire, ...lookups, 503: unavailableResponses.metrics },
       },
     },
     async (request) => {
@@ -43,7 +43,7 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
         summary: 'Businesses ranked by normalised profit, growth and health',
         description: 'Businesses without metrics follow, unranked (`rank: null`).',
         params: portfolioParams,
-        response: { 200: rankingResponse, ...lookups, 503: errorSchema },
+        response: { 200: rankingResponse, ...lookups, 503: unavailableResponses.metrics },
       },
     },
     async (request) => {
@@ -59,7 +59,7 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
         tags,
         summary: 'Preview a rebalance (dry run: nothing is applied or published)',
         params: portfolioParams,
-        response: { 200: previewResponse, ...lookups, 503: errorSchema },
+        response: { 200: previewResponse, ...lookups, 503: unavailableResponses.metrics },
       },
     },
     async (request) => {

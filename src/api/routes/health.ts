@@ -1,4 +1,5 @@
 /** Liveness, readiness and the Prometheus scrape. */
+import { z } from 'zod';
 import { withDeadline } from '../../observability/deadline.js';
 import type { RegisterRoutes } from '../context.js';
 import { healthResponse, readyResponse } from '../schemas/runs.js';
@@ -62,6 +63,13 @@ export const registerHealthRoutes: RegisterRoutes = (server, ctx) => {
           ? 'Served without a token (BALLAST_METRICS_PUBLIC=true).'
           : 'Needs the token unless BALLAST_METRICS_PUBLIC=true.',
         ...(metricsPublic ? { security: [] } : {}),
+        response: {
+          // Text, not JSON: a string is sent as it is (the schema is only documentation).
+          200: {
+            description: 'The metrics in the Prometheus text exposition format (version 0.0.4)',
+            content: { 'text/plain': { schema: z.string() } },
+          },
+        },
       },
     },
     async (_request, reply) => {

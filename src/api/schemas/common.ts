@@ -23,9 +23,34 @@ export const errorResponses = {
   401: errorSchema.describe('Missing or wrong bearer token'),
   404: errorSchema.describe('Unknown portfolio, business or job'),
   409: errorSchema.describe('Refused by the portfolio (locks, bounds, archived) or changed meanwhile'),
-  413: errorSchema.describe('Body over the limit (64 KiB)'),
   415: errorSchema.describe('A body that is not JSON'),
-  503: errorSchema.describe('Redis is unreachable or did not answer in time, or the metrics source failed'),
+} as const;
+
+/** 413, with the server's own limit (ApiServerOptions.bodyLimit). */
+export function tooLargeResponse(bodyLimit: number) {
+  return errorSchema.describe(`Body over the limit (${describeBytes(bodyLimit)})`);
+}
+
+function describeBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * 503 by what the route does: only a write can have happened before a deadline's 503, so only a
+ * write route says so (see request-deadline.ts).
+ */
+export const unavailableResponses = {
+  read: errorSchema.describe(
+    'Redis is unreachable, or did not answer within the request deadline; this is a read: nothing was changed',
+  ),
+  write: errorSchema.describe(
+    'Redis is unreachable (nothing was done), or did not answer within the request deadline: then a change may or may not have been made before it passed; read it back before retrying',
+  ),
+  metrics: errorSchema.describe(
+    'Redis is unreachable or did not answer within the request deadline, the metrics source failed, or the API shut down before the metrics arrived; this is a read: nothing was changed',
+  ),
 } as const;
 
 export const portfolioParams = z.strictObject({ id: idSchema.describe('portfolio id') });
