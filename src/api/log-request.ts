@@ -15,13 +15,28 @@ export function serializeRequest(request: FastifyRequest) {
   };
 }
 
+/** What a query parameter's name may be made of to be shown: the API's own are like this. */
+const PLAIN_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
+/** A name of token length (tokens are 16 characters or more) is shown only as plain words. */
+const TOKEN_LENGTH = 16;
+const WORDS = /^[a-z]{1,12}([_.-][a-z]{1,12})+$/;
+
 /**
- * Whether a query parameter's name may be shown (logged, echoed in a message): a short name, as
- * the API's are. A longer one may be a secret pasted in the wrong place (tokens are 16
- * characters or more).
+ * Whether a query parameter's name may be shown (logged, echoed in a message): a short plain
+ * name (`dry_run`, a cache-buster `_`), or a longer one made of words (`include_archived`). A
+ * long or odd one may be a secret pasted in the wrong place (`?<token>`), and is not shown.
  */
 export function isShowableName(name: string): boolean {
-  return /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/.test(name);
+  if (!PLAIN_NAME.test(name)) return false;
+  return name.length < TOKEN_LENGTH || WORDS.test(name);
+}
+
+/** The name as a message shows it: quoted, or said without it when it is not showable. */
+export function showName(name: string): string {
+  if (isShowableName(name)) return JSON.stringify(name);
+  return name.length >= TOKEN_LENGTH
+    ? '(a long name, not shown: it could be a token)'
+    : '(a name with unusual characters, not shown)';
 }
 
 export function redactQuery(url: string): string {

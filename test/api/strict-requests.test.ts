@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wire } from '../helpers/memory-metrics.js';
-import { useApi } from './api-fixture.js';
+import { TOKEN, useApi } from './api-fixture.js';
 
 const api = useApi({ name: 'api-strict', worker: true });
 
@@ -158,6 +158,30 @@ describe('unknown query parameters everywhere', () => {
     const pasted = await api.call('GET', `/portfolios/st?${'s'.repeat(30)}`);
     expect(pasted.status).toBe(400);
     expect(pasted.text).not.toContain('s'.repeat(30));
+  });
+
+  it('names a short parameter (a cache-buster `_`), and never one that could be a token', async () => {
+    const busted = await api.call('GET', '/portfolios/st?_=123');
+    expect(busted.status).toBe(400);
+    expect(busted.json.message).toBe('invalid query: unknown query parameter "_": this route takes none');
+    const several = await api.call('GET', '/portfolios/st/reports?v=2&x.y-z_0=1&include_archived_items=1');
+    expect(several.json.message).toBe(
+      'invalid query: unknown query parameters "v", "x.y-z_0", "include_archived_items": this route takes only limit',
+    );
+    // Token-like (16 characters or more, not plain words), over 32 characters, or odd: not shown.
+    const secrets = [TOKEN, 'a3f9c2e1b7d4a0c8e6f1b2d3', 'Xk9_pQ2-vL7mN4rT8wZ1', `words_${'x'.repeat(40)}`];
+    for (const name of secrets) {
+      const r = await api.call('GET', `/portfolios/st?${name}=1`);
+      expect(r.status, name).toBe(400);
+      expect(r.text, name).not.toContain(name);
+      expect(r.json.message, name).toMatch(
+        /^invalid query: unknown query parameter \(a long name, not shown: it could be a token\): this route takes none/,
+      );
+    }
+    const odd = await api.call('GET', '/portfolios/st?a%20b=1');
+    expect(odd.json.message).toBe(
+      'invalid query: unknown query parameter (a name with unusual characters, not shown): this route takes none',
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 /** Schemas shared by every route: errors, path ids, small helpers. */
 import { z } from 'zod';
 import { idSchema } from '../../domain/index.js';
-import { isShowableName } from '../log-request.js';
+import { showName } from '../log-request.js';
 
 /** Every 4xx and 5xx body: a short code, a sentence a person can act on, and one line per problem. */
 export const errorSchema = z
@@ -84,9 +84,7 @@ export function strictQuery<T extends z.ZodRawShape>(shape: T) {
 
 function unknownParameters(keys: readonly string[], known: readonly string[]): string {
   // A name that could be a pasted token is not repeated (messages are logged).
-  const names = keys
-    .map((k) => (isShowableName(k) ? JSON.stringify(k) : '(a long name, not shown)'))
-    .join(', ');
+  const names = keys.map(showName).join(', ');
   const takes = known.length === 0 ? 'this route takes none' : `this route takes only ${known.join(', ')}`;
   const hints: string[] = [];
   const squash = (k: string) => k.toLowerCase().replace(/[^a-z0-9]/g, '');
