@@ -48,6 +48,11 @@ export function deadlineMessage(method: string, ms: number): string {
 
 export function useRequestDeadline(server: FastifyInstance, defaultMs: number, shutdown: AbortSignal): void {
   server.decorateRequest('deadline', null as unknown as RequestDeadline);
+  // One listener for every request in flight (one each would trip Node's listener-leak warning).
+  const live = new Set<(why: string) => void>();
+  shutdown.addEventListener('abort', () => {
+    for (const abort of live) abort('the API is shutting down');
+  });
   server.addHook('onRequest', async (request, reply) => {
     const ms = request.routeOptions.config?.timeoutMs ?? defaultMs;
     const controller = new AbortController();
@@ -62,19 +67,18 @@ export function useRequestDeadline(server: FastifyInstance, defaultMs: number, s
       timer = undefined;
       if (reply.sent || reply.raw.headersSent) return;
       request.log.warn({ timeoutMs: ms }, 'request deadline passed');
-      sendError(request, reply, new UnavailableError(deadlineMessage(request.method, ms)));
       abort(`no answer within ${ms / 1000}s`);
+      sendError(request, reply, new UnavailableError(deadlineMessage(request.method, ms)));
     };
     const arm = () => {
       armedAt = performance.now();
       timer = setTimeout(fire, Math.max(0, left));
     };
-    const onShutdown = () => abort('the API is shutting down');
     const end = () => {
       clearTimeout(timer);
       timer = undefined;
-      shutdown.removeEventListener('abort', onShutdown);
-      abort(reply.raw.writableFinished ? 'the request was answered' : 'the client went away');
+      live.delete(abort);
+      abort(reply.sent || reply.raw.writableFinished ? 'the request was answered' : 'the client went away');
     };
     request.deadline = {
       signal: controller.signal,
@@ -91,8 +95,8 @@ export function useRequestDeadline(server: FastifyInstance, defaultMs: number, s
         }
       },
     };
-    if (shutdown.aborted) onShutdown();
-    else shutdown.addEventListener('abort', onShutdown, { once: true });
+    if (shutdown.aborted) abort('the API is shutting down');
+    else live.add(abort);
     arm();
     reply.raw.once('finish', end);
     reply.raw.once('close', end);
