@@ -9,6 +9,10 @@ import { RedisPortfolioStore } from './adapters/redis-portfolio-store.js';
 import { RedisReportStore } from './adapters/redis-report-store.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { settledWithin } from './runtime/abortable.js';
+
+/** How long each step of closing the app may wait on Redis. */
+const CLOSE_STEP_MS = 2000;
 
 export interface App extends AsyncDisposable {
   readonly config: Config;
@@ -68,14 +72,16 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   queueRedis.on('error', onRedisError);
   const queue = new JobQueue(config, keys, queueRedis, onRedisError);
   let closed = false;
+  // Each step waits at most CLOSE_STEP_MS: a Redis that accepts but never answers must not keep
+  // a stopping process up (active jobs have finished by now: the worker closes before the app).
   const close = async () => {
     if (closed) return;
     closed = true;
-    await queue.close();
-    await source.close?.();
+    if (!(await settledWithin(queue.close(), CLOSE_STEP_MS))) log.warn('queue did not close in time');
+    await settledWithin(source.close?.() ?? Promise.resolve(), CLOSE_STEP_MS);
     for (const connection of [queueRedis, redis]) {
-      if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
-      else connection.disconnect();
+      if (connection.status === 'ready') await settledWithin(connection.quit(), CLOSE_STEP_MS);
+      connection.disconnect(); // after a QUIT that answered, a no-op
     }
   };
   return {

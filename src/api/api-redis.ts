@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import { JobQueue } from '../adapters/queue.js';
 import { createRedis } from '../adapters/redis.js';
 import { type App, stores } from '../app.js';
-import { settledWithin } from './within.js';
+import { settledWithin } from '../runtime/abortable.js';
 
 const FAIL_FAST = { maxRetriesPerRequest: 0, enableOfflineQueue: false } as const;
 

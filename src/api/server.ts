@@ -9,6 +9,7 @@ import type { App } from '../app.js';
 import { RefusedError } from '../domain/index.js';
 import { withDeadline } from '../observability/deadline.js';
 import { type Prometheus, prometheusFor } from '../observability/prometheus.js';
+import { settledWithin } from '../runtime/abortable.js';
 import { apiRedis } from './api-redis.js';
 import { bearerAuth } from './auth.js';
 import type { ApiContext, ApiServer, QueueEventsReader, RegisterRoutes } from './context.js';
@@ -30,7 +31,6 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerPortfolioRoutes } from './routes/portfolios.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { strictRoutes } from './strict-routes.js';
-import { settledWithin } from './within.js';
 
 export interface ApiServerOptions {
   /** BALLAST_API_TOKEN: required unless `insecureNoAuth`. */

@@ -6,7 +6,7 @@ import { createRedis } from '../adapters/redis.js';
 import type { App } from '../app.js';
 import { ValidationError } from '../domain/index.js';
 import { describeIssues } from '../domain/wire.js';
-import { abortable } from './abortable.js';
+import { abortable, settledWithin } from './abortable.js';
 
 export interface RunningWorker {
   readonly worker: Worker;
@@ -114,7 +114,9 @@ export async function startWorker(
     close: () => {
       closing ??= (async () => {
         await worker.close();
-        await connection.quit().catch(() => connection.disconnect());
+        // The jobs have finished: a Redis that hangs now must not keep the process up.
+        if (connection.status === 'ready') await settledWithin(connection.quit(), 2000);
+        connection.disconnect();
       })();
       return closing;
     },

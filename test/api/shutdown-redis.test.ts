@@ -78,3 +78,23 @@ describe('closing the API', () => {
     expect(Date.now() - started).toBeLessThan(CLOSES_WITHIN);
   });
 });
+
+describe('closing the app (after the API, in ballast api and ballast start)', () => {
+  it('ends within a few seconds, its connections cut, when Redis accepts but never answers', async () => {
+    proxy = await startTcpProxy(redisUrl());
+    app = testApp(`${redis.prefix}-app-hang`, { env: { REDIS_URL: proxy.url } });
+    app.redis.on('error', () => {});
+    await app.redis.ping();
+    // The queue's own connection is open too.
+    expect(await app.queue.getJob('none')).toBeNull();
+    const open = proxy.connections;
+    expect(open).toBeGreaterThan(0);
+    proxy.hang();
+
+    const started = Date.now();
+    await app.close();
+    // Queue close, source close and two QUITs, each at most 2 s: in practice the hung ones.
+    expect(Date.now() - started).toBeLessThan(4 * 2000 + 1000);
+    await vi.waitFor(() => expect(proxy?.connections).toBe(0), { timeout: 2000, interval: 20 });
+  });
+});
