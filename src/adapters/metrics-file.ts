@@ -4,11 +4,18 @@
  * `ballast plan`, `ballast metrics import` and the `file` metrics source.
  *
  * Files are written by operators, so they are read strictly: an unknown field is refused (a
- * typo such as "customer" would otherwise be dropped without a word), and so is a file with no
- * metrics at all (else a plan would run with every business no-metrics and exit 0). The http
- * and redis sources keep ignoring fields they do not know: other systems may send more.
+ * typo such as "customer" would otherwise be dropped without a word), so are a blank name, a
+ * name with control characters and a timestamp without a time zone (an operator can fix them;
+ * the http and redis sources repair them instead), and so is a file with no metrics at all
+ * (else a plan would run with every business no-metrics and exit 0). The http and redis sources
+ * keep ignoring fields they do not know: other systems may send more.
  */
-import { type BusinessMetrics, isValidId, safeMetricsFromWire } from '../domain/index.js';
+import {
+  type BusinessMetrics,
+  FROM_OPERATOR_FILES,
+  isValidId,
+  safeMetricsFromWire,
+} from '../domain/index.js';
 import { describeJsonError, InputFileError, parseJsonText, readInputText } from './input-file.js';
 
 export type MetricsFileFormat = 'json' | 'ndjson';
@@ -72,7 +79,7 @@ export function parseMetricsText(path: string, text: string, options: ReadMetric
       problems.push({ where: entry.where, businessId: null, message: entry.syntaxError });
       continue;
     }
-    const parsed = safeMetricsFromWire(entry.value, { unknownFields: 'refuse' });
+    const parsed = safeMetricsFromWire(entry.value, FROM_OPERATOR_FILES);
     if (!parsed.ok) {
       problems.push({ where: entry.where, ...businessIdOf(entry.value), message: parsed.error });
       continue;

@@ -44,6 +44,8 @@ export interface BandResult {
 const FEASIBILITY_SLACK = 1e-9;
 /** Below this sum the unbounded scores are scaled again (lambda <= mass / sum stays finite). */
 const SAFE_OPEN_SCORE = 2 ** -500;
+/** Summed again when the unbounded scores left fall below this part of their last recount. */
+const RECOUNT_DROP = 2 ** -24;
 
 export function settleBand(input: BandInput): BandResult {
   const { scores, current, lo, hi, band } = input;
@@ -75,13 +77,23 @@ export function settleBand(input: BandInput): BandResult {
   let openCount = open.length;
   const removed = new Uint8Array(open.length);
   let openScore = 0;
+  // The rounding error of every subtraction since the last recount (Neumaier): removing one
+  // dominant score must leave the sum of the small ones, not the dominant one's rounding error.
+  let openError = 0;
   let openPositive = 0;
   let index: IntervalIndex | undefined;
   let recountAt = 0;
-  // A score sum kept up by subtraction drifts: summed again whenever the open set halves (O(n)
-  // in all). The mass is kept by subtraction, as the plain rounds keep it.
+  let recountScore = 0;
+  // The sum of the scores left, as a fresh sum would give it.
+  const openTotal = () => openScore + openError;
+  // A sum kept up by subtraction drifts even so: summed again whenever the open set halves
+  // (O(n) in all), and whenever it falls below 2^-24 of what it was at the last recount, where
+  // the compensation's own error (2^-106 of that) would start to show. Scores span 2^-1074 to
+  // 2^1024, so that happens fewer than 100 times however adversarial they are. The mass is
+  // kept by subtraction, as the plain rounds keep it.
   const recount = () => {
     openScore = 0;
+    openError = 0;
     openPositive = 0;
     for (let k = 0; k < open.length; k++) {
       if (removed[k]) continue;
@@ -90,6 +102,12 @@ export function settleBand(input: BandInput): BandResult {
       if (e > 0) openPositive++;
     }
     recountAt = openCount >> 1;
+    recountScore = openScore;
+  };
+  const subtract = (e: number) => {
+    const t = openScore - e;
+    openError += Math.abs(openScore) >= e ? openScore - t - e : openScore - (t + e);
+    openScore = t;
   };
   // Also when the unbounded scores left are all tiny next to the ones kept: a new scale. A
   // score range of 2^-1074..2^1024 allows few of those.
@@ -114,14 +132,15 @@ export function settleBand(input: BandInput): BandResult {
       uniform = true;
       rebuild();
     }
-    if (openCount <= recountAt) recount();
-    if (!uniform && openCount > 0 && openScore < SAFE_OPEN_SCORE) rebuild();
+    if (openCount <= recountAt || openTotal() < recountScore * RECOUNT_DROP) recount();
+    if (!uniform && openCount > 0 && openTotal() < SAFE_OPEN_SCORE) rebuild();
     if (!uniform && openCount > 0 && openPositive === 0) break;
 
+    const openSum = openTotal();
     let lambda = 0;
     let targets: Float64Array | undefined;
     if (bounded.length === 0) {
-      lambda = mass / openScore;
+      lambda = mass / openSum;
     } else {
       const k = bounded.length;
       const items = k + (openCount > 0 ? 1 : 0);
@@ -135,13 +154,13 @@ export function settleBand(input: BandInput): BandResult {
         h[j] = hi[i]!;
       }
       if (openCount > 0) {
-        s[k] = uniform ? openScore : timesPowerOfTwo(openScore, commonExponent - openExponent);
+        s[k] = uniform ? openSum : timesPowerOfTwo(openSum, commonExponent - openExponent);
         h[k] = openCount;
       }
       const fill = waterFill(s, l, h, mass);
       if (!fill.ok) break;
       targets = fill.weights;
-      if (openCount > 0) lambda = targets[k]! / openScore;
+      if (openCount > 0) lambda = targets[k]! / openSum;
     }
 
     const openHits = openCount > 0 ? index!.stab(lambda) : [];
@@ -181,7 +200,7 @@ export function settleBand(input: BandInput): BandResult {
       kept.push(i);
       openCount--;
       const e = openEffective(i);
-      openScore -= e;
+      subtract(e);
       if (e > 0) openPositive--;
       if (scores[i]! > 0) positive--;
     }

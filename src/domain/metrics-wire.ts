@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { idSchema } from './ids.js';
 import { type BusinessMetrics, STAGES } from './model.js';
-import { isIsoDateOrTimestamp, nameProblem } from './validate.js';
+import { isIsoDateOrTimestamp, nameProblem, repairName, zonelessAsUtc } from './validate.js';
 
 /** Revenue, expenses and profit, in currency units: |x| <= 1e15. */
 export const MONEY_LIMIT = 1e15;
@@ -27,19 +27,87 @@ const PERCENT_MESSAGE = 'must be a finite number (percent) between -1e12 and 1e1
 const money = z.number().min(-MONEY_LIMIT, MONEY_MESSAGE).max(MONEY_LIMIT, MONEY_MESSAGE);
 const percent = z.number().min(-PERCENT_LIMIT, PERCENT_MESSAGE).max(PERCENT_LIMIT, PERCENT_MESSAGE);
 
-const AS_OF_MESSAGE =
-  'must be an ISO-8601 date or timestamp (2026-01-31, 2026-01-31T02:00:00Z) or epoch milliseconds within the range of a Date';
-const MAX_EPOCH_MS = 8.64e15;
+/**
+ * as_of, in whatever form, is an instant from 1970-01-01 to 9999-12-31 (UTC): one rule for every
+ * source and path, so that what one accepts the others read back. Before it, epoch milliseconds
+ * up to 8.64e15 were taken, and so were microseconds (1769824800000000 as the year 58053):
+ * plan accepted such a file, `metrics import` refused it and the redis source its hash.
+ */
+export const AS_OF_MIN_MS = 0;
+export const AS_OF_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const AS_OF_RANGE = 'from 1970-01-01 to 9999-12-31 (UTC)';
+const AS_OF_FORMS = `must be an ISO-8601 date or timestamp with a time zone (2026-01-31, 2026-01-31T02:00:00Z) or epoch milliseconds, ${AS_OF_RANGE}`;
 
-const metricsShape = {
-  business_id: idSchema,
-  name: z
-    .string()
-    .superRefine((value, ctx) => {
-      const problem = nameProblem(value);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+/** A value quoted in a message: short, and with its control characters escaped. */
+function quote(value: string): string {
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+}
+
+/** as_of as an ISO string, or why it cannot be one. `repair`: a zoneless timestamp is UTC. */
+function readAsOf(
+  value: string | number,
+  repair: boolean,
+): { ok: true; value: string } | { ok: false; message: string } {
+  if (typeof value === 'number') {
+    if (value >= AS_OF_MIN_MS && value <= AS_OF_MAX_MS)
+      return { ok: true, value: new Date(value).toISOString() };
+    // 1e15 microseconds is 2001: beyond that a value is more likely micro- or nanoseconds.
+    const hint = value >= 1e15 ? ': microseconds or nanoseconds rather than milliseconds?' : '';
+    return {
+      ok: false,
+      message: `must be epoch milliseconds ${AS_OF_RANGE}, 0 to ${AS_OF_MAX_MS}; got ${value}${hint}`,
+    };
+  }
+  const zoneless = zonelessAsUtc(value);
+  const iso = zoneless !== undefined && repair ? zoneless : value;
+  if (!isIsoDateOrTimestamp(iso)) {
+    return {
+      ok: false,
+      message:
+        zoneless !== undefined
+          ? `a timestamp needs a time zone ("Z" or "+02:00"); got ${quote(value)}`
+          : `${AS_OF_FORMS}; got ${quote(value)}`,
+    };
+  }
+  const time = Date.parse(iso);
+  if (!(time >= AS_OF_MIN_MS && time <= AS_OF_MAX_MS)) {
+    return { ok: false, message: `must be ${AS_OF_RANGE}; got ${quote(value)}` };
+  }
+  return { ok: true, value: iso };
+}
+
+/**
+ * The fields that other systems get wrong without the figures being wrong: a blank name, one
+ * with a tab, a zoneless timestamp. 'refuse' for operators' files and imports; 'repair' for the
+ * http and redis sources, where refusing would make a business no-metrics over its name.
+ */
+function cosmeticFields(repair: boolean) {
+  const name = repair
+    ? z
+        .string()
+        .nullish()
+        .transform((value) => (typeof value === 'string' ? repairName(value) : value))
+    : z
+        .string()
+        .superRefine((value, ctx) => {
+          const problem = nameProblem(value);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .nullish();
+  const asOf = z
+    .union([z.string(), z.number()], { error: AS_OF_FORMS })
+    .transform((value, ctx) => {
+      const read = readAsOf(value, repair);
+      if (read.ok) return read.value;
+      ctx.issues.push({ code: 'custom', message: read.message, input: value });
+      return z.NEVER;
     })
-    .nullish(),
+    .nullish();
+  return { name, as_of: asOf };
+}
+
+const figures = {
+  business_id: idSchema,
   revenue: money,
   expenses: money.optional(),
   profit: money.optional(),
@@ -53,15 +121,10 @@ const metricsShape = {
   growth_rate: percent,
   health_score: z.number().min(0).max(100),
   stage: z.enum(STAGES).default('unknown'),
-  as_of: z
-    .union([z.string(), z.number()], { error: AS_OF_MESSAGE })
-    .superRefine((value, ctx) => {
-      // Epoch milliseconds only within the range of a Date: toISOString() throws outside it.
-      const ok = typeof value === 'string' ? isIsoDateOrTimestamp(value) : Math.abs(value) <= MAX_EPOCH_MS;
-      if (!ok) ctx.addIssue({ code: 'custom', message: AS_OF_MESSAGE });
-    })
-    .nullish(),
 };
+
+const metricsShape = { ...figures, ...cosmeticFields(false) };
+const repairedShape = { ...figures, ...cosmeticFields(true) };
 
 type ParsedMetrics = z.output<z.ZodObject<typeof metricsShape>>;
 
@@ -108,20 +171,29 @@ function checkDerived(m: ParsedMetrics, ctx: z.core.$RefinementCtx<ParsedMetrics
   }
 }
 
-/** Tolerant of fields it does not know: other systems' metrics may carry more than Ballast reads. */
+/**
+ * Tolerant of fields it does not know (other systems' metrics may carry more than Ballast reads),
+ * strict on the cosmetic ones: for imports.
+ */
 export const wireMetricsSchema = z.object(metricsShape).superRefine(checkDerived);
+
+const unknownFieldsError = (issue: z.core.$ZodRawIssue) =>
+  issue.code === 'unrecognized_keys'
+    ? `unknown field${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+    : undefined;
 
 /**
  * For files an operator writes (`plan --metrics`, `metrics import`, the file source): an unknown
  * field there is a typo ("customer", "expense") that would otherwise be ignored without a word.
  */
 export const strictWireMetricsSchema = z
-  .strictObject(metricsShape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown field${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
-        : undefined,
-  })
+  .strictObject(metricsShape, { error: unknownFieldsError })
+  .superRefine(checkDerived);
+
+/** For the http and redis sources: unknown fields ignored, cosmetic ones repaired. */
+const repairingWireMetricsSchema = z.object(repairedShape).superRefine(checkDerived);
+const strictRepairingWireMetricsSchema = z
+  .strictObject(repairedShape, { error: unknownFieldsError })
   .superRefine(checkDerived);
 
 export type WireMetrics = z.input<typeof wireMetricsSchema>;
@@ -129,10 +201,23 @@ export type WireMetrics = z.input<typeof wireMetricsSchema>;
 export interface MetricsReadOptions {
   /** 'ignore' (default, for sources fed by other systems) or 'refuse' (for operators' files). */
   readonly unknownFields?: 'ignore' | 'refuse';
+  /**
+   * 'repair' (default, for sources fed by other systems) or 'refuse' (for operators' files and
+   * imports): a name that is blank or holds control characters is made printable (see
+   * repairName), and a timestamp without a time zone is read as UTC. Figures are never repaired.
+   */
+  readonly cosmetic?: 'repair' | 'refuse';
 }
 
+/** How the http and redis sources read: what other systems send. */
+export const FROM_OTHER_SYSTEMS: MetricsReadOptions = { unknownFields: 'ignore', cosmetic: 'repair' };
+/** How files are read (`plan --metrics`, `metrics import`, the file source): what operators write. */
+export const FROM_OPERATOR_FILES: MetricsReadOptions = { unknownFields: 'refuse', cosmetic: 'refuse' };
+
 export function metricsSchema(options: MetricsReadOptions = {}) {
-  return options.unknownFields === 'refuse' ? strictWireMetricsSchema : wireMetricsSchema;
+  const strict = options.unknownFields === 'refuse';
+  if (options.cosmetic === 'refuse') return strict ? strictWireMetricsSchema : wireMetricsSchema;
+  return strict ? strictRepairingWireMetricsSchema : repairingWireMetricsSchema;
 }
 
 export function toMetrics(m: ParsedMetrics): BusinessMetrics {
@@ -148,12 +233,8 @@ export function toMetrics(m: ParsedMetrics): BusinessMetrics {
     growthRate: m.growth_rate,
     healthScore: m.health_score,
     stage: m.stage,
-    asOf:
-      m.as_of === undefined || m.as_of === null
-        ? undefined
-        : typeof m.as_of === 'number'
-          ? new Date(m.as_of).toISOString()
-          : m.as_of,
+    // Already an ISO string: epoch milliseconds and zoneless timestamps were turned into one.
+    asOf: m.as_of ?? undefined,
   };
 }
 

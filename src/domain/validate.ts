@@ -75,6 +75,38 @@ export function nameProblem(value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A name from another system made printable rather than refused (SPEC: those sources tolerate
+ * what is cosmetic): each run of control characters becomes one space, the ends are trimmed, and
+ * a name past the limit is cut to it. A name left blank is no name (undefined): the business is
+ * shown by its id, as one sent without a name. A valid name is returned unchanged.
+ */
+export function repairName(value: string): string | undefined {
+  if (nameProblem(value) === undefined) return value;
+  let out = '';
+  let inRun = false;
+  for (const char of value) {
+    if (hasControlCharacter(char)) {
+      if (!inRun) out += ' ';
+      inRun = true;
+    } else {
+      out += char;
+      inRun = false;
+    }
+  }
+  out = out.trim();
+  if (out.length > NAME_MAX_LENGTH) {
+    // By code points, so that no surrogate pair is cut in half.
+    let cut = '';
+    for (const char of out) {
+      if (cut.length + char.length > NAME_MAX_LENGTH) break;
+      cut += char;
+    }
+    out = cut.trimEnd();
+  }
+  return out.length === 0 ? undefined : out;
+}
+
 export function assertName(field: string, value: unknown): string {
   if (typeof value !== 'string') throw new ValidationError(`${field} must be a string, got ${show(value)}`);
   const problem = nameProblem(value);
@@ -96,6 +128,17 @@ export function isIsoTimestamp(value: string): boolean {
 /** A calendar date (`2026-01-31`) or a timestamp. */
 export function isIsoDateOrTimestamp(value: string): boolean {
   return ISO_DATE.test(value) ? isRealDate(value) : isIsoTimestamp(value);
+}
+
+/** A date and time without a zone, as Python's naive `isoformat()` writes it (`T` or a space). */
+const ZONELESS_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$/;
+
+/** `2026-01-31T02:00:00` (or with a space) as the UTC timestamp `2026-01-31T02:00:00Z`; else undefined. */
+export function zonelessAsUtc(value: string): string | undefined {
+  const match = ZONELESS_TIMESTAMP.exec(value);
+  if (!match) return undefined;
+  const utc = `${match[1]}T${match[2]}Z`;
+  return isIsoTimestamp(utc) ? utc : undefined;
 }
 
 /** Date.parse accepts 2026-02-30 as March 2nd: the day must survive the round trip. */

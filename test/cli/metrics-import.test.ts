@@ -126,6 +126,30 @@ describe('metrics import', () => {
     expect(metrics.size).toBe(0);
   });
 
+  it('accepts what plan accepts, and refuses what plan refuses with the same message', async () => {
+    // Before the fix plan took an as_of in microseconds (the year 58053) and import refused it.
+    const portfolio = join(REPO_ROOT, 'examples/portfolio.json');
+    const micro = await file(
+      'micro.json',
+      JSON.stringify([metric('harbor-coffee', { as_of: 1769824800000000 })]),
+    );
+    const planned = await run(['plan', '--portfolio', portfolio, '--metrics', micro]);
+    const imported = await run(['metrics', 'import', micro]);
+    expect(planned.code).toBe(1);
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toMatch(/as_of: must be epoch milliseconds .*got 1769824800000000: microseconds/);
+    expect(imported.stderr).toBe(planned.stderr);
+
+    const millis = await file(
+      'millis.json',
+      JSON.stringify([metric('harbor-coffee', { as_of: 1769824800000 })]),
+    );
+    expect((await run(['plan', '--portfolio', portfolio, '--metrics', millis])).code).toBe(0);
+    expect((await run(['metrics', 'import', millis])).code).toBe(0);
+    const { metrics } = await fetchStored(['harbor-coffee']);
+    expect(metrics.get('harbor-coffee')?.asOf).toBe('2026-01-31T02:00:00.000Z');
+  });
+
   it('is bad usage without a file', async () => {
     const result = await run(['metrics', 'import']);
     expect(result.code).toBe(2);

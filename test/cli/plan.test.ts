@@ -439,6 +439,35 @@ describe('ballast plan refuses bad files with exit 1 and one line on stderr', ()
       /typo-metrics\.json: invalid metrics: index 3 \(business_id tidy-books\): unknown field "customer"$/m,
     ],
     [
+      // Before: accepted as the year 58053, which `metrics import` then refused.
+      'an as_of in epoch microseconds',
+      async () => [
+        PORTFOLIO,
+        await file(
+          'micro-as-of.json',
+          metricsWith((m) => {
+            m[0]!['as_of'] = 1769824800000000;
+          }),
+        ),
+      ],
+      /micro-as-of\.json: invalid metrics: index 0 \(business_id harbor-coffee\): as_of: must be epoch milliseconds from 1970-01-01 to 9999-12-31 \(UTC\), 0 to 253402300799999; got 1769824800000000: microseconds or nanoseconds rather than milliseconds\?$/m,
+    ],
+    [
+      // The http and redis sources read it as UTC; an operator's file says which zone it means.
+      'an as_of without a time zone, and a blank name',
+      async () => [
+        PORTFOLIO,
+        await file(
+          'zoneless.json',
+          metricsWith((m) => {
+            m[0]!['as_of'] = '2026-01-31T02:00:00';
+            m[1]!['name'] = '';
+          }),
+        ),
+      ],
+      /zoneless\.json: invalid metrics: index 0 \(business_id harbor-coffee\): as_of: a timestamp needs a time zone \("Z" or "\+02:00"\); got "2026-01-31T02:00:00"; index 1 \(business_id pixel-forge\): name: must not be empty or only spaces$/m,
+    ],
+    [
       // Before: "(metrics must be finite numbers)", for a portfolio file.
       'a NaN weight in the portfolio',
       async () => [

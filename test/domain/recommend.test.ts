@@ -319,6 +319,43 @@ describe('recommend: the indexed drift-band rounds', () => {
       );
     });
   }
+  it('decide as the plain rounds do when a dominant score leaves only tiny ones (revenue, 1e15 beside 2.8e-4)', () => {
+    // A chain of b's (revenue 1e13) kept one per round, y (1e15, max 50%) at its cap, ten t's of
+    // revenue 0.00028. Before the fix the unbounded scores' sum was kept by subtraction: with the
+    // b's gone it held the rounding error of 9e13, not 0.0028, and every t was kept at 1.12%
+    // (turnover 0) where the plain rounds move them to 0.1% and y from 39.8% to 50%.
+    const ts = Array.from({ length: 10 }, (_, i) => `t${i}`);
+    const chain = [
+      0.04555556555555555, 0.06680554430555555, 0.04537699430555556, 0.06704363930555556, 0.04504366130555555,
+      0.06754363880555556, 0.04421032880555555, 0.06921030380555555, 0.03921033380555555,
+    ];
+    const bs = chain.map((_, i) => `b${i}`);
+    const p = wirePortfolio({
+      strategy: 'revenue',
+      drift_threshold: 0.01,
+      allocations: {
+        ...Object.fromEntries(ts.map((id) => [id, { weight: 0.0111999988 }])),
+        ...Object.fromEntries(bs.map((id, i) => [id, { weight: chain[i]! }])),
+        y: { weight: 0.3980000020000001, max_weight: 0.5 },
+      },
+    });
+    const metrics = revenues({
+      ...Object.fromEntries(ts.map((id) => [id, 0.00028])),
+      ...Object.fromEntries(bs.map((id) => [id, 1e13])),
+      y: 1e15,
+    });
+
+    const plain = recommend(p, metrics, { plainRounds: Number.POSITIVE_INFINITY });
+
+    expect(byId(plain)['y']?.recommendedWeight).toBeCloseTo(0.5, 12);
+    expect(plain.turnover).toBeCloseTo(0.102, 6);
+    for (const plainRounds of [undefined, 0]) {
+      const rec = recommend(p, metrics, plainRounds === undefined ? {} : { plainRounds });
+      expect(rec.actions.map((a) => [a.businessId, a.action, a.recommendedWeight])).toEqual(
+        plain.actions.map((a) => [a.businessId, a.action, expect.closeTo(a.recommendedWeight, 12)]),
+      );
+    }
+  });
 });
 
 describe('recommend: max turnover', () => {

@@ -223,3 +223,73 @@ export function boundsKind(mode: BoundsMode, draw: number): 'none' | 'around' | 
       return draw < 60 ? 'wild' : 'none';
   }
 }
+
+/**
+ * The chain of the drift-band rounds written out (revenue strategy): businesses c_0..c_R of one
+ * dominant revenue, each just inside the band of its own round's target on alternate sides, so
+ * that round r keeps c_r alone; y (the largest revenue, capped) and m tiny ones move. With the
+ * chain kept, y stays at its cap and the tiny ones split the rest by their tiny scores.
+ */
+export const bandChainArb: fc.Arbitrary<Scenario> = fc
+  .record({
+    chain: fc.integer({ min: 1, max: 10 }),
+    tinyCount: fc.integer({ min: 2, max: 24 }),
+    drift: fc.constantFrom(0.002, 0.01, 0.02),
+    side: fc.constantFrom(-1, 1),
+    cap: fc.double({ min: 0.2, max: 0.6, noNaN: true }),
+    base: fc.integer({ min: 30, max: 46 }),
+    /** Tiny revenues are 2^-(38 + shift) of the chain's: their sum near its last bits. */
+    shift: fc.integer({ min: 10, max: 20 }),
+    tinyWeight: fc.double({ min: 1.05, max: 1.6, noNaN: true }),
+  })
+  .map(({ chain, tinyCount, drift, side, cap, base, shift, tinyWeight }) => {
+    const inside = drift * (1 - 1e-6);
+    const signs = Array.from({ length: chain + 1 }, (_, r) => ((chain - r) % 2 === 0 ? side : -side));
+    // The chain's targets relative to the last one's: keeping c_r moves the rest's by its offset.
+    const relative = new Array<number>(chain + 1).fill(0);
+    for (let r = chain - 1; r >= 0; r--) relative[r] = relative[r + 1]! + (signs[r]! * inside) / (chain - r);
+    const last = (1 - cap) / (chain + 1) - relative[0]!;
+    const chainWeights = relative.map((t, r) => Math.max(0, t + last + signs[r]! * inside));
+    const tiny = drift + (tinyWeight * inside) / tinyCount;
+    const entries: [string, number, number, number | undefined][] = [
+      ...Array.from({ length: tinyCount }, (_, i): [string, number, number, undefined] => [
+        `t${i}`,
+        tiny,
+        2 ** (base - 38 - shift) * (1 + i / tinyCount),
+        undefined,
+      ]),
+      ...chainWeights.map((w, r): [string, number, number, undefined] => [`c${r}`, w, 2 ** base, undefined]),
+    ];
+    const used = entries.reduce((sum, [, w]) => sum + w, 0);
+    entries.push(['y', Math.max(0, 1 - used), 2 ** (base + 2), cap]);
+    const total = entries.reduce((sum, [, w]) => sum + w, 0);
+    const allocations: Allocation[] = entries.map(([businessId, weight, , maxWeight]) => ({
+      businessId,
+      weight: weight / total,
+      priority: 5,
+      locked: false,
+      maxWeight,
+    }));
+    const metrics = new Map(
+      entries.map(([id, , revenue]) => [
+        id,
+        metricsFromWire({ business_id: id, revenue, expenses: 0, growth_rate: 0, health_score: 50 }),
+      ]),
+    );
+    const portfolio: Portfolio = {
+      id: 'prop-portfolio',
+      name: 'Property portfolio',
+      ownerId: 'owner-1',
+      status: 'active',
+      strategy: 'revenue',
+      totalBudget: 100_000,
+      targetRoi: 20,
+      driftThreshold: drift,
+      attentionHoursPerWeek: 40,
+      allocations,
+      version: 1,
+      createdAt: T0,
+      updatedAt: T0,
+    };
+    return { portfolio, metrics, order: entries.map((_, i) => i) };
+  });

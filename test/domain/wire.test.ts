@@ -1,9 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  AS_OF_MAX_MS,
   addBusinesses,
   applyRecommendation,
   createPortfolio,
+  FROM_OPERATOR_FILES,
+  FROM_OTHER_SYSTEMS,
   metricsFromWire,
+  metricsToWire,
   type Portfolio,
   portfolioFromWire,
   portfolioToWire,
@@ -15,6 +20,8 @@ import {
   ValidationError,
 } from '../../src/domain/index.js';
 import { expectWeightsValid, metricsMap, T0, T1, T2, T3, T4 } from './fixtures.js';
+import { check, RUNS } from './property-checks.js';
+import { wireMetricsArb, withoutNulls } from './wire-metrics-arb.js';
 
 function built(): Portfolio {
   let p = createPortfolio(
@@ -331,11 +338,11 @@ describe('metrics wire format', () => {
 
   it('refuses a business name with control characters, and an as_of that is not a date', () => {
     const base = { business_id: 'a', revenue: 1, expenses: 1, growth_rate: 1, health_score: 50 };
-    expect(() => metricsFromWire({ ...base, name: 'Acme\u001b]0;pwned\u0007' })).toThrow(
+    expect(() => metricsFromWire({ ...base, name: 'Acme\u001b]0;pwned\u0007' }, FROM_OPERATOR_FILES)).toThrow(
       'invalid metrics: name: must not contain control characters (such as terminal escapes)',
     );
     expect(() => metricsFromWire({ ...base, as_of: 'whenever' })).toThrow(
-      'as_of: must be an ISO-8601 date or timestamp (2026-01-31, 2026-01-31T02:00:00Z) or epoch milliseconds within the range of a Date',
+      'as_of: must be an ISO-8601 date or timestamp with a time zone (2026-01-31, 2026-01-31T02:00:00Z) or epoch milliseconds, from 1970-01-01 to 9999-12-31 (UTC); got "whenever"',
     );
     expect(metricsFromWire({ ...base, as_of: '2026-01-31' }).asOf).toBe('2026-01-31');
     expect(() => metricsFromWire({ ...base, as_of: '2026-02-30' })).toThrow(/as_of/);
@@ -351,6 +358,132 @@ describe('metrics wire format', () => {
       ok: false,
       error: expect.stringContaining('as_of'),
     });
+  });
+
+  describe('as_of: one rule for every source and path, an instant from 1970-01-01 to 9999-12-31 (UTC)', () => {
+    const base = { business_id: 'a', revenue: 1, expenses: 1, growth_rate: 1, health_score: 50 };
+    const modes = [
+      ['operator files', FROM_OPERATOR_FILES],
+      ['other systems', FROM_OTHER_SYSTEMS],
+    ] as const;
+
+    for (const [mode, options] of modes) {
+      it(`accepts the ends of the range, in every form (${mode})`, () => {
+        const asOf = (as_of: unknown) => metricsFromWire({ ...base, as_of }, options).asOf;
+        expect(asOf(0)).toBe('1970-01-01T00:00:00.000Z');
+        expect(asOf(AS_OF_MAX_MS)).toBe('9999-12-31T23:59:59.999Z');
+        expect(asOf(1769824800000.5)).toBe('2026-01-31T02:00:00.000Z');
+        expect(asOf('1970-01-01')).toBe('1970-01-01');
+        expect(asOf('9999-12-31')).toBe('9999-12-31');
+        expect(asOf('2026-01-31T04:00:00.123456+02:00')).toBe('2026-01-31T04:00:00.123456+02:00');
+      });
+
+      it(`refuses what lies outside, naming the rule (${mode})`, () => {
+        // Before the fix, the numbers passed (up to 8.64e15) and became "+010000-01-01T...",
+        // "-000001-01-01T..." or "+058053-07-07T...", which import and the redis source refused.
+        const refusal = (as_of: unknown) => {
+          const parsed = safeMetricsFromWire({ ...base, as_of }, options);
+          return parsed.ok ? `accepted as ${parsed.metrics.asOf}` : parsed.error;
+        };
+        expect(refusal(1769824800000000)).toBe(
+          'as_of: must be epoch milliseconds from 1970-01-01 to 9999-12-31 (UTC), 0 to 253402300799999; got 1769824800000000: microseconds or nanoseconds rather than milliseconds?',
+        );
+        expect(refusal(AS_OF_MAX_MS + 1)).toBe(
+          'as_of: must be epoch milliseconds from 1970-01-01 to 9999-12-31 (UTC), 0 to 253402300799999; got 253402300800000',
+        );
+        expect(refusal(-1)).toBe(
+          'as_of: must be epoch milliseconds from 1970-01-01 to 9999-12-31 (UTC), 0 to 253402300799999; got -1',
+        );
+        expect(refusal(-62198755200000)).toMatch(/^as_of: must be epoch milliseconds/);
+        expect(refusal(1e15)).toMatch(/^as_of: must be epoch milliseconds/);
+        expect(refusal('1969-12-31')).toBe(
+          'as_of: must be from 1970-01-01 to 9999-12-31 (UTC); got "1969-12-31"',
+        );
+        expect(refusal('1970-01-01T00:30:00+01:00')).toMatch(/^as_of: must be from 1970-01-01/);
+        expect(refusal('9999-12-31T23:00:00-02:00')).toMatch(/^as_of: must be from 1970-01-01/);
+        expect(refusal('+010000-01-01T00:00:00.000Z')).toMatch(/^as_of: must be an ISO-8601 date/);
+        expect(refusal(true)).toMatch(/^as_of: must be an ISO-8601 date/);
+      });
+    }
+  });
+
+  describe('other systems (http, redis): cosmetic fields are repaired, not a reason to drop the metrics', () => {
+    const base = { business_id: 'acme-1', revenue: 100, expenses: 50, growth_rate: 5, health_score: 50 };
+
+    it('reads a timestamp without a time zone as UTC', () => {
+      // Python's datetime.isoformat() of a naive datetime, and str() of one.
+      expect(metricsFromWire({ ...base, as_of: '2026-01-31T02:00:00' }).asOf).toBe('2026-01-31T02:00:00Z');
+      expect(metricsFromWire({ ...base, as_of: '2026-01-31 02:00:00.123456' }).asOf).toBe(
+        '2026-01-31T02:00:00.123456Z',
+      );
+      expect(metricsFromWire({ ...base, as_of: '2026-01-31T02:00' }, FROM_OTHER_SYSTEMS).asOf).toBe(
+        '2026-01-31T02:00Z',
+      );
+      expect(() => metricsFromWire({ ...base, as_of: '2026-01-31T25:00:00' })).toThrow(/as_of/);
+      expect(() => metricsFromWire({ ...base, as_of: '1969-12-31T23:00:00' })).toThrow(
+        /as_of: must be from 1970/,
+      );
+    });
+
+    it('makes a name printable; a blank one is no name (the business is shown by its id)', () => {
+      const name = (value: string) => metricsFromWire({ ...base, name: value }).name;
+      expect(name('')).toBeUndefined();
+      expect(name('  \t ')).toBeUndefined();
+      expect(name('Acme\tInc')).toBe('Acme Inc');
+      expect(name('Acme\r\nInc\u0000')).toBe('Acme Inc');
+      expect(name('\u001b[31mRed\u001b[0m')).toBe('[31mRed [0m');
+      expect(name('x'.repeat(250))).toBe('x'.repeat(200));
+      // Cut by code points: no half of a surrogate pair.
+      expect(name('\u{1F600}'.repeat(101))).toBe('\u{1F600}'.repeat(100));
+      // A valid name is left as it is, spaces and all.
+      expect(name(' Acme  Inc ')).toBe(' Acme  Inc ');
+    });
+
+    it('never repairs a figure', () => {
+      expect(safeMetricsFromWire({ ...base, name: '', health_score: 140 })).toEqual({
+        ok: false,
+        error: expect.stringMatching(/^health_score: /),
+      });
+    });
+
+    it("refuses all of them in operators' files", () => {
+      const refusal = (extra: Record<string, unknown>) => {
+        const parsed = safeMetricsFromWire({ ...base, ...extra }, FROM_OPERATOR_FILES);
+        return parsed.ok ? 'accepted' : parsed.error;
+      };
+      expect(refusal({ name: '' })).toBe('name: must not be empty or only spaces');
+      expect(refusal({ name: 'Acme\tInc' })).toBe(
+        'name: must not contain control characters (such as terminal escapes)',
+      );
+      expect(refusal({ as_of: '2026-01-31T02:00:00' })).toBe(
+        'as_of: a timestamp needs a time zone ("Z" or "+02:00"); got "2026-01-31T02:00:00"',
+      );
+    });
+  });
+
+  it('reads back what it accepted, as an import re-validates it (property)', () => {
+    // The import re-validates what a plan or a source accepted, strictly on cosmetic fields:
+    // whatever one path accepts, the other must take back unchanged.
+    fc.assert(
+      fc.property(wireMetricsArb, (wire) => {
+        const fromFile = safeMetricsFromWire(wire, FROM_OPERATOR_FILES);
+        const fromOthers = safeMetricsFromWire(wire, FROM_OTHER_SYSTEMS);
+        if (fromFile.ok) {
+          check(fromOthers.ok, () => `other systems refused what a file may hold: ${JSON.stringify(wire)}`);
+          expect(fromOthers.metrics).toEqual(fromFile.metrics);
+        }
+        if (!fromOthers.ok) return;
+        const again = safeMetricsFromWire(withoutNulls(metricsToWire(fromOthers.metrics)), {
+          cosmetic: 'refuse',
+        });
+        check(
+          again.ok,
+          () => `refused on the way back: ${again.ok ? '' : again.error}: ${JSON.stringify(wire)}`,
+        );
+        expect(again.metrics).toEqual(fromOthers.metrics);
+      }),
+      RUNS,
+    );
   });
 });
 

@@ -54,6 +54,14 @@ describe('http metrics source, one request per business', () => {
           return sendJson(res, wireMetrics('someone-else'));
         case 'not-an-object':
           return sendJson(res, [1, 2, 3]);
+        case 'blank-name':
+          return sendJson(res, wireMetrics(id, { name: '' }));
+        case 'tab-name':
+          return sendJson(res, wireMetrics(id, { name: 'Acme\tInc' }));
+        case 'naive-as-of':
+          return sendJson(res, wireMetrics(id, { as_of: '2026-01-31T02:00:00' }));
+        case 'micro-as-of':
+          return sendJson(res, wireMetrics(id, { as_of: 1769824800000000 }));
         default:
           return sendJson(res, wireMetrics(id));
       }
@@ -131,6 +139,22 @@ describe('http metrics source, one request per business', () => {
     );
     expect(missing.get('not-an-object')).toMatch(/^invalid metrics: /);
     for (const id of ids) expect(server.hits.get(one(id)), id).toBe(1);
+  });
+
+  it('repairs what other systems get wrong in names and timestamps, rather than dropping the metrics', async () => {
+    // Before the fix each of the first three was "invalid metrics", and the business no-metrics.
+    const ids = ['blank-name', 'tab-name', 'naive-as-of', 'micro-as-of'];
+    const http = source(server);
+    const { metrics, missing } = await http.fetch(ids);
+    expect(metrics.get('blank-name')).toMatchObject({ name: undefined, revenue: 1000 });
+    expect(metrics.get('tab-name')?.name).toBe('Acme Inc');
+    expect(metrics.get('naive-as-of')?.asOf).toBe('2026-01-31T02:00:00Z');
+    // An as_of out of range is refused as everywhere: the rule is the same for every source.
+    expect(metrics.has('micro-as-of')).toBe(false);
+    expect(missing.get('micro-as-of')).toMatch(
+      /^invalid metrics: as_of: must be epoch milliseconds .*microseconds/,
+    );
+    expect(http.stats().errors).toBe(1);
   });
 
   it('retries network errors, then reports the business missing', async () => {

@@ -1,11 +1,21 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createKeys } from '../../src/adapters/keys.js';
 import {
   createRedisMetricsSource,
   importMetrics,
+  metricsFromHash,
   metricsToHash,
 } from '../../src/adapters/metrics/redis-metrics-source.js';
-import { type BusinessMetrics, metricsFromWire } from '../../src/domain/index.js';
+import {
+  type BusinessMetrics,
+  FROM_OPERATOR_FILES,
+  FROM_OTHER_SYSTEMS,
+  metricsFromWire,
+  safeMetricsFromWire,
+} from '../../src/domain/index.js';
+import { check, SEED } from '../domain/property-checks.js';
+import { wireMetricsArb, withoutNulls } from '../domain/wire-metrics-arb.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 import { wireMetrics } from './metrics-server.js';
 
@@ -139,6 +149,96 @@ describe('redis metrics source', () => {
       customers: 3,
       stage: 'unknown',
     });
+  });
+
+  it('reads as_of in epoch milliseconds, and repairs what other systems get wrong in names and timestamps', async () => {
+    // Before the fix every one of these was "invalid metrics" and the business no-metrics: a
+    // hash holds only strings, and as_of "1769824800000" was not read as a number.
+    const base = { revenue: '100', expenses: '50', growth_rate: '5', health_score: '50' };
+    const cases: Record<string, Record<string, string>> = {
+      'ms-as-of': { as_of: '1769824800000' },
+      'zoneless-as-of': { as_of: '2026-01-31T02:00:00' },
+      'blank-name': { name: '' },
+      'tab-name': { name: 'Acme\tInc' },
+    };
+    for (const [id, extra] of Object.entries(cases)) {
+      await redis.client.hset(keys.businessMetrics(id), { ...base, ...extra });
+    }
+    const source = createRedisMetricsSource(redis.client, keys);
+    const { metrics, missing } = await source.fetch(Object.keys(cases));
+    expect(Object.fromEntries(missing)).toEqual({});
+    expect(metrics.get('ms-as-of')?.asOf).toBe('2026-01-31T02:00:00.000Z');
+    expect(metrics.get('zoneless-as-of')?.asOf).toBe('2026-01-31T02:00:00Z');
+    expect(metrics.get('blank-name')).toMatchObject({ name: undefined, revenue: 100 });
+    expect(metrics.get('tab-name')?.name).toBe('Acme Inc');
+    expect(source.stats().errors).toBe(0);
+  });
+
+  it('refuses an as_of out of range with the message plan and import give', async () => {
+    await redis.client.hset(keys.businessMetrics('micro'), {
+      ...metricsToHash(metricsFromWire(wireMetrics('micro'))),
+      as_of: '1769824800000000',
+    });
+    const { missing } = await createRedisMetricsSource(redis.client, keys).fetch(['micro']);
+    const planned = safeMetricsFromWire(
+      wireMetrics('micro', { as_of: 1769824800000000 }),
+      FROM_OPERATOR_FILES,
+    );
+    expect(planned.ok).toBe(false);
+    expect(missing.get('micro')).toBe(`invalid metrics: ${planned.ok ? '' : planned.error}`);
+    expect(missing.get('micro')).toMatch(/as_of: must be epoch milliseconds .*microseconds/);
+  });
+
+  it('reads back any hash it writes, and any hash of wire metrics in strings (property)', () => {
+    fc.assert(
+      fc.property(wireMetricsArb, (wire) => {
+        const parsed = safeMetricsFromWire(wire, FROM_OTHER_SYSTEMS);
+        if (!parsed.ok) return;
+        const id = parsed.metrics.businessId;
+        const back = metricsFromHash(id, metricsToHash(parsed.metrics));
+        check(back.ok, () => `refused its own hash: ${back.ok ? '' : back.error}: ${JSON.stringify(wire)}`);
+        expect(back.metrics).toEqual(parsed.metrics);
+        // The documented format: the wire fields, each value a string (numbers in decimal).
+        const asStrings = Object.fromEntries(
+          Object.entries(withoutNulls(wire)).map(([k, v]) => [k, Object.is(v, -0) ? '-0' : String(v)]),
+        );
+        const other = metricsFromHash(id, asStrings);
+        check(
+          other.ok,
+          () =>
+            `refused a hash of valid metrics: ${other.ok ? '' : other.error}: ${JSON.stringify(asStrings)}`,
+        );
+        expect(other.metrics).toEqual(parsed.metrics);
+      }),
+      { numRuns: 1000, seed: SEED },
+    );
+  });
+
+  it('whatever plan accepts survives import and read-back unchanged; what it refuses, import refuses alike (property)', async () => {
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(wireMetricsArb, async (wire) => {
+        // What `plan --metrics` and `metrics import` read from a file entry, and the http source.
+        const planned = safeMetricsFromWire(wire, FROM_OPERATOR_FILES);
+        if (!planned.ok) {
+          await expect(importMetrics(redis.client, keys, [wire])).rejects.toThrow(
+            `entry 1: ${planned.error}`,
+          );
+          return;
+        }
+        accepted++;
+        const id = planned.metrics.businessId;
+        for (const entry of [planned.metrics, wire]) {
+          await importMetrics(redis.client, keys, [entry]);
+          const { metrics, missing } = await createRedisMetricsSource(redis.client, keys).fetch([id]);
+          check(!missing.has(id), () => `read back as missing: ${missing.get(id)}: ${JSON.stringify(wire)}`);
+          expect(metrics.get(id)).toEqual(planned.metrics);
+        }
+      }),
+      { numRuns: 600, seed: SEED },
+    );
+    // Enough of the random entries are valid for the read-back half to mean something.
+    expect(accepted).toBeGreaterThan(50);
   });
 
   it('answers an empty request without a round trip', async () => {

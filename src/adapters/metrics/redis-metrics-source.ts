@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import {
   type BusinessMetrics,
+  FROM_OTHER_SYSTEMS,
   metricsToWire,
   safeMetricsFromWire,
   ValidationError,
@@ -15,7 +16,12 @@ export interface RedisMetricsSource extends MetricsSource {
   stats(): MetricsSourceStats;
 }
 
-/** Hash fields that hold numbers (everything in a Redis hash is a string). */
+/**
+ * The hash of one business, as `metrics import` writes it and any other system may (README,
+ * "Metrics sources"): the wire format's fields, every value a string. These hold numbers in
+ * decimal notation; as_of holds an ISO-8601 date or timestamp, or epoch milliseconds in digits
+ * (`"1769824800000"`), read by the same rule as everywhere else.
+ */
 const NUMERIC_FIELDS = new Set([
   'revenue',
   'expenses',
@@ -24,6 +30,7 @@ const NUMERIC_FIELDS = new Set([
   'customers',
   'growth_rate',
   'health_score',
+  'as_of',
 ]);
 
 /** Decimal notation only: Number() would also take '', ' ', '0x1f' and 'Infinity'. */
@@ -92,7 +99,8 @@ export function metricsFromHash(
       wire[field] = Number(value);
     }
   }
-  const parsed = safeMetricsFromWire(wire);
+  // Other systems write these hashes: a blank name or a zoneless as_of is repaired, not refused.
+  const parsed = safeMetricsFromWire(wire, FROM_OTHER_SYSTEMS);
   return parsed.ok ? parsed : { ok: false, error: `invalid metrics: ${parsed.error}` };
 }
 
@@ -100,18 +108,23 @@ export function metricsFromHash(
 export function metricsToHash(m: BusinessMetrics): Record<string, string> {
   const hash: Record<string, string> = {
     business_id: m.businessId,
-    revenue: String(m.revenue),
-    expenses: String(m.expenses),
-    profit: String(m.profit),
-    margin: String(m.margin),
-    customers: String(m.customers),
-    growth_rate: String(m.growthRate),
-    health_score: String(m.healthScore),
+    revenue: decimal(m.revenue),
+    expenses: decimal(m.expenses),
+    profit: decimal(m.profit),
+    margin: decimal(m.margin),
+    customers: decimal(m.customers),
+    growth_rate: decimal(m.growthRate),
+    health_score: decimal(m.healthScore),
     stage: m.stage,
   };
   if (m.name !== undefined) hash.name = m.name;
   if (m.asOf !== undefined) hash.as_of = m.asOf;
   return hash;
+}
+
+/** String(-0) is "0": a negative zero (a loss of -0) would not read back as itself. */
+function decimal(x: number): string {
+  return Object.is(x, -0) ? '-0' : String(x);
 }
 
 /** Businesses per pipeline round trip when importing. */
@@ -134,7 +147,9 @@ export async function importMetrics(
   for (const entry of entries) {
     index++;
     // Validated either way: ids become parts of keys, and a reader must find what it can parse.
-    const parsed = safeMetricsFromWire(isBusinessMetrics(entry) ? withoutNulls(metricsToWire(entry)) : entry);
+    // An import is an operator's: a blank name or a zoneless as_of is refused, as by plan.
+    const wire = isBusinessMetrics(entry) ? withoutNulls(metricsToWire(entry)) : entry;
+    const parsed = safeMetricsFromWire(wire, { cosmetic: 'refuse' });
     if (parsed.ok) all.push(parsed.metrics);
     else problems.push(`entry ${index}: ${parsed.error}`);
   }
