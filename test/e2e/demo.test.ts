@@ -38,19 +38,7 @@ describe('ballast demo', () => {
     expect(stdout).toMatch(/no-metrics/);
     expect(stdout).toMatch(/capped at max/);
     expect(stdout).toContain(`${prefix}:reports:live`);
-    const client = await connect();
-    try {
-      const left: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 10_000);
-        cursor = next;
-        left.push(...keys);
-      } while (cursor !== '0');
-      expect(left).toEqual([]);
-    } finally {
-      await client.quit();
-    }
+    expect(await keysLeft(prefix!)).toEqual([]);
   });
 
   it('keeps its keys with --keep and says where they are', async () => {
