@@ -8,6 +8,8 @@ import {
   skippedReport,
   skipReason,
 } from '../src/domain/index.js';
+import type { RunOutcome } from '../src/adapters/redis-report-store.js';
+import { runActor } from '../src/services/actor.js';
 import { defineJob, type JobContext } from './job.js';
 import { recalculatePayload } from './payloads.js';
 
@@ -78,6 +80,7 @@ export const recalculateJob = defineJob({
       const skip = skipReason(portfolio, payload.fanOut ? 'cron' : payload.trigger);
       let report: Report;
       let after: Portfolio | null = null;
+      let outcome: RunOutcome = 'skipped';
       if (skip) {
         report = skippedReport({ portfolio, reason: skip, now, ...ids });
       } else {
@@ -88,7 +91,7 @@ export const recalculateJob = defineJob({
         );
         fetchMs += performance.now() - fetchStarted;
         const computeStarted = performance.now();
-        const outcome = runPortfolio({
+        const run = runPortfolio({
           portfolio,
           metrics,
           missingReasons: missing,
@@ -96,9 +99,11 @@ export const recalculateJob = defineJob({
           dryRun: payload.dryRun,
           ...ids,
         });
-        after = payload.dryRun ? null : outcome.portfolio;
+        // A run that moves nothing writes nothing: the version stays and no history is recorded.
+        after = payload.dryRun || run.portfolio === portfolio ? null : run.portfolio;
+        outcome = payload.dryRun ? 'dry-run' : after ? 'changed' : 'unchanged';
         report = {
-          ...outcome.report,
+          ...run.report,
           durations: {
             fetch_ms: round(fetchMs),
             compute_ms: round(performance.now() - computeStarted),
@@ -108,16 +113,26 @@ export const recalculateJob = defineJob({
       }
       const wire = reportToWire(report);
       const reportJson = JSON.stringify(wire);
+      const records = after
+        ? ctx.store.records(portfolio, after, {
+            actor: runActor(runId),
+            cause: { type: 'run', runId, reportId: ids.reportId },
+          })
+        : null;
       const committed = await ctx.reports.commit({
         portfolioId,
         runId,
-        after,
+        write: after && records ? { after, records } : null,
+        checkVersion: !skip && !payload.dryRun,
         expectedVersion: portfolio.version,
         reportJson,
+        outcome,
       });
       switch (committed.status) {
         case 'ok':
-          if (!committed.published) await ctx.reports.publish(portfolioId, runId, reportJson);
+          if (!committed.published) {
+            await ctx.reports.publish(portfolioId, runId, reportJson, { outcome, records });
+          }
           log.info({ changes: report.changes, applied: report.applied, skipped: skip }, 'run committed');
           ctx.observe?.('turnover', report.turnover);
           return summarise(wire, false);

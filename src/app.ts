@@ -4,7 +4,9 @@ import { createMetricsSource } from './adapters/metrics/index.js';
 import type { MetricsSource, MetricsSourceStats } from './adapters/metrics/metrics-source.js';
 import { createRunCachedSource, type RunCacheStats, type RunKind } from './adapters/metrics/run-cache.js';
 import { JobQueue } from './adapters/queue.js';
+import { retentionOf } from './adapters/history-args.js';
 import { createRedis } from './adapters/redis.js';
+import { RedisHistoryStore } from './adapters/redis-history-store.js';
 import { RedisPortfolioStore } from './adapters/redis-portfolio-store.js';
 import { RedisReportStore } from './adapters/redis-report-store.js';
 import type { Config } from './config.js';
@@ -22,6 +24,8 @@ export interface App extends AsyncDisposable {
   readonly clock: () => Date;
   readonly store: RedisPortfolioStore;
   readonly reports: RedisReportStore;
+  /** Each portfolio's versions and the audit stream, read back. */
+  readonly history: RedisHistoryStore;
   readonly queue: JobQueue;
   /** The configured metrics source behind a per-run cache (fan-out runs kept apart from single ones). */
   readonly metricsFor: (runId: string, kind?: RunKind) => MetricsSource;
@@ -47,6 +51,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const redis = createRedis(config.redisUrl);
   const keys = createKeys(config.prefix);
   const log = deps.log ?? createLogger(config.logLevel);
+  const clock = deps.clock ?? (() => new Date());
   // Every connection reconnects by itself; its errors are logged, never unhandled.
   const onRedisError =
     deps.onRedisError ?? ((err: Error) => log.warn({ err: err.message }, 'redis connection error'));
@@ -89,8 +94,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     redis,
     keys,
     log,
-    clock: deps.clock ?? (() => new Date()),
-    ...stores(config, keys, redis),
+    clock,
+    ...stores(config, keys, redis, clock),
     queue,
     metricsFor: (runId, kind) => cached.forRun(runId, kind),
     metricsStats: () => ({ ...cached.stats(), source: sourceStats(source) }),
@@ -103,9 +108,19 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
  * The portfolio and report stores on `redis`: the app's connection, or one of the API's own
  * (which fails fast during an outage instead of waiting, see src/api/api-redis.ts).
  */
-export function stores(config: Config, keys: Keys, redis: Redis): Pick<App, 'store' | 'reports'> {
+export function stores(
+  config: Config,
+  keys: Keys,
+  redis: Redis,
+  clock: () => Date,
+): Pick<App, 'store' | 'reports' | 'history'> {
   return {
-    store: new RedisPortfolioStore(redis, keys, { cluster: config.redisCluster }),
+    store: new RedisPortfolioStore(redis, keys, {
+      cluster: config.redisCluster,
+      clock,
+      retention: retentionOf(config),
+    }),
+    history: new RedisHistoryStore(redis, keys),
     reports: new RedisReportStore(redis, keys, {
       streamMaxLen: config.reportStreamMaxLen,
       markerTtlSeconds: config.runMarkerTtlSeconds,

@@ -51,6 +51,27 @@ const envSchema = z.object({
   BALLAST_API_HOST: z.string().min(1).default('127.0.0.1'),
   BALLAST_API_PORT: int(0, 65535).default(8080),
   BALLAST_API_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  BALLAST_API_TOKENS: z
+    .string()
+    .transform((value, ctx) => {
+      const tokens = parseNamedTokens(value);
+      if (typeof tokens === 'string') {
+        ctx.addIssue({ code: 'custom', message: tokens });
+        return z.NEVER;
+      }
+      return tokens;
+    })
+    .optional(),
+  BALLAST_ACTOR: z
+    .string()
+    .max(128, { message: 'must be at most 128 characters' })
+    .regex(/^[^\p{Cc}\p{Cf}\s][^\p{Cc}\p{Cf}]*$/u, {
+      message: 'must be printable, without control characters or leading space',
+    })
+    .optional(),
+  BALLAST_RETENTION_DAYS: int(1, 36_500).default(90),
+  BALLAST_RETENTION_PER_PORTFOLIO: int(1, 1_000_000).default(400),
+  BALLAST_RETENTION_GLOBAL: int(1, 100_000_000).default(100_000),
   BALLAST_METRICS_PUBLIC: bool.default(false),
   BALLAST_REDIS_CLUSTER: bool.default(false),
   BALLAST_LOG_LEVEL: z
@@ -68,6 +89,34 @@ const envSchema = z.object({
   BALLAST_LOCK_DURATION_MS: int(1000, 3_600_000).default(30_000),
   BALLAST_STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
 });
+
+export interface NamedToken {
+  readonly name: string;
+  readonly token: string;
+}
+
+const TOKEN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * `name1:token1,name2:token2`: the name says who acted (`api:<name>` in history and audit). The
+ * message of a bad entry names its position and its name, never the token.
+ */
+function parseNamedTokens(value: string): NamedToken[] | string {
+  const out: NamedToken[] = [];
+  const entries = value.split(',').map((e) => e.trim());
+  for (const [i, entry] of entries.entries()) {
+    const colon = entry.indexOf(':');
+    const name = colon < 0 ? entry : entry.slice(0, colon);
+    const token = colon < 0 ? '' : entry.slice(colon + 1);
+    const where = `entry ${i + 1}`;
+    if (!TOKEN_NAME.test(name)) return `${where}: the name must be 1..64 characters of [A-Za-z0-9_-] (name:token,...)`;
+    if (token.length < 16) return `${where} (${name}): the token must be at least 16 characters`;
+    if (out.some((t) => t.name === name)) return `${where}: the name ${name} is given twice`;
+    if (out.some((t) => t.token === token)) return `${where} (${name}): the same token is given to two names`;
+    out.push({ name, token });
+  }
+  return out;
+}
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -105,7 +154,19 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly token: string | undefined;
+    /** Every accepted token with its name: BALLAST_API_TOKENS, and BALLAST_API_TOKEN as `default`. */
+    readonly tokens: readonly NamedToken[];
     readonly metricsPublic: boolean;
+  };
+  /** Who the CLI says made a change (BALLAST_ACTOR); unset, the CLI uses cli:<user>@<host>. */
+  readonly actor: string | undefined;
+  /** How long history, audit and their records are kept: by age and by count. */
+  readonly retention: {
+    readonly days: number;
+    /** Entries of each portfolio's history stream. */
+    readonly perPortfolio: number;
+    /** Entries of the audit stream. */
+    readonly global: number;
   };
   readonly logLevel: string;
   /** Keep every script on one hash slot (Redis Cluster): the global publish takes its own round trip. */
@@ -154,6 +215,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'invalid configuration:\n  BALLAST_METRICS_FILE: required when BALLAST_METRICS_SOURCE=file',
     );
   }
+  const tokens: NamedToken[] = [...(e.BALLAST_API_TOKENS ?? [])];
+  if (e.BALLAST_API_TOKEN !== undefined) {
+    if (tokens.some((t) => t.name === 'default')) {
+      throw new ConfigError(
+        'invalid configuration:\n  BALLAST_API_TOKENS: the name default is BALLAST_API_TOKEN\'s; give that token another name',
+      );
+    }
+    tokens.push({ name: 'default', token: e.BALLAST_API_TOKEN });
+  }
   return Object.freeze({
     redisUrl: e.REDIS_URL,
     prefix: e.BALLAST_PREFIX,
@@ -176,9 +246,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.BALLAST_API_HOST,
       port: e.BALLAST_API_PORT,
       token: e.BALLAST_API_TOKEN,
+      tokens: Object.freeze(tokens),
       metricsPublic: e.BALLAST_METRICS_PUBLIC,
     }),
     logLevel: e.BALLAST_LOG_LEVEL,
+    actor: e.BALLAST_ACTOR,
+    retention: Object.freeze({
+      days: e.BALLAST_RETENTION_DAYS,
+      perPortfolio: e.BALLAST_RETENTION_PER_PORTFOLIO,
+      global: e.BALLAST_RETENTION_GLOBAL,
+    }),
     redisCluster: e.BALLAST_REDIS_CLUSTER,
     reportStreamMaxLen: e.BALLAST_REPORT_STREAM_MAXLEN,
     runMarkerTtlSeconds: e.BALLAST_RUN_MARKER_TTL_S,

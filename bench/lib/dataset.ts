@@ -107,7 +107,7 @@ export async function seedPortfolios(
     while (next < count) {
       const p = make(next++);
       for (const a of p.allocations) used.add(a.businessId);
-      await store.create(p);
+      await store.create(p, { actor: 'bench', cause: { type: 'edit', command: 'bench seed' } });
     }
   };
   await Promise.all(Array.from({ length: inFlight }, lane));

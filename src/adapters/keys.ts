@@ -26,6 +26,15 @@ export interface Keys {
    * entry): they count as done, skipped, with no report. Expires with the run markers.
    */
   runGone(runId: string): string;
+  /**
+   * Set-like hash of one run's portfolios: portfolio id -> outcome (changed | unchanged | skipped |
+   * dry-run), written when the run commits each one. Expires with the run markers.
+   */
+  runPortfolios(runId: string): string;
+  /** Stream of a portfolio's versions: one `record` (history record JSON) per change. */
+  history(portfolioId: string): string;
+  /** Stream of every change to every portfolio: one `record` (audit entry JSON) each. */
+  readonly audit: string;
   /** Global report stream (public). */
   readonly reports: string;
   /** Pub/sub channel, one message per report (public). */
@@ -50,6 +59,9 @@ export function createKeys(prefix: string): Keys {
     ownerIndex: (ownerId) => `${prefix}:owner:{${ownerId}}:portfolios`,
     run: (runId) => `${prefix}:run:${runId}`,
     runGone: (runId) => `${prefix}:run:${runId}:gone`,
+    runPortfolios: (runId) => `${prefix}:run:${runId}:portfolios`,
+    history: (id) => `${prefix}:{${id}}:history`,
+    audit: `${prefix}:audit`,
     reports: `${prefix}:reports`,
     reportsChannel: `${prefix}:reports:live`,
     businessMetrics: (businessId) => `${prefix}:metrics:${businessId}`,

@@ -4,7 +4,7 @@
  */
 
 import type { EventEmitter } from 'node:events';
-import { type Job, type JobsOptions, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, type JobType, type JobsOptions, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { isBallastError } from '../domain/index.js';
@@ -77,6 +77,8 @@ export interface AddJob {
   readonly jobId: string;
   readonly priority: number;
 }
+
+const UNFINISHED: JobType[] = ['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'];
 
 export class JobQueue {
   readonly queue: Queue;
@@ -364,6 +366,12 @@ export class JobQueue {
   /** The ids of the failed jobs BullMQ keeps (BALLAST_KEEP_FAILED of them at most). */
   async failedJobIds(): Promise<string[]> {
     return this.queue.getRanges(['failed'], 0, -1);
+  }
+
+  /** Whether a job with one of these id prefixes is still waiting, delayed or running. */
+  async hasUnfinished(prefixes: readonly string[]): Promise<boolean> {
+    const ids = await this.queue.getRanges(UNFINISHED, 0, -1);
+    return ids.some((id) => prefixes.some((p) => id.startsWith(p)));
   }
 
   async failedReason(jobId: string): Promise<string | null> {

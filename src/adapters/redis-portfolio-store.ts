@@ -1,5 +1,13 @@
 import type { Redis } from 'ioredis';
-import { NotFoundError, type Portfolio, RefusedError, StaleVersionError } from '../domain/index.js';
+import {
+  changesNothing,
+  NotFoundError,
+  type Portfolio,
+  RefusedError,
+  StaleVersionError,
+  type WriteMeta,
+} from '../domain/index.js';
+import { DEFAULT_RETENTION, type RecordArgs, type Retention, recordArgs } from './history-args.js';
 import type { Keys } from './keys.js';
 import { decodePortfolio, encodePortfolio } from './portfolio-codec.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
@@ -10,6 +18,9 @@ export interface StoreOptions {
    * writes the document first and the indexes in a second round trip.
    */
   readonly cluster?: boolean | undefined;
+  /** Stamps history records and audit entries (and their age-based retention). */
+  readonly clock?: (() => Date) | undefined;
+  readonly retention?: Retention | undefined;
 }
 
 export interface UpdateOptions {
@@ -19,7 +30,9 @@ export interface UpdateOptions {
 
 /**
  * Portfolios as versioned documents in Redis. Every write is a compare-and-set on the version
- * (one Lua script on the portfolio's own slot), so concurrent writers never lose an update.
+ * (one Lua script on the portfolio's own slot), so concurrent writers never lose an update, and
+ * the same script appends the change's history record (and, on one Redis, its audit entry): a
+ * write is never without its record. A write that changes nothing is no write.
  */
 export class RedisPortfolioStore {
   private readonly redis: ScriptedRedis;
@@ -30,6 +43,24 @@ export class RedisPortfolioStore {
     private readonly options: StoreOptions = {},
   ) {
     this.redis = withScripts(redis);
+  }
+
+  private now(): Date {
+    return this.options.clock?.() ?? new Date();
+  }
+
+  /** The history record and audit entry of writing `after` over `before`. */
+  records(before: Portfolio | null, after: Portfolio, meta: WriteMeta): RecordArgs {
+    return recordArgs(before, after, meta, this.now(), this.options.retention ?? DEFAULT_RETENTION);
+  }
+
+  /**
+   * The audit entry of a write whose script could not reach the audit stream (another hash slot
+   * on Redis Cluster): appended right after, at least once.
+   */
+  async appendAudit(args: RecordArgs): Promise<void> {
+    const [nowMs, , auditMaxLen, maxAgeMs] = args.tail;
+    await this.redis.ballastAppendRecord(this.keys.audit, args.audit, nowMs, auditMaxLen, maxAgeMs, '0');
   }
 
   static encode(p: Portfolio): string {
@@ -45,17 +76,23 @@ export class RedisPortfolioStore {
    * entry without its document (a nightly run would fan out a job for it), and a refused create
    * leaves no entry in another owner's index.
    */
-  async create(p: Portfolio): Promise<Portfolio> {
+  async create(p: Portfolio, meta: WriteMeta): Promise<Portfolio> {
     const key = this.keys.portfolio(p.id);
     const doc = RedisPortfolioStore.encode(p);
+    const args = this.records(null, p, meta);
     if (!this.options.cluster) {
       const result = await this.redis.ballastCreatePortfolio(
         key,
         this.keys.portfolioIndex,
         this.keys.ownerIndex(p.ownerId),
+        this.keys.history(p.id),
+        this.keys.audit,
         p.id,
         String(p.version),
         doc,
+        args.record,
+        args.audit,
+        ...args.tail,
       );
       if (result === -1) throw new RefusedError(`portfolio ${p.id} already exists`);
       return p;
@@ -64,13 +101,23 @@ export class RedisPortfolioStore {
     // indexes. A create cut off in between leaves a document that no index lists, never an index
     // entry without its document; the operator's retry, refused as "already exists", indexes the
     // stored document (under its own owner) on the way, so that nightly runs see it again.
-    const result = await this.redis.ballastWritePortfolio(key, 'create', String(p.version), doc);
+    const result = await this.redis.ballastWritePortfolio(
+      key,
+      this.keys.history(p.id),
+      'create',
+      String(p.version),
+      doc,
+      args.record,
+      args.audit,
+      ...args.tail,
+    );
     if (result === -1) {
       const stored = await this.get(p.id);
       if (stored) await this.index(stored);
       throw new RefusedError(`portfolio ${p.id} already exists`);
     }
     await this.index(p);
+    await this.appendAudit(args);
     return p;
   }
 
@@ -117,34 +164,44 @@ export class RedisPortfolioStore {
     return p;
   }
 
-  /** Writes `next` only if the stored version is still `expectedVersion`. */
-  async compareAndSet(next: Portfolio, expectedVersion: number): Promise<void> {
-    const result = await this.redis.ballastWritePortfolio(
-      this.keys.portfolio(next.id),
-      String(expectedVersion),
-      String(next.version),
-      RedisPortfolioStore.encode(next),
-    );
+  /**
+   * Writes `next` (whose version must be `before.version + 1`) only if the stored version is
+   * still `before.version`, with the history record and audit entry of the change.
+   */
+  async compareAndSet(before: Portfolio, next: Portfolio, meta: WriteMeta): Promise<void> {
+    if (next.version !== before.version + 1) {
+      throw new Error(`a write goes from version ${before.version} to ${before.version + 1}, not ${next.version}`);
+    }
+    const args = this.records(before, next, meta);
+    const keys = [this.keys.portfolio(next.id), this.keys.history(next.id)];
+    const argv = [String(before.version), String(next.version), RedisPortfolioStore.encode(next), args.record, args.audit, ...args.tail];
+    const result = this.options.cluster
+      ? await this.redis.ballastWritePortfolio(...keys, ...argv)
+      : await this.redis.ballastWritePortfolioAudited(...keys, this.keys.audit, ...argv);
     if (result === -2) throw new NotFoundError(`portfolio ${next.id} not found`);
-    if (result !== 0) throw new StaleVersionError(expectedVersion, result);
+    if (result !== 0) throw new StaleVersionError(before.version, result);
+    if (this.options.cluster) await this.appendAudit(args);
   }
 
   /**
    * Read, change, compare-and-set; on a conflict read again and re-apply `change` to the new
-   * version. Domain refusals thrown by `change` go straight to the caller.
+   * version. Domain refusals thrown by `change` go straight to the caller. A change that changes
+   * nothing (same settings, allocations and order) writes nothing and returns the portfolio as
+   * it is, version included.
    */
   async update(
     id: string,
     change: (p: Portfolio) => Portfolio,
+    meta: WriteMeta,
     options: UpdateOptions = {},
   ): Promise<Portfolio> {
     const retries = options.retries ?? 100;
     for (let attempt = 0; ; attempt++) {
       const current = await this.require(id);
       const next = change(current);
-      if (next === current) return current;
+      if (changesNothing(current, next)) return current;
       try {
-        await this.compareAndSet({ ...next, version: current.version + 1 }, current.version);
+        await this.compareAndSet(current, { ...next, version: current.version + 1 }, meta);
         return { ...next, version: current.version + 1 };
       } catch (err) {
         if (!(err instanceof StaleVersionError) || attempt >= retries) throw err;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Portfolio } from '../domain/index.js';
+import type { RecordArgs } from './history-args.js';
 import type { Keys } from './keys.js';
 import { RedisPortfolioStore } from './redis-portfolio-store.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
@@ -12,13 +13,22 @@ export type CommitResult =
   | { readonly status: 'stale'; readonly version: number }
   | { readonly status: 'gone' };
 
+/** What a run did to one portfolio, as the run's hash of portfolios records it. */
+export type RunOutcome = 'changed' | 'unchanged' | 'skipped' | 'dry-run';
+
 export interface CommitInput {
   readonly portfolioId: string;
   readonly runId: string;
-  /** The portfolio after the run, or null for a dry run or a skipped portfolio. */
-  readonly after: Portfolio | null;
+  /**
+   * The portfolio after the run with the history record and audit entry of the change, or null
+   * when nothing is written: a dry run, a skipped portfolio, a run that changes nothing.
+   */
+  readonly write: { readonly after: Portfolio; readonly records: RecordArgs } | null;
+  /** Whether the version is checked (a real run, even one that changes nothing). */
+  readonly checkVersion: boolean;
   readonly expectedVersion: number;
   readonly reportJson: string;
+  readonly outcome: RunOutcome;
 }
 
 export interface StreamReport {
@@ -45,44 +55,38 @@ export class RedisReportStore {
 
   async commit(input: CommitInput): Promise<CommitResult> {
     const k = this.keys;
-    const apply = input.after ? '1' : '0';
-    const newVersion = input.after ? String(input.after.version) : '';
-    const doc = input.after ? RedisPortfolioStore.encode(input.after) : '';
-    const maxLen = String(this.options.streamMaxLen);
-    const ttl = String(this.options.markerTtlSeconds);
-    const portfolioKey = k.portfolio(input.portfolioId);
-    const stream = k.portfolioReports(input.portfolioId);
-    const latest = k.latestReport(input.portfolioId);
-    const marker = k.runMarker(input.portfolioId, input.runId);
-    const expected = String(input.expectedVersion);
+    const w = input.write;
+    const mode = w ? 'write' : input.checkVersion ? 'check' : 'none';
+    const keys = [
+      k.portfolio(input.portfolioId),
+      k.portfolioReports(input.portfolioId),
+      k.latestReport(input.portfolioId),
+      k.runMarker(input.portfolioId, input.runId),
+      k.history(input.portfolioId),
+    ];
+    const argv = [
+      mode,
+      String(input.expectedVersion),
+      w ? String(w.after.version) : '',
+      w ? RedisPortfolioStore.encode(w.after) : '',
+      input.reportJson,
+      String(this.options.streamMaxLen),
+      String(this.options.markerTtlSeconds),
+      k.reportsChannel,
+      w?.records.record ?? '',
+      w?.records.audit ?? '',
+      ...(w?.records.tail ?? ['0', '1', '1', '0']),
+      input.portfolioId,
+      input.outcome,
+    ];
     const [status, value, published] = this.options.cluster
-      ? await this.redis.ballastCommitRun(
-          portfolioKey,
-          stream,
-          latest,
-          marker,
-          apply,
-          expected,
-          newVersion,
-          doc,
-          input.reportJson,
-          maxLen,
-          ttl,
-        )
+      ? await this.redis.ballastCommitRun(...keys, ...argv)
       : await this.redis.ballastCommitRunAndPublish(
-          portfolioKey,
-          stream,
-          latest,
-          marker,
+          ...keys,
           k.reports,
-          apply,
-          expected,
-          newVersion,
-          doc,
-          input.reportJson,
-          maxLen,
-          ttl,
-          k.reportsChannel,
+          k.audit,
+          k.runPortfolios(input.runId),
+          ...argv,
         );
     switch (status) {
       case 'ok':
@@ -96,15 +100,50 @@ export class RedisReportStore {
     }
   }
 
-  /** Global stream + pub/sub, then mark the run published (at-least-once on the global stream). */
-  async publish(portfolioId: string, runId: string, reportJson: string): Promise<void> {
-    const results = await this.redis
+  /**
+   * What the commit script could not reach on Redis Cluster (other hash slots): the global stream,
+   * pub/sub, the run's outcome for this portfolio and the change's audit entry; then mark the run
+   * published (at-least-once on the global and audit streams).
+   */
+  async publish(
+    portfolioId: string,
+    runId: string,
+    reportJson: string,
+    extra: { readonly outcome: RunOutcome; readonly records: RecordArgs | null } | null = null,
+  ): Promise<void> {
+    const pipeline = this.redis
       .pipeline()
       .xadd(this.keys.reports, 'MAXLEN', '~', this.options.streamMaxLen, '*', 'report', reportJson)
-      .publish(this.keys.reportsChannel, reportJson)
-      .hset(this.keys.runMarker(portfolioId, runId), 'published', '1')
-      .exec();
+      .publish(this.keys.reportsChannel, reportJson);
+    if (extra) {
+      const runKey = this.keys.runPortfolios(runId);
+      pipeline.hset(runKey, portfolioId, extra.outcome).expire(runKey, this.options.markerTtlSeconds);
+      if (extra.records) {
+        const [nowMs, , auditMaxLen, maxAgeMs] = extra.records.tail;
+        (pipeline as unknown as Pick<ScriptedRedis, 'ballastAppendRecord'>).ballastAppendRecord(
+          this.keys.audit,
+          extra.records.audit,
+          nowMs,
+          auditMaxLen,
+          maxAgeMs,
+          '0',
+        );
+      }
+    }
+    const results = await pipeline.hset(this.keys.runMarker(portfolioId, runId), 'published', '1').exec();
     for (const [err] of results ?? []) if (err) throw err;
+  }
+
+  /** Each portfolio the run committed, with its outcome; a page at a time (HSCAN). */
+  async *runOutcomes(runId: string, count = 500): AsyncGenerator<[string, RunOutcome][]> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.runPortfolios(runId), cursor, 'COUNT', count);
+      cursor = next;
+      const page: [string, RunOutcome][] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) page.push([flat[i]!, flat[i + 1] as RunOutcome]);
+      if (page.length > 0) yield page;
+    } while (cursor !== '0');
   }
 
   async runReport(portfolioId: string, runId: string): Promise<string | null> {

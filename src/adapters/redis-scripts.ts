@@ -3,8 +3,38 @@ import type { Redis } from 'ioredis';
 /**
  * Lua scripts, registered once per connection. The `#!lua` shebang makes Redis 7 refuse a
  * script up front when it is out of memory (noeviction), so a script never half-writes.
+ *
+ * History and audit records are appended by the script that writes the change they record, with
+ * their retention (count and age) applied in the same call: no cleaner process. Their stream ids
+ * take the milliseconds of the app's clock (never less than the stream's last id), so age-based
+ * trimming follows the same clock that stamps the records, an injected one included.
+ */
+const APPEND = `
+local function append(key, field, value, nowMs, maxLen, maxAgeMs, exact)
+  local ms = tonumber(nowMs)
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  if last[1] then
+    local lastMs = tonumber(string.match(last[1][1], '^(%d+)'))
+    if lastMs and lastMs > ms then ms = lastMs end
+  end
+  local trim = exact and '=' or '~'
+  local id = redis.call('XADD', key, 'MAXLEN', trim, maxLen, string.format('%.0f', ms) .. '-*', field, value)
+  local age = tonumber(maxAgeMs)
+  if age > 0 then
+    redis.call('XTRIM', key, 'MINID', trim, string.format('%.0f', tonumber(nowMs) - age))
+  end
+  return id
+end
+`;
+
+/**
+ * Write one portfolio (compare-and-set on its version, or 'create' when it must not exist) and
+ * append its history record; with a third key, the audit entry too. KEYS: portfolio, history
+ * [, audit]. ARGV: expected | 'create', newVersion, doc, record, audit, nowMs, historyMaxLen,
+ * auditMaxLen, maxAgeMs. Returns 0, -1 (exists), -2 (gone), or the stored version.
  */
 const WRITE_PORTFOLIO = `#!lua
+${APPEND}
 local v = redis.call('HGET', KEYS[1], 'version')
 if ARGV[1] == 'create' then
   if v then return -1 end
@@ -14,21 +44,33 @@ elseif v ~= ARGV[1] then
   return tonumber(v)
 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'version', ARGV[2])
+append(KEYS[2], 'record', ARGV[4], ARGV[6], ARGV[7], ARGV[9], true)
+if #KEYS == 3 then append(KEYS[3], 'record', ARGV[5], ARGV[6], ARGV[8], ARGV[9], false) end
 return 0
 `;
 
 /**
- * Create a portfolio: the document, the global index and the owner index together, or nothing
- * when the id exists (a refused create leaves no trace in any index). KEYS: portfolio, global
- * index, owner index. ARGV: id, version, doc. Three hash slots: on Redis Cluster the store
- * writes the document with WRITE_PORTFOLIO and the indexes after it.
+ * Create a portfolio: the document, the global index, the owner index, its first history record
+ * and the audit entry together, or nothing when the id exists (a refused create leaves no trace).
+ * KEYS: portfolio, global index, owner index, history, audit. ARGV: id, version, doc, record,
+ * audit, nowMs, historyMaxLen, auditMaxLen, maxAgeMs. Several hash slots: on Redis Cluster the
+ * store writes the document with WRITE_PORTFOLIO and the indexes after it.
  */
 const CREATE_PORTFOLIO = `#!lua
+${APPEND}
 if redis.call('HGET', KEYS[1], 'version') then return -1 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'version', ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
+append(KEYS[4], 'record', ARGV[4], ARGV[6], ARGV[7], ARGV[9], true)
+append(KEYS[5], 'record', ARGV[5], ARGV[6], ARGV[8], ARGV[9], false)
 return 0
+`;
+
+/** Append one record to one stream with its retention (the audit entry on Redis Cluster). */
+const APPEND_RECORD = `#!lua
+${APPEND}
+return append(KEYS[1], 'record', ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1')
 `;
 
 /**
@@ -42,31 +84,43 @@ return redis.call('ZREM', KEYS[2], ARGV[1])
 
 /**
  * Commit one run of one portfolio: unless this run was committed before, check the version,
- * write the new portfolio (unless dry-run), append the report to the portfolio's stream, set the
- * latest report and mark the run. KEYS: portfolio, stream, latest, marker, and optionally the
- * global stream: then the report also goes to the global stream and the pub/sub channel
- * (ARGV[8]) in the same script, and crosses the socket once instead of three times. That
- * touches two hash slots, so on Redis Cluster (BALLAST_REDIS_CLUSTER) the 4-key form is used
- * and the global publish follows in a second round trip.
- * ARGV: apply(1|0), expectedVersion, newVersion, doc, report, maxlen, markerTtl[, channel].
+ * write the new portfolio and its history record ('write'; 'check' only checks the version, for
+ * a run that changes nothing; 'none' for a dry run or a skipped portfolio), append the report to
+ * the portfolio's stream, set the latest report and mark the run.
+ * KEYS: portfolio, stream, latest, marker, history, and optionally global stream, audit, run's
+ * portfolios: then the report also goes to the global stream and the pub/sub channel, the audit
+ * entry to the audit stream and the outcome to the run's hash, in the same script. Those are other
+ * hash slots, so on Redis Cluster (BALLAST_REDIS_CLUSTER) the 5-key form is used and the rest
+ * follows in a second round trip.
+ * ARGV: mode, expectedVersion, newVersion, doc, report, maxlen, markerTtl, channel, record, audit,
+ * nowMs, historyMaxLen, auditMaxLen, maxAgeMs, portfolioId, outcome.
  */
 const COMMIT_RUN = `#!lua
+${APPEND}
 local existing = redis.call('HGET', KEYS[4], 'report')
 if existing then
   return {'dup', existing, redis.call('HGET', KEYS[4], 'published') or '0'}
 end
 local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return {'gone', '', '0'} end
-if ARGV[1] == '1' then
+if ARGV[1] ~= 'none' then
   if v ~= ARGV[2] then return {'stale', v, '0'} end
+end
+if ARGV[1] == 'write' then
   redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'version', ARGV[3])
+  append(KEYS[5], 'record', ARGV[9], ARGV[11], ARGV[12], ARGV[14], true)
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
 redis.call('SET', KEYS[3], ARGV[5])
 local published = '0'
-if #KEYS == 5 then
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
+if #KEYS == 8 then
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
   redis.call('PUBLISH', ARGV[8], ARGV[5])
+  if ARGV[1] == 'write' then
+    append(KEYS[7], 'record', ARGV[10], ARGV[11], ARGV[13], ARGV[14], false)
+  end
+  redis.call('HSET', KEYS[8], ARGV[15], ARGV[16])
+  redis.call('EXPIRE', KEYS[8], ARGV[7])
   published = '1'
 end
 redis.call('HSET', KEYS[4], 'report', ARGV[5], 'published', published)
@@ -74,55 +128,28 @@ redis.call('EXPIRE', KEYS[4], ARGV[7])
 return {'ok', '', published}
 `;
 
+type Args = string[];
+
 export interface ScriptedRedis extends Redis {
-  ballastWritePortfolio(key: string, expected: string, next: string, doc: string): Promise<number>;
-  ballastCreatePortfolio(
-    portfolioKey: string,
-    indexKey: string,
-    ownerIndexKey: string,
-    id: string,
-    version: string,
-    doc: string,
-  ): Promise<number>;
+  ballastWritePortfolio(...keysAndArgs: Args): Promise<number>;
+  ballastWritePortfolioAudited(...keysAndArgs: Args): Promise<number>;
+  ballastCreatePortfolio(...keysAndArgs: Args): Promise<number>;
+  ballastAppendRecord(...keysAndArgs: Args): Promise<string>;
   ballastPruneIndexEntry(portfolioKey: string, indexKey: string, id: string): Promise<number>;
-  ballastCommitRun(
-    portfolioKey: string,
-    streamKey: string,
-    latestKey: string,
-    markerKey: string,
-    apply: string,
-    expectedVersion: string,
-    newVersion: string,
-    doc: string,
-    report: string,
-    maxLen: string,
-    markerTtl: string,
-  ): Promise<[string, string, string]>;
-  ballastCommitRunAndPublish(
-    portfolioKey: string,
-    streamKey: string,
-    latestKey: string,
-    markerKey: string,
-    globalStreamKey: string,
-    apply: string,
-    expectedVersion: string,
-    newVersion: string,
-    doc: string,
-    report: string,
-    maxLen: string,
-    markerTtl: string,
-    channel: string,
-  ): Promise<[string, string, string]>;
+  ballastCommitRun(...keysAndArgs: Args): Promise<[string, string, string]>;
+  ballastCommitRunAndPublish(...keysAndArgs: Args): Promise<[string, string, string]>;
 }
 
 export function withScripts(redis: Redis): ScriptedRedis {
   const r = redis as ScriptedRedis;
   if (typeof r.ballastWritePortfolio !== 'function') {
-    redis.defineCommand('ballastWritePortfolio', { numberOfKeys: 1, lua: WRITE_PORTFOLIO });
-    redis.defineCommand('ballastCreatePortfolio', { numberOfKeys: 3, lua: CREATE_PORTFOLIO });
+    redis.defineCommand('ballastWritePortfolio', { numberOfKeys: 2, lua: WRITE_PORTFOLIO });
+    redis.defineCommand('ballastWritePortfolioAudited', { numberOfKeys: 3, lua: WRITE_PORTFOLIO });
+    redis.defineCommand('ballastCreatePortfolio', { numberOfKeys: 5, lua: CREATE_PORTFOLIO });
+    redis.defineCommand('ballastAppendRecord', { numberOfKeys: 1, lua: APPEND_RECORD });
     redis.defineCommand('ballastPruneIndexEntry', { numberOfKeys: 2, lua: PRUNE_INDEX_ENTRY });
-    redis.defineCommand('ballastCommitRun', { numberOfKeys: 4, lua: COMMIT_RUN });
-    redis.defineCommand('ballastCommitRunAndPublish', { numberOfKeys: 5, lua: COMMIT_RUN });
+    redis.defineCommand('ballastCommitRun', { numberOfKeys: 5, lua: COMMIT_RUN });
+    redis.defineCommand('ballastCommitRunAndPublish', { numberOfKeys: 8, lua: COMMIT_RUN });
   }
   return r;
 }

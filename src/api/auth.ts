@@ -1,13 +1,21 @@
 /**
- * Bearer-token auth. The token is compared in constant time: both sides are hashed to 32 bytes
- * first, so neither the content nor the length of the right token leaks through timing.
- * Browsers (the dashboard, the docs) may send it as the password of HTTP Basic auth instead.
+ * Bearer-token auth with named tokens (BALLAST_API_TOKENS; BALLAST_API_TOKEN is `default`): the
+ * name of the token a request carried is who acted (`api:<name>` in history and audit). Tokens
+ * are compared in constant time: both sides are hashed to 32 bytes first and every configured
+ * token is compared, so neither the content, the length nor which token matched leaks through
+ * timing. Browsers (the dashboard, the docs) may send it as the password of HTTP Basic auth.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { NamedToken } from '../config.js';
+import { apiActor } from '../services/actor.js';
 import { errorBody } from './errors.js';
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who the request acts as: `api:<token name>` (`api:anonymous` without auth). */
+    actor: string;
+  }
   interface FastifyContextConfig {
     /** Served without a token (/healthz, /readyz, and /metrics when BALLAST_METRICS_PUBLIC=true). */
     public?: boolean;
@@ -18,12 +26,22 @@ const digest = (value: string): Buffer => createHash('sha256').update(value, 'ut
 
 /** Whether `authorization` (the header) carries `token`, as a bearer token or a Basic password. */
 export function tokenMatcher(token: string): (authorization: string | undefined) => boolean {
-  const expected = digest(token);
+  const match = namedTokenMatcher([{ name: 'default', token }]);
+  return (authorization) => match(authorization) !== null;
+}
+
+/** The name of the token `authorization` carries, or null. */
+export function namedTokenMatcher(
+  tokens: readonly NamedToken[],
+): (authorization: string | undefined) => string | null {
+  const expected = tokens.map((t) => ({ name: t.name, digest: digest(t.token) }));
   return (authorization) => {
     const presented = presentedToken(authorization);
     // Hash even when nothing was presented, so a missing header costs the same as a wrong one.
-    const matches = timingSafeEqual(digest(presented ?? ''), expected);
-    return presented !== null && matches;
+    const got = digest(presented ?? '');
+    let name: string | null = null;
+    for (const e of expected) if (timingSafeEqual(got, e.digest) && name === null) name = e.name;
+    return presented === null ? null : name;
   };
 }
 
@@ -50,9 +68,13 @@ export interface Auth {
   readonly refuse: (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 }
 
-export function bearerAuth(token: string): Auth {
-  const matches = tokenMatcher(token);
-  const allows = (request: FastifyRequest) => matches(request.headers.authorization);
+export function bearerAuth(tokens: readonly NamedToken[]): Auth {
+  const matches = namedTokenMatcher(tokens);
+  const allows = (request: FastifyRequest) => {
+    const name = matches(request.headers.authorization);
+    if (name !== null) request.actor = apiActor(name);
+    return name !== null;
+  };
   const refuse = (request: FastifyRequest, reply: FastifyReply) => {
     const message = request.headers.authorization
       ? 'wrong token: send Authorization: Bearer <BALLAST_API_TOKEN>'

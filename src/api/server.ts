@@ -11,6 +11,7 @@ import { withDeadline } from '../observability/deadline.js';
 import { type Prometheus, prometheusFor } from '../observability/prometheus.js';
 import { settledWithin } from '../runtime/abortable.js';
 import { apiRedis } from './api-redis.js';
+import type { NamedToken } from '../config.js';
 import { bearerAuth } from './auth.js';
 import type { ApiContext, ApiServer, QueueEventsReader, RegisterRoutes } from './context.js';
 import { registerDashboard } from './dashboard.js';
@@ -33,8 +34,10 @@ import { registerRunRoutes } from './routes/runs.js';
 import { strictRoutes } from './strict-routes.js';
 
 export interface ApiServerOptions {
-  /** BALLAST_API_TOKEN: required unless `insecureNoAuth`. */
+  /** BALLAST_API_TOKEN: one token, named `default`. */
   readonly token?: string | undefined;
+  /** Named tokens (BALLAST_API_TOKENS, with BALLAST_API_TOKEN as `default`): one is required unless `insecureNoAuth`. */
+  readonly tokens?: readonly NamedToken[] | undefined;
   /** Serve without auth (`ballast api --insecure-no-auth`); startApi then binds to loopback only. */
   readonly insecureNoAuth?: boolean | undefined;
   /** /metrics without a token (BALLAST_METRICS_PUBLIC=true). */
@@ -63,17 +66,21 @@ const ROUTES: readonly RegisterRoutes[] = [
 ];
 
 export function createApiServer(app: App, options: ApiServerOptions = {}): ApiServer {
-  const token = options.token;
+  const tokens = [...(options.tokens ?? [])];
+  if (options.token !== undefined && !tokens.some((t) => t.token === options.token)) {
+    tokens.push({ name: 'default', token: options.token });
+  }
+  const token = tokens.length > 0;
   if (!token && !options.insecureNoAuth) {
     throw new RefusedError(
-      'the API needs a token: set BALLAST_API_TOKEN (16 characters or more), or start it with --insecure-no-auth to serve on 127.0.0.1 without auth',
+      'the API needs a token: set BALLAST_API_TOKEN or BALLAST_API_TOKENS (16 characters or more), or start it with --insecure-no-auth to serve on 127.0.0.1 without auth',
     );
   }
-  if (token !== undefined && token.length < 16) {
-    throw new RefusedError('BALLAST_API_TOKEN must be at least 16 characters');
+  if (tokens.some((t) => t.token.length < 16)) {
+    throw new RefusedError('an API token must be at least 16 characters');
   }
 
-  const auth = token ? bearerAuth(token) : null;
+  const auth = token ? bearerAuth(tokens) : null;
   const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const server = Fastify({
@@ -108,6 +115,7 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
   // JSON only: fastify's default text/plain parser would hand a string to routes (a 400 at
   // best, a body silently ignored at worst); without it any other type is a 415.
   server.removeContentTypeParser('text/plain');
+  server.decorateRequest('actor', 'api:anonymous');
   if (auth) server.addHook('onRequest', auth.hook);
 
   const redis = apiRedis(app, { connectWaitMs: REDIS_CONNECT_WAIT_MS, closeWaitMs: CLOSE_WAIT_MS });

@@ -28,7 +28,7 @@ const LOOPBACK = '127.0.0.1';
 export async function startApi(app: App, config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
   const insecure = options.insecureNoAuth === true;
   const server = createApiServer(app, {
-    token: insecure ? undefined : config.api.token,
+    tokens: insecure ? undefined : config.api.tokens,
     insecureNoAuth: insecure,
     metricsPublic: config.api.metricsPublic,
     prometheus: options.prometheus,

@@ -1,6 +1,7 @@
 /** The sketch's business routes: add, remove, set an allocation. */
 import { addBusiness, removeBusiness, setAllocation } from '../../domain/index.js';
 import type { RegisterRoutes } from '../context.js';
+import { edit } from '../edit-meta.js';
 import { businessParams, errorResponses, portfolioParams } from '../schemas/common.js';
 import {
   addBusinessBody,
@@ -8,7 +9,6 @@ import {
   statusWithPortfolio,
   wirePortfolio,
 } from '../schemas/portfolio.js';
-import { unlessUnchanged } from '../unchanged.js';
 
 const tags = ['businesses'];
 const refusals = { 400: errorResponses[400], 404: errorResponses[404], 409: errorResponses[409] };
@@ -32,6 +32,7 @@ export const registerBusinessRoutes: RegisterRoutes = (server, { app }) => {
       const now = app.clock().toISOString();
       const updated = await app.store.update(request.params.id, (p) =>
         addBusiness(p, business_id, { weight }, now),
+        edit(request, 'POST /portfolios/{id}/businesses'),
       );
       return { status: 'added' as const, portfolio: wirePortfolio(updated) };
     },
@@ -53,6 +54,7 @@ export const registerBusinessRoutes: RegisterRoutes = (server, { app }) => {
       const now = app.clock().toISOString();
       const updated = await app.store.update(request.params.id, (p) =>
         removeBusiness(p, request.params.business_id, now),
+        edit(request, 'DELETE /portfolios/{id}/businesses/{business_id}'),
       );
       return { status: 'removed' as const, portfolio: wirePortfolio(updated) };
     },
@@ -74,9 +76,9 @@ export const registerBusinessRoutes: RegisterRoutes = (server, { app }) => {
     async (request) => {
       const b = request.body;
       const now = app.clock().toISOString();
-      const updated = await app.store.update(request.params.id, (p) =>
-        unlessUnchanged(
-          p,
+      const updated = await app.store.update(
+        request.params.id,
+        (p) =>
           setAllocation(
             p,
             request.params.business_id,
@@ -90,7 +92,7 @@ export const registerBusinessRoutes: RegisterRoutes = (server, { app }) => {
             },
             now,
           ),
-        ),
+        edit(request, 'PUT /portfolios/{id}/businesses/{business_id}/allocation'),
       );
       return { status: 'updated' as const, portfolio: wirePortfolio(updated) };
     },

@@ -1,6 +1,7 @@
 /** The sketch's portfolio routes: create, show, an owner's list, update. */
 import { createPortfolio, updatePortfolio, ValidationError } from '../../domain/index.js';
 import type { RegisterRoutes } from '../context.js';
+import { edit } from '../edit-meta.js';
 import { generatePortfolioId } from '../portfolio-id.js';
 import { errorResponses, ownerParams, portfolioParams } from '../schemas/common.js';
 import {
@@ -11,7 +12,6 @@ import {
   updatePortfolioBody,
   wirePortfolio,
 } from '../schemas/portfolio.js';
-import { unlessUnchanged } from '../unchanged.js';
 
 /**
  * `/portfolios/owner/{owner_id}` is the owner listing, so a portfolio called `owner` would lose
@@ -59,7 +59,7 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
         },
         app.clock().toISOString(),
       );
-      return wirePortfolio(await app.store.create(portfolio));
+      return wirePortfolio(await app.store.create(portfolio, edit(request, 'POST /portfolios')));
     },
   );
 
@@ -123,9 +123,9 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
     async (request) => {
       const b = request.body;
       const now = app.clock().toISOString();
-      const updated = await app.store.update(request.params.id, (p) =>
-        unlessUnchanged(
-          p,
+      const updated = await app.store.update(
+        request.params.id,
+        (p) =>
           updatePortfolio(
             p,
             {
@@ -140,7 +140,7 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
             },
             now,
           ),
-        ),
+        edit(request, 'PATCH /portfolios/{id}'),
       );
       return { status: 'updated' as const, portfolio: wirePortfolio(updated) };
     },

@@ -16,6 +16,7 @@ import { followRun } from '../../runtime/follow-run.js';
 import { packageRoot } from '../../runtime/package-root.js';
 import { manualRunId } from '../../runtime/run-ids.js';
 import { startWorker } from '../../runtime/worker.js';
+import { cliEdit } from '../edit-meta.js';
 import type { CliContext } from '../context.js';
 import { formatJson } from '../output.js';
 import { formatReportText } from '../report-text.js';
@@ -94,7 +95,7 @@ async function demo(
         await readJsonFile(join(examples, 'portfolios', file)),
         ctx.now().toISOString(),
       );
-      await app.store.create(portfolio);
+      await app.store.create(portfolio, cliEdit(app.config, 'demo'));
       ids.push(portfolio.id);
     }
     say(

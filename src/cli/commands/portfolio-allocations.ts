@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { addBusiness, removeBusiness, type SetAllocationInput, setAllocation } from '../../domain/index.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { cliEdit } from '../edit-meta.js';
 import { withApp } from '../lazy-with-app.js';
 import { parseBoolean, parseId, parseNumber } from '../option-parsers.js';
 import { type NONE, orNull, parseNumberOrNone, printWritten } from './portfolio-options.js';
@@ -38,6 +39,7 @@ export function registerPortfolioAllocations(portfolio: Command, ctx: CliContext
       const p = await withApp(ctx, (app) =>
         app.store.update(portfolioId, (current) =>
           addBusiness(current, businessId, { weight: options.weight }, ctx.now().toISOString()),
+          cliEdit(app.config, 'portfolio add-business'),
         ),
       );
       printWritten(ctx, p, options.json, `Added ${businessId} to portfolio ${p.id}`);
@@ -52,6 +54,7 @@ export function registerPortfolioAllocations(portfolio: Command, ctx: CliContext
       const p = await withApp(ctx, (app) =>
         app.store.update(portfolioId, (current) =>
           removeBusiness(current, businessId, ctx.now().toISOString()),
+          cliEdit(app.config, 'portfolio remove-business'),
         ),
       );
       printWritten(ctx, p, options.json, `Removed ${businessId} from portfolio ${p.id}`);
@@ -92,6 +95,7 @@ export function registerPortfolioAllocations(portfolio: Command, ctx: CliContext
       const p = await withApp(ctx, (app) =>
         app.store.update(portfolioId, (current) =>
           setAllocation(current, businessId, input, ctx.now().toISOString()),
+          cliEdit(app.config, 'portfolio set-allocation'),
         ),
       );
       printWritten(ctx, p, options.json, `Set ${businessId} in portfolio ${p.id}`);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { createPortfolio, type Strategy } from '../../domain/index.js';
 import type { CliContext } from '../context.js';
+import { cliEdit } from '../edit-meta.js';
 import { withApp } from '../lazy-with-app.js';
 import { parseId, parseNumber } from '../option-parsers.js';
 import { printWritten } from './portfolio-options.js';
@@ -63,7 +64,7 @@ export function registerPortfolioCreate(portfolio: Command, ctx: CliContext): vo
         },
         now,
       );
-      const created = await withApp(ctx, (app) => app.store.create(p));
+      const created = await withApp(ctx, (app) => app.store.create(p, cliEdit(app.config, 'portfolio create')));
       printWritten(ctx, created, options.json, `Created portfolio ${created.id}`);
     });
 }

@@ -8,6 +8,7 @@ import {
 } from '../../domain/index.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { cliEdit } from '../edit-meta.js';
 import { withApp } from '../lazy-with-app.js';
 import { parseId, parseNumber } from '../option-parsers.js';
 import { type NONE, orNull, parseNumberOrNone, printWritten } from './portfolio-options.js';
@@ -58,7 +59,11 @@ export function registerPortfolioUpdate(portfolio: Command, ctx: CliContext): vo
         );
       }
       const updated = await withApp(ctx, (app) =>
-        app.store.update(portfolioId, (p) => updatePortfolio(p, input, ctx.now().toISOString())),
+        app.store.update(
+          portfolioId,
+          (p) => updatePortfolio(p, input, ctx.now().toISOString()),
+          cliEdit(app.config, 'portfolio update'),
+        ),
       );
       printWritten(ctx, updated, options.json, `Updated portfolio ${updated.id}`);
     });
