@@ -1,3 +1,4 @@
+import type { RunOutcome } from '../src/adapters/redis-report-store.js';
 import {
   NotFoundError,
   type Portfolio,
@@ -8,7 +9,6 @@ import {
   skippedReport,
   skipReason,
 } from '../src/domain/index.js';
-import type { RunOutcome } from '../src/adapters/redis-report-store.js';
 import { runActor } from '../src/services/actor.js';
 import { defineJob, type JobContext } from './job.js';
 import { recalculatePayload } from './payloads.js';

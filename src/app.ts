@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
+import { retentionOf } from './adapters/history-args.js';
 import { createKeys, type Keys } from './adapters/keys.js';
 import { createMetricsSource } from './adapters/metrics/index.js';
 import type { MetricsSource, MetricsSourceStats } from './adapters/metrics/metrics-source.js';
 import { createRunCachedSource, type RunCacheStats, type RunKind } from './adapters/metrics/run-cache.js';
 import { JobQueue } from './adapters/queue.js';
-import { retentionOf } from './adapters/history-args.js';
 import { createRedis } from './adapters/redis.js';
 import { RedisHistoryStore } from './adapters/redis-history-store.js';
 import { RedisPortfolioStore } from './adapters/redis-portfolio-store.js';

@@ -109,7 +109,8 @@ function parseNamedTokens(value: string): NamedToken[] | string {
     const name = colon < 0 ? entry : entry.slice(0, colon);
     const token = colon < 0 ? '' : entry.slice(colon + 1);
     const where = `entry ${i + 1}`;
-    if (!TOKEN_NAME.test(name)) return `${where}: the name must be 1..64 characters of [A-Za-z0-9_-] (name:token,...)`;
+    if (!TOKEN_NAME.test(name))
+      return `${where}: the name must be 1..64 characters of [A-Za-z0-9_-] (name:token,...)`;
     if (token.length < 16) return `${where} (${name}): the token must be at least 16 characters`;
     if (out.some((t) => t.name === name)) return `${where}: the name ${name} is given twice`;
     if (out.some((t) => t.token === token)) return `${where} (${name}): the same token is given to two names`;
@@ -219,7 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.BALLAST_API_TOKEN !== undefined) {
     if (tokens.some((t) => t.name === 'default')) {
       throw new ConfigError(
-        'invalid configuration:\n  BALLAST_API_TOKENS: the name default is BALLAST_API_TOKEN\'s; give that token another name',
+        "invalid configuration:\n  BALLAST_API_TOKENS: the name default is BALLAST_API_TOKEN's; give that token another name",
       );
     }
     tokens.push({ name: 'default', token: e.BALLAST_API_TOKEN });

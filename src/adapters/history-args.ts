@@ -1,4 +1,10 @@
-import { auditEntryToWire, historyRecord, historyRecordToWire, type Portfolio, type WriteMeta } from '../domain/index.js';
+import {
+  auditEntryToWire,
+  historyRecord,
+  historyRecordToWire,
+  type Portfolio,
+  type WriteMeta,
+} from '../domain/index.js';
 
 /** How long history and audit are kept (BALLAST_RETENTION_*): applied by the scripts that append. */
 export interface Retention {

@@ -4,7 +4,15 @@
  */
 
 import type { EventEmitter } from 'node:events';
-import { type Job, type JobType, type JobsOptions, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import {
+  type Job,
+  type JobsOptions,
+  type JobType,
+  Queue,
+  QueueEvents,
+  UnrecoverableError,
+  Worker,
+} from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { isBallastError } from '../domain/index.js';

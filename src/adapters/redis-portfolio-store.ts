@@ -170,11 +170,20 @@ export class RedisPortfolioStore {
    */
   async compareAndSet(before: Portfolio, next: Portfolio, meta: WriteMeta): Promise<void> {
     if (next.version !== before.version + 1) {
-      throw new Error(`a write goes from version ${before.version} to ${before.version + 1}, not ${next.version}`);
+      throw new Error(
+        `a write goes from version ${before.version} to ${before.version + 1}, not ${next.version}`,
+      );
     }
     const args = this.records(before, next, meta);
     const keys = [this.keys.portfolio(next.id), this.keys.history(next.id)];
-    const argv = [String(before.version), String(next.version), RedisPortfolioStore.encode(next), args.record, args.audit, ...args.tail];
+    const argv = [
+      String(before.version),
+      String(next.version),
+      RedisPortfolioStore.encode(next),
+      args.record,
+      args.audit,
+      ...args.tail,
+    ];
     const result = this.options.cluster
       ? await this.redis.ballastWritePortfolio(...keys, ...argv)
       : await this.redis.ballastWritePortfolioAudited(...keys, this.keys.audit, ...argv);

@@ -71,7 +71,14 @@ export function apiRedis(app: App, options: ApiRedisOptions): ApiRedis {
   };
 
   return {
-    app: { ...app, redis, ...stores(config, keys, redis, app.clock), queue, close, [Symbol.asyncDispose]: close },
+    app: {
+      ...app,
+      redis,
+      ...stores(config, keys, redis, app.clock),
+      queue,
+      close,
+      [Symbol.asyncDispose]: close,
+    },
     unavailable: async () => {
       if (connections.some((c) => CONNECTING.has(c.status))) {
         await settled(connections, options.connectWaitMs);

@@ -6,12 +6,12 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { App } from '../app.js';
+import type { NamedToken } from '../config.js';
 import { RefusedError } from '../domain/index.js';
 import { withDeadline } from '../observability/deadline.js';
 import { type Prometheus, prometheusFor } from '../observability/prometheus.js';
 import { settledWithin } from '../runtime/abortable.js';
 import { apiRedis } from './api-redis.js';
-import type { NamedToken } from '../config.js';
 import { bearerAuth } from './auth.js';
 import type { ApiContext, ApiServer, QueueEventsReader, RegisterRoutes } from './context.js';
 import { registerDashboard } from './dashboard.js';

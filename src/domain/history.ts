@@ -39,7 +39,14 @@ export interface Change<T> {
   readonly new: T;
 }
 
-export const ALLOCATION_FIELDS = ['weight', 'priority', 'locked', 'minWeight', 'maxWeight', 'targetWeight'] as const;
+export const ALLOCATION_FIELDS = [
+  'weight',
+  'priority',
+  'locked',
+  'minWeight',
+  'maxWeight',
+  'targetWeight',
+] as const;
 export type AllocationField = (typeof ALLOCATION_FIELDS)[number];
 
 export interface AllocationChange {
@@ -123,14 +130,13 @@ export function diffPortfolios(before: Portfolio | null, after: Portfolio): Port
     kept.push(a.businessId);
     previous.delete(a.businessId);
     const fields = fieldChanges(old, now);
-    if (Object.keys(fields).length > 0) allocations.push({ businessId: a.businessId, kind: 'changed', fields });
+    if (Object.keys(fields).length > 0)
+      allocations.push({ businessId: a.businessId, kind: 'changed', fields });
   }
   for (const old of previous.values()) {
     allocations.push({ businessId: old.businessId, kind: 'removed', fields: fieldChanges(old, null) });
   }
-  const beforeOrder = (before?.allocations ?? [])
-    .map((a) => a.businessId)
-    .filter((id) => !previous.has(id));
+  const beforeOrder = (before?.allocations ?? []).map((a) => a.businessId).filter((id) => !previous.has(id));
   const reordered = kept.some((id, i) => beforeOrder[i] !== id);
   return { allocations, settings, reordered };
 }
@@ -209,8 +215,10 @@ export function restoreVersion(
   const added = [...present].filter((id) => !then.has(id));
   if (gone.length > 0 || added.length > 0) {
     const parts: string[] = [];
-    if (gone.length > 0) parts.push(`version ${target.version} had ${gone.join(', ')}, no longer in the portfolio`);
-    if (added.length > 0) parts.push(`the portfolio now has ${added.join(', ')}, not in version ${target.version}`);
+    if (gone.length > 0)
+      parts.push(`version ${target.version} had ${gone.join(', ')}, no longer in the portfolio`);
+    if (added.length > 0)
+      parts.push(`the portfolio now has ${added.join(', ')}, not in version ${target.version}`);
     throw new RefusedError(
       `cannot restore portfolio ${current.id} to version ${target.version}: ${parts.join('; ')}; add or remove those businesses first`,
     );
@@ -237,7 +245,12 @@ export interface RunMove {
  * their weight from before the run, and the other unlocked allocations absorb the difference in
  * proportion; refused (naming why) when bounds or locks make that impossible.
  */
-export function revertMoves(current: Portfolio, moves: readonly RunMove[], forced: boolean, now: string): Portfolio {
+export function revertMoves(
+  current: Portfolio,
+  moves: readonly RunMove[],
+  forced: boolean,
+  now: string,
+): Portfolio {
   const byId = new Map(moves.map((m) => [m.businessId, m]));
   let touched = false;
   const restored: number[] = [];
@@ -255,7 +268,10 @@ export function revertMoves(current: Portfolio, moves: readonly RunMove[], force
   if (forced) {
     for (const i of restored) {
       const a = allocations[i]!;
-      if ((a.minWeight !== undefined && a.weight < a.minWeight) || (a.maxWeight !== undefined && a.weight > a.maxWeight)) {
+      if (
+        (a.minWeight !== undefined && a.weight < a.minWeight) ||
+        (a.maxWeight !== undefined && a.weight > a.maxWeight)
+      ) {
         throw new RefusedError(
           `${a.businessId}'s weight before the run, ${pct(a.weight)}, is outside its bounds now`,
         );
@@ -274,7 +290,13 @@ function rebalanceOthers(p: Portfolio, fixed: ReadonlySet<number>, now: string):
     if (fixed.has(i) || a.locked) fixedSum += a.weight;
     else free.push(i);
   });
-  const allocations = spread(p.allocations, free, 1 - fixedSum, 'proportional', `cannot revert portfolio ${p.id}`);
+  const allocations = spread(
+    p.allocations,
+    free,
+    1 - fixedSum,
+    'proportional',
+    `cannot revert portfolio ${p.id}`,
+  );
   return { ...p, allocations, version: p.version + 1, updatedAt: now };
 }
 
@@ -291,11 +313,15 @@ export function describeDiff(diff: PortfolioDiff): string {
       continue;
     }
     for (const [field, change] of Object.entries(c.fields) as [AllocationField, Change<unknown>][]) {
-      parts.push(`${c.businessId}${field === 'weight' ? '' : ` ${FIELD_LABEL[field]}`} ${show(field, change.old)} -> ${show(field, change.new)}`);
+      parts.push(
+        `${c.businessId}${field === 'weight' ? '' : ` ${FIELD_LABEL[field]}`} ${show(field, change.old)} -> ${show(field, change.new)}`,
+      );
     }
   }
   for (const [setting, change] of Object.entries(diff.settings) as [Setting, Change<SettingValue>][]) {
-    parts.push(`${SETTING_LABEL[setting]} ${String(change.old ?? 'none')} -> ${String(change.new ?? 'none')}`);
+    parts.push(
+      `${SETTING_LABEL[setting]} ${String(change.old ?? 'none')} -> ${String(change.new ?? 'none')}`,
+    );
   }
   if (diff.reordered) parts.push('order changed');
   return parts.length === 0 ? 'no change' : parts.join(', ');

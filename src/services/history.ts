@@ -119,7 +119,10 @@ export interface AuditFilters {
   readonly limit: number;
 }
 
-export async function readAudit(app: Pick<App, 'history' | 'clock'>, filters: AuditFilters): Promise<WireAuditEntry[]> {
+export async function readAudit(
+  app: Pick<App, 'history' | 'clock'>,
+  filters: AuditFilters,
+): Promise<WireAuditEntry[]> {
   const sinceMs = filters.since === undefined ? undefined : parseSince(filters.since, app.clock());
   return app.history.audit({
     portfolioId: filters.portfolioId,

@@ -108,7 +108,12 @@ export async function revertRun(app: Deps, runId: string, options: RevertOptions
   return result;
 }
 
-async function revertOne(app: Deps, runId: string, portfolioId: string, options: RevertOptions): Promise<Outcome> {
+async function revertOne(
+  app: Deps,
+  runId: string,
+  portfolioId: string,
+  options: RevertOptions,
+): Promise<Outcome> {
   const conflict = (reason: string, changedSince: RevertConflict['changed_since'] = null): Outcome => ({
     kind: 'conflict',
     conflict: { portfolio_id: portfolioId, reason, changed_since: changedSince },
@@ -134,7 +139,9 @@ async function revertOne(app: Deps, runId: string, portfolioId: string, options:
       }
       if (!options.force) {
         const last = newer[0];
-        const since = last ? { version: last.version, actor: last.actor, cause: last.cause, at: last.at } : null;
+        const since = last
+          ? { version: last.version, actor: last.actor, cause: last.cause, at: last.at }
+          : null;
         const by = last ? `: version ${last.version} by ${last.actor} (${last.cause.type})` : '';
         return conflict(
           `changed since the run (the run left version ${report.version_after}, it is at ${current.version}${by}); --force reverts only the allocations the run moved`,

@@ -6,7 +6,7 @@ import { runCli } from '../../src/cli/run-cli.js';
 import { addBusiness, createPortfolio, updatePortfolio } from '../../src/domain/index.js';
 import { tallyRun } from '../../src/runtime/follow-run.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 import { cliContext } from './in-process.js';
@@ -21,7 +21,7 @@ beforeAll(async () => {
   for (const id of ['ea', 'eb']) {
     let p = createPortfolio({ id, name: id, ownerId: 'o', strategy: 'revenue' }, '2026-03-01T00:00:00Z');
     p = addBusiness(addBusiness(p, 'e1', {}, p.createdAt), 'e2', {}, p.createdAt);
-    await app.store.create(p);
+    await app.store.create(p, TEST_EDIT);
   }
   let archived = createPortfolio({ id: 'ec', name: 'ec', ownerId: 'o' }, '2026-03-01T00:00:00Z');
   archived = updatePortfolio(
@@ -29,7 +29,7 @@ beforeAll(async () => {
     { status: 'archived' },
     archived.createdAt,
   );
-  await app.store.create(archived);
+  await app.store.create(archived, TEST_EDIT);
   worker = await startWorker(app);
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { createPortfolio, portfolioToWire, type WirePortfolio } from '../../src/domain/index.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 import { ballast } from './cli-process.js';
 import { NOW, runIn } from './in-process.js';
@@ -397,7 +397,7 @@ describe('portfolio list', () => {
     for (let i = 0; i < 205; i++) {
       const id = `pf-${String(i).padStart(3, '0')}`;
       const p = createPortfolio({ id, name: `Portfolio ${i}`, ownerId: i % 5 === 0 ? 'olga' : 'pat' }, NOW);
-      await listApp.store.create(p);
+      await listApp.store.create(p, TEST_EDIT);
     }
   });
 

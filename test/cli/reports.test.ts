@@ -12,7 +12,7 @@ import {
   runPortfolio,
   type WireReport,
 } from '../../src/domain/index.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 import { REPO_ROOT } from './cli-process.js';
 import { type InProcessOptions, type InProcessResult, NOW, runIn } from './in-process.js';
@@ -34,6 +34,7 @@ beforeAll(async () => {
         ['harbor-coffee', 'pixel-forge', 'ghost-kitchen'].map((businessId) => ({ businessId })),
         NOW,
       ),
+      TEST_EDIT,
     );
   }
 });
@@ -64,7 +65,12 @@ async function publish(portfolioId: string, dryRun = true): Promise<WireReport> 
   const committed = await app.reports.commit({
     portfolioId,
     runId,
-    after: dryRun ? null : outcome.portfolio,
+    write:
+      dryRun || outcome.portfolio === portfolio
+        ? null
+        : { after: outcome.portfolio, records: app.store.records(portfolio, outcome.portfolio, TEST_EDIT) },
+    checkVersion: !dryRun,
+    outcome: dryRun ? 'dry-run' : outcome.portfolio === portfolio ? 'unchanged' : 'changed',
     expectedVersion: portfolio.version,
     reportJson: json,
   });

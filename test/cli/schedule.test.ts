@@ -6,7 +6,7 @@ import { runCli } from '../../src/cli/run-cli.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
 import { type RunningScheduler, startScheduler } from '../../src/runtime/scheduler.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 import { cliContext } from './in-process.js';
@@ -36,7 +36,7 @@ beforeAll(async () => {
     ['bad', 'broken'],
   ] as const) {
     const p = createPortfolio({ id, name: id, ownerId: 'o', strategy: 'revenue' }, '2026-02-01T00:00:00Z');
-    await app.store.create(addBusiness(p, business, {}, p.createdAt));
+    await app.store.create(addBusiness(p, business, {}, p.createdAt), TEST_EDIT);
   }
   scheduler = await startScheduler(app, { clock: () => new Date('2026-03-01T12:00:00Z'), sweepMs: 0 });
 });

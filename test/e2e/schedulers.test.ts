@@ -3,7 +3,7 @@ import { findFreePort } from '../../src/adapters/redis-launcher.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { type BallastProcess, runBallast, spawnBallast } from '../helpers/process.js';
 import { redisUrl, useRedisPrefix } from '../helpers/redis.js';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   for (const id of ['sa', 'sb']) {
     let p = createPortfolio({ id, name: id, ownerId: 'o', strategy: 'revenue' }, '2026-11-25T00:00:00Z');
     p = addBusiness(addBusiness(p, 's1', {}, p.createdAt), 's2', {}, p.createdAt);
-    await app.store.create(p);
+    await app.store.create(p, TEST_EDIT);
   }
   worker = await startWorker(app);
 });

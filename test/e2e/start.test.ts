@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../src/adapters/redis-launcher.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { type BallastProcess, spawnBallast } from '../helpers/process.js';
 import { redisUrl, useRedisPrefix } from '../helpers/redis.js';
 import { readReportsUntil } from '../helpers/streams.js';
@@ -15,7 +15,7 @@ beforeAll(async () => {
   app = testApp(fixture.prefix);
   let p = createPortfolio({ id: 'st', name: 'st', ownerId: 'o', strategy: 'equal' }, '2026-11-25T00:00:00Z');
   p = addBusiness(addBusiness(p, 'x1', {}, p.createdAt), 'x2', {}, p.createdAt);
-  await app.store.create(p);
+  await app.store.create(p, TEST_EDIT);
 });
 afterAll(async () => {
   if (started?.child.exitCode === null) started.child.kill('SIGKILL');

@@ -3,7 +3,7 @@ import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
 import { findFreePort } from '../../src/adapters/redis-launcher.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { type BallastProcess, spawnBallast } from '../helpers/process.js';
 import { redisUrl, useRedisPrefix } from '../helpers/redis.js';
 import { readReportsUntil } from '../helpers/streams.js';
@@ -73,7 +73,7 @@ async function seedPortfolios(prefix: string, count: number): Promise<string[]> 
     const id = `${prefix}${String(i).padStart(3, '0')}`;
     let p = createPortfolio({ id, name: id, ownerId: 'ops', strategy: 'performance', driftThreshold: 0 }, T);
     for (let b = 1; b <= 3; b++) p = addBusiness(p, `biz${(i * 3 + b) % 17}`, {}, T);
-    await app.store.create(p);
+    await app.store.create(p, TEST_EDIT);
     ids.push(id);
   }
   return ids;

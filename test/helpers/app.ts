@@ -1,5 +1,6 @@
 import { type App, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import type { WriteMeta } from '../../src/domain/index.js';
 import { createLogger } from '../../src/logger.js';
 import { redisUrl } from './redis.js';
 
@@ -23,3 +24,6 @@ export function testApp(
   const config = testConfig(prefix, options.env);
   return createApp(config, { log: createLogger(config.logLevel), ...options });
 }
+
+/** Who a test's own writes say they are. */
+export const TEST_EDIT: WriteMeta = { actor: 'test', cause: { type: 'edit', command: 'test' } };

@@ -8,7 +8,7 @@ import { OPERATOR_PRIORITY } from '../../src/adapters/queue.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 import { wireMetrics } from '../metrics/metrics-server.js';
 
@@ -30,7 +30,7 @@ beforeAll(async () => {
   app = testApp(fixture.prefix, { env: { BALLAST_METRICS_SOURCE: 'file', BALLAST_METRICS_FILE: file } });
   let p = createPortfolio({ id: 'fm', name: 'fm', ownerId: 'o', strategy: 'revenue' }, T);
   for (const b of ['fa', 'fb']) p = addBusiness(p, b, {}, T);
-  await app.store.create(p);
+  await app.store.create(p, TEST_EDIT);
   worker = await startWorker(app);
   events = await app.queue.events(app.redis);
 });

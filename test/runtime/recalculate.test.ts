@@ -11,7 +11,7 @@ import {
   updatePortfolio,
 } from '../../src/domain/index.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { connect, useRedisPrefix } from '../helpers/redis.js';
 
@@ -41,7 +41,7 @@ async function seed(
   let p = createPortfolio({ id, name: id, ownerId: 'owner', strategy: 'revenue', driftThreshold: 0 }, T);
   for (const b of businesses) p = addBusiness(p, b, {}, T);
   if (change) p = change(p);
-  return app.store.create(p);
+  return app.store.create(p, TEST_EDIT);
 }
 
 async function run(portfolioId: string, runId: string, jobId = recalculateJobId(runId, portfolioId)) {
@@ -91,13 +91,17 @@ describe('recalculate job', () => {
 
   it('recomputes when an operator locks an allocation between recommend and apply, and the lock holds', async () => {
     source.set(wire('l1', 900, 10), wire('l2', 50, 10), wire('l3', 50, 10));
-    await seed('locking', ['l1', 'l2', 'l3']);
+    const seeded = await seed('locking', ['l1', 'l2', 'l3']);
     let edits = 0;
     source.beforeAnswer = async (ids) => {
       if (!ids.includes('l1') || edits > 0) return;
       edits++;
       // The operator moves l1 to 10% and locks it while the run is in flight.
-      await app.store.update('locking', (p) => setAllocation(p, 'l1', { weight: 0.1, locked: true }, T));
+      await app.store.update(
+        'locking',
+        (p) => setAllocation(p, 'l1', { weight: 0.1, locked: true }, T),
+        TEST_EDIT,
+      );
     };
     try {
       await run('locking', 'manual-lock-1');
@@ -112,8 +116,12 @@ describe('recalculate job', () => {
     expect(weights(after).l3).toBeCloseTo(0.45, 12);
     const report = JSON.parse((await app.reports.latest('locking'))!);
     expect(report.actions[0]).toMatchObject({ business_id: 'l1', action: 'locked' });
-    // Read at version 2 + edited to 3 (the edit), applied as 4: the stale version-2 plan was never written.
-    expect(report.version_before).toBe(after.version - 1);
+    // Read at the seeded version, then edited: the stale plan was never written; recomputed on the
+    // edited version, where l2 and l3 already share what the lock leaves, so it moves nothing and
+    // writes nothing.
+    expect(report.version_before).toBe(seeded.version + 1);
+    expect(report.changes).toBe(0);
+    expect(after.version).toBe(seeded.version + 1);
   });
 
   it('applies a run once however often it runs', async () => {
@@ -167,7 +175,7 @@ describe('nightly job', () => {
         let p = createPortfolio({ id, name: id, ownerId: 'o', strategy: 'revenue' }, T);
         p = addBusiness(p, 'n1', {}, T);
         p = addBusiness(p, 'n2', {}, T);
-        return local.store.create(updatePortfolio(p, { status }, T));
+        return local.store.create(updatePortfolio(p, { status }, T), TEST_EDIT);
       };
       await mk('na', 'active');
       await mk('nb', 'active');

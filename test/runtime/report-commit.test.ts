@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio, reportToWire, runPortfolio } from '../../src/domain/index.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 
@@ -18,7 +18,7 @@ async function commitOnce(cluster: boolean) {
   const app = testApp(prefix, { env: { BALLAST_REDIS_CLUSTER: String(cluster) } });
   apps.push(app);
   let p = createPortfolio({ id: 'rc', name: 'rc', ownerId: 'o', strategy: 'revenue' }, T);
-  p = await app.store.create(addBusiness(addBusiness(p, 'c1', {}, T), 'c2', {}, T));
+  p = await app.store.create(addBusiness(addBusiness(p, 'c1', {}, T), 'c2', {}, T), TEST_EDIT);
   const { metrics } = await source.fetch(['c1', 'c2']);
   const outcome = runPortfolio({
     portfolio: p,
@@ -36,7 +36,9 @@ async function commitOnce(cluster: boolean) {
   const result = await app.reports.commit({
     portfolioId: 'rc',
     runId: 'r1',
-    after: outcome.portfolio,
+    write: { after: outcome.portfolio, records: app.store.records(p, outcome.portfolio, TEST_EDIT) },
+    checkVersion: true,
+    outcome: 'changed',
     expectedVersion: p.version,
     reportJson,
   });

@@ -6,7 +6,7 @@ import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
 import { type FireEvent, type FireOutcome, startScheduler } from '../../src/runtime/scheduler.js';
 import { startWorker } from '../../src/runtime/worker.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 
@@ -60,7 +60,7 @@ describe('scheduler', () => {
       '2026-11-24T00:00:00Z',
     );
     p = addBusiness(addBusiness(p, 'c1', {}, p.createdAt), 'c2', {}, p.createdAt);
-    await a.store.create(p);
+    await a.store.create(p, TEST_EDIT);
     // Pinned clock: 04:00 UTC, two hours after a 02:00 slot that no scheduler ran.
     const clock = () => new Date('2026-11-25T04:00:00Z');
     const first = await startScheduler(a, { clock, sweepMs: 0 });

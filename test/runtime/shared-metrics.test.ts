@@ -6,7 +6,7 @@ import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
 import { followRun } from '../../src/runtime/follow-run.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 import {
   deferred,
@@ -61,7 +61,7 @@ beforeAll(async () => {
   for (const [id, businesses] of portfolios) {
     let p = createPortfolio({ id, name: id, ownerId: 'o', strategy: 'revenue' }, T);
     for (const b of businesses) p = addBusiness(p, b, {}, T);
-    await app.store.create(p);
+    await app.store.create(p, TEST_EDIT);
   }
   worker = await startWorker(app);
   events = await app.queue.events(app.redis);

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RedisPortfolioStore } from '../../src/adapters/redis-portfolio-store.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio, StaleVersionError, setAllocation } from '../../src/domain/index.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 
 const fixture = useRedisPrefix('store');
@@ -18,8 +18,8 @@ const T = '2026-11-25T00:00:00.000Z';
 describe('redis portfolio store', () => {
   it('creates, reads and indexes portfolios by id and owner', async () => {
     const { store } = getApp();
-    await store.create(createPortfolio({ id: 'alpha', name: 'Alpha', ownerId: 'o1' }, T));
-    await store.create(createPortfolio({ id: 'beta', name: 'Beta', ownerId: 'o2' }, T));
+    await store.create(createPortfolio({ id: 'alpha', name: 'Alpha', ownerId: 'o1' }, T), TEST_EDIT);
+    await store.create(createPortfolio({ id: 'beta', name: 'Beta', ownerId: 'o2' }, T), TEST_EDIT);
     expect((await store.require('alpha')).name).toBe('Alpha');
     expect(await store.get('nope')).toBeNull();
     expect(await store.ownerIds('o1')).toEqual(['alpha']);
@@ -27,17 +27,17 @@ describe('redis portfolio store', () => {
     for await (const ids of store.idChunks(1)) chunks.push(ids);
     expect(chunks).toEqual([['alpha'], ['beta']]);
     await expect(
-      store.create(createPortfolio({ id: 'alpha', name: 'Again', ownerId: 'o1' }, T)),
+      store.create(createPortfolio({ id: 'alpha', name: 'Again', ownerId: 'o1' }, T), TEST_EDIT),
     ).rejects.toThrow(/already exists/);
   });
 
   it('refuses a write against a stale version', async () => {
     const { store } = getApp();
-    const p = await store.create(createPortfolio({ id: 'stale', name: 'S', ownerId: 'o1' }, T));
+    const p = await store.create(createPortfolio({ id: 'stale', name: 'S', ownerId: 'o1' }, T), TEST_EDIT);
     const v2 = addBusiness(p, 'b1', {}, T);
-    await store.compareAndSet(v2, p.version);
+    await store.compareAndSet(p, v2, TEST_EDIT);
     const other = addBusiness(p, 'b2', {}, T);
-    await expect(store.compareAndSet(other, p.version)).rejects.toBeInstanceOf(StaleVersionError);
+    await expect(store.compareAndSet(p, other, TEST_EDIT)).rejects.toBeInstanceOf(StaleVersionError);
     const stored = await store.require('stale');
     expect(stored.allocations.map((a) => a.businessId)).toEqual(['b1']);
     expect(stored.version).toBe(p.version + 1);
@@ -45,10 +45,15 @@ describe('redis portfolio store', () => {
 
   it('loses no update with 20 concurrent writers on one portfolio', async () => {
     const { store } = getApp();
-    await store.create(createPortfolio({ id: 'crowd', name: 'C', ownerId: 'o1', strategy: 'revenue' }, T));
+    await store.create(
+      createPortfolio({ id: 'crowd', name: 'C', ownerId: 'o1', strategy: 'revenue' }, T),
+      TEST_EDIT,
+    );
     const before = await store.require('crowd');
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) => store.update('crowd', (p) => addBusiness(p, `b${i}`, {}, T))),
+      Array.from({ length: 20 }, (_, i) =>
+        store.update('crowd', (p) => addBusiness(p, `b${i}`, {}, T), TEST_EDIT),
+      ),
     );
     const after = await store.require('crowd');
     expect(after.allocations.map((a) => a.businessId).sort()).toEqual(
@@ -60,9 +65,9 @@ describe('redis portfolio store', () => {
 
     // And concurrent edits of different fields of the same allocation all land.
     await Promise.all([
-      store.update('crowd', (p) => setAllocation(p, 'b3', { priority: 9 }, T)),
-      store.update('crowd', (p) => setAllocation(p, 'b3', { locked: true }, T)),
-      store.update('crowd', (p) => setAllocation(p, 'b3', { targetWeight: 0.5 }, T)),
+      store.update('crowd', (p) => setAllocation(p, 'b3', { priority: 9 }, T), TEST_EDIT),
+      store.update('crowd', (p) => setAllocation(p, 'b3', { locked: true }, T), TEST_EDIT),
+      store.update('crowd', (p) => setAllocation(p, 'b3', { targetWeight: 0.5 }, T), TEST_EDIT),
     ]);
     const b3 = (await store.require('crowd')).allocations.find((a) => a.businessId === 'b3');
     expect(b3).toMatchObject({ priority: 9, locked: true, targetWeight: 0.5 });
@@ -71,13 +76,13 @@ describe('redis portfolio store', () => {
   it('creates the document and both indexes together, and a refused create writes nothing', async () => {
     const { store, keys } = getApp();
     const redis = fixture.client;
-    await store.create(createPortfolio({ id: 'taken', name: 'First', ownerId: 'first-owner' }, T));
+    await store.create(createPortfolio({ id: 'taken', name: 'First', ownerId: 'first-owner' }, T), TEST_EDIT);
     expect(await redis.zscore(keys.portfolioIndex, 'taken')).toBe('0');
     expect(await store.ownerIds('first-owner')).toEqual(['taken']);
 
     // `portfolio create --id taken --owner other`: refused, and no trace in the other owner's index.
     await expect(
-      store.create(createPortfolio({ id: 'taken', name: 'Second', ownerId: 'other-owner' }, T)),
+      store.create(createPortfolio({ id: 'taken', name: 'Second', ownerId: 'other-owner' }, T), TEST_EDIT),
     ).rejects.toThrow(/portfolio taken already exists/);
     expect(await redis.exists(keys.ownerIndex('other-owner'))).toBe(0);
     expect(await store.ownerIds('first-owner')).toEqual(['taken']);
@@ -87,7 +92,7 @@ describe('redis portfolio store', () => {
   it('prunes an index entry only when its document is gone', async () => {
     const { store, keys } = getApp();
     const redis = fixture.client;
-    await store.create(createPortfolio({ id: 'kept', name: 'K', ownerId: 'o3' }, T));
+    await store.create(createPortfolio({ id: 'kept', name: 'K', ownerId: 'o3' }, T), TEST_EDIT);
     await redis.zadd(keys.portfolioIndex, 0, 'dangling');
     expect(await store.pruneIndexEntry('kept')).toBe(false);
     expect(await store.pruneIndexEntry('dangling')).toBe(true);
@@ -100,11 +105,11 @@ describe('redis portfolio store', () => {
     const cluster = testApp(fixture.prefix, { env: { BALLAST_REDIS_CLUSTER: 'true' } });
     try {
       const redis = fixture.client;
-      await cluster.store.create(createPortfolio({ id: 'slot', name: 'S', ownerId: 'c1' }, T));
+      await cluster.store.create(createPortfolio({ id: 'slot', name: 'S', ownerId: 'c1' }, T), TEST_EDIT);
       expect(await cluster.store.ownerIds('c1')).toEqual(['slot']);
       expect(await redis.zscore(cluster.keys.portfolioIndex, 'slot')).toBe('0');
       await expect(
-        cluster.store.create(createPortfolio({ id: 'slot', name: 'S2', ownerId: 'c2' }, T)),
+        cluster.store.create(createPortfolio({ id: 'slot', name: 'S2', ownerId: 'c2' }, T), TEST_EDIT),
       ).rejects.toThrow(/already exists/);
       expect(await redis.exists(cluster.keys.ownerIndex('c2'))).toBe(0);
       await redis.zadd(cluster.keys.portfolioIndex, 0, 'dangling-c');
@@ -124,7 +129,7 @@ describe('redis portfolio store', () => {
       );
       expect(await redis.zscore(cluster.keys.portfolioIndex, 'cut')).toBeNull();
       await expect(
-        cluster.store.create(createPortfolio({ id: 'cut', name: 'C', ownerId: 'c4' }, T)),
+        cluster.store.create(createPortfolio({ id: 'cut', name: 'C', ownerId: 'c4' }, T), TEST_EDIT),
       ).rejects.toThrow(/already exists/);
       expect(await redis.zscore(cluster.keys.portfolioIndex, 'cut')).toBe('0');
       expect(await cluster.store.ownerIds('c3')).toEqual(['cut']);

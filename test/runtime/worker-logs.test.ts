@@ -6,7 +6,7 @@ import { OPERATOR_PRIORITY } from '../../src/adapters/queue.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio, updatePortfolio } from '../../src/domain/index.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
-import { testApp } from '../helpers/app.js';
+import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 
@@ -53,9 +53,10 @@ beforeAll(async () => {
   });
   let archived = createPortfolio({ id: 'wl-archived', name: 'a', ownerId: 'o' }, T);
   archived = updatePortfolio(addBusiness(archived, 'wa', {}, T), { status: 'archived' }, T);
-  await app.store.create(archived);
+  await app.store.create(archived, TEST_EDIT);
   await app.store.create(
     addBusiness(createPortfolio({ id: 'wl-down', name: 'd', ownerId: 'o' }, T), 'down', {}, T),
+    TEST_EDIT,
   );
   source.beforeAnswer = async (ids) => {
     if (ids.includes('down')) throw new Error('metrics source down');

@@ -30,8 +30,9 @@ export const registerBusinessRoutes: RegisterRoutes = (server, { app }) => {
     async (request) => {
       const { business_id, weight } = request.body;
       const now = app.clock().toISOString();
-      const updated = await app.store.update(request.params.id, (p) =>
-        addBusiness(p, business_id, { weight }, now),
+      const updated = await app.store.update(
+        request.params.id,
+        (p) => addBusiness(p, business_id, { weight }, now),
         edit(request, 'POST /portfolios/{id}/businesses'),
       );
       return { status: 'added' as const, portfolio: wirePortfolio(updated) };
@@ -52,8 +53,9 @@ export const registerBusinessRoutes: RegisterRoutes = (server, { app }) => {
     },
     async (request) => {
       const now = app.clock().toISOString();
-      const updated = await app.store.update(request.params.id, (p) =>
-        removeBusiness(p, request.params.business_id, now),
+      const updated = await app.store.update(
+        request.params.id,
+        (p) => removeBusiness(p, request.params.business_id, now),
         edit(request, 'DELETE /portfolios/{id}/businesses/{business_id}'),
       );
       return { status: 'removed' as const, portfolio: wirePortfolio(updated) };

@@ -16,8 +16,8 @@ import { followRun } from '../../runtime/follow-run.js';
 import { packageRoot } from '../../runtime/package-root.js';
 import { manualRunId } from '../../runtime/run-ids.js';
 import { startWorker } from '../../runtime/worker.js';
-import { cliEdit } from '../edit-meta.js';
 import type { CliContext } from '../context.js';
+import { cliEdit } from '../edit-meta.js';
 import { formatJson } from '../output.js';
 import { formatReportText } from '../report-text.js';
 

@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { addBusiness, removeBusiness, type SetAllocationInput, setAllocation } from '../../domain/index.js';
 import type { CliContext } from '../context.js';
-import { UsageError } from '../errors.js';
 import { cliEdit } from '../edit-meta.js';
+import { UsageError } from '../errors.js';
 import { withApp } from '../lazy-with-app.js';
 import { parseBoolean, parseId, parseNumber } from '../option-parsers.js';
 import { type NONE, orNull, parseNumberOrNone, printWritten } from './portfolio-options.js';
@@ -37,8 +37,9 @@ export function registerPortfolioAllocations(portfolio: Command, ctx: CliContext
     .option('--weight <weight>', 'its weight, 0..1 (not with the equal strategy)', parseNumber)
     .action(async (portfolioId: string, businessId: string, options: JsonOption & { weight?: number }) => {
       const p = await withApp(ctx, (app) =>
-        app.store.update(portfolioId, (current) =>
-          addBusiness(current, businessId, { weight: options.weight }, ctx.now().toISOString()),
+        app.store.update(
+          portfolioId,
+          (current) => addBusiness(current, businessId, { weight: options.weight }, ctx.now().toISOString()),
           cliEdit(app.config, 'portfolio add-business'),
         ),
       );
@@ -52,8 +53,9 @@ export function registerPortfolioAllocations(portfolio: Command, ctx: CliContext
     .argument('<business-id>', 'business id', parseId)
     .action(async (portfolioId: string, businessId: string, options: JsonOption) => {
       const p = await withApp(ctx, (app) =>
-        app.store.update(portfolioId, (current) =>
-          removeBusiness(current, businessId, ctx.now().toISOString()),
+        app.store.update(
+          portfolioId,
+          (current) => removeBusiness(current, businessId, ctx.now().toISOString()),
           cliEdit(app.config, 'portfolio remove-business'),
         ),
       );
@@ -93,8 +95,9 @@ export function registerPortfolioAllocations(portfolio: Command, ctx: CliContext
         );
       }
       const p = await withApp(ctx, (app) =>
-        app.store.update(portfolioId, (current) =>
-          setAllocation(current, businessId, input, ctx.now().toISOString()),
+        app.store.update(
+          portfolioId,
+          (current) => setAllocation(current, businessId, input, ctx.now().toISOString()),
           cliEdit(app.config, 'portfolio set-allocation'),
         ),
       );

@@ -64,7 +64,9 @@ export function registerPortfolioCreate(portfolio: Command, ctx: CliContext): vo
         },
         now,
       );
-      const created = await withApp(ctx, (app) => app.store.create(p, cliEdit(app.config, 'portfolio create')));
+      const created = await withApp(ctx, (app) =>
+        app.store.create(p, cliEdit(app.config, 'portfolio create')),
+      );
       printWritten(ctx, created, options.json, `Created portfolio ${created.id}`);
     });
 }

@@ -7,8 +7,8 @@ import {
   updatePortfolio,
 } from '../../domain/index.js';
 import type { CliContext } from '../context.js';
-import { UsageError } from '../errors.js';
 import { cliEdit } from '../edit-meta.js';
+import { UsageError } from '../errors.js';
 import { withApp } from '../lazy-with-app.js';
 import { parseId, parseNumber } from '../option-parsers.js';
 import { type NONE, orNull, parseNumberOrNone, printWritten } from './portfolio-options.js';
