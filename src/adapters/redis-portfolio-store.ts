@@ -60,7 +60,7 @@ export class RedisPortfolioStore {
    */
   async appendAudit(args: RecordArgs): Promise<void> {
     const [nowMs, , auditMaxLen, maxAgeMs] = args.tail;
-    await this.redis.ballastAppendRecord(this.keys.audit, args.audit, nowMs, auditMaxLen, maxAgeMs, '0');
+    await this.redis.ballastAppendRecord(this.keys.audit, args.audit, nowMs, auditMaxLen, maxAgeMs);
   }
 
   static encode(p: Portfolio): string {

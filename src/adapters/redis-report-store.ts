@@ -126,7 +126,6 @@ export class RedisReportStore {
           nowMs,
           auditMaxLen,
           maxAgeMs,
-          '0',
         );
       }
     }

@@ -7,21 +7,22 @@ import type { Redis } from 'ioredis';
  * History and audit records are appended by the script that writes the change they record, with
  * their retention (count and age) applied in the same call: no cleaner process. Their stream ids
  * take the milliseconds of the app's clock (never less than the stream's last id), so age-based
- * trimming follows the same clock that stamps the records, an injected one included.
+ * trimming follows the same clock that stamps the records, an injected one included. Trimming is
+ * exact (`=`): one append evicts at most the few entries past the limit, and the limits mean what
+ * they say (approximate trimming keeps up to a whole stream node, 100 entries, more).
  */
 const APPEND = `
-local function append(key, field, value, nowMs, maxLen, maxAgeMs, exact)
+local function append(key, field, value, nowMs, maxLen, maxAgeMs)
   local ms = tonumber(nowMs)
   local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
   if last[1] then
     local lastMs = tonumber(string.match(last[1][1], '^(%d+)'))
     if lastMs and lastMs > ms then ms = lastMs end
   end
-  local trim = exact and '=' or '~'
-  local id = redis.call('XADD', key, 'MAXLEN', trim, maxLen, string.format('%.0f', ms) .. '-*', field, value)
+  local id = redis.call('XADD', key, 'MAXLEN', '=', maxLen, string.format('%.0f', ms) .. '-*', field, value)
   local age = tonumber(maxAgeMs)
   if age > 0 then
-    redis.call('XTRIM', key, 'MINID', trim, string.format('%.0f', tonumber(nowMs) - age))
+    redis.call('XTRIM', key, 'MINID', '=', string.format('%.0f', tonumber(nowMs) - age))
   end
   return id
 end
@@ -44,8 +45,8 @@ elseif v ~= ARGV[1] then
   return tonumber(v)
 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'version', ARGV[2])
-append(KEYS[2], 'record', ARGV[4], ARGV[6], ARGV[7], ARGV[9], true)
-if #KEYS == 3 then append(KEYS[3], 'record', ARGV[5], ARGV[6], ARGV[8], ARGV[9], false) end
+append(KEYS[2], 'record', ARGV[4], ARGV[6], ARGV[7], ARGV[9])
+if #KEYS == 3 then append(KEYS[3], 'record', ARGV[5], ARGV[6], ARGV[8], ARGV[9]) end
 return 0
 `;
 
@@ -62,15 +63,15 @@ if redis.call('HGET', KEYS[1], 'version') then return -1 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'version', ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
-append(KEYS[4], 'record', ARGV[4], ARGV[6], ARGV[7], ARGV[9], true)
-append(KEYS[5], 'record', ARGV[5], ARGV[6], ARGV[8], ARGV[9], false)
+append(KEYS[4], 'record', ARGV[4], ARGV[6], ARGV[7], ARGV[9])
+append(KEYS[5], 'record', ARGV[5], ARGV[6], ARGV[8], ARGV[9])
 return 0
 `;
 
 /** Append one record to one stream with its retention (the audit entry on Redis Cluster). */
 const APPEND_RECORD = `#!lua
 ${APPEND}
-return append(KEYS[1], 'record', ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1')
+return append(KEYS[1], 'record', ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `;
 
 /**
@@ -108,7 +109,7 @@ if ARGV[1] ~= 'none' then
 end
 if ARGV[1] == 'write' then
   redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'version', ARGV[3])
-  append(KEYS[5], 'record', ARGV[9], ARGV[11], ARGV[12], ARGV[14], true)
+  append(KEYS[5], 'record', ARGV[9], ARGV[11], ARGV[12], ARGV[14])
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
 redis.call('SET', KEYS[3], ARGV[5])
@@ -117,7 +118,7 @@ if #KEYS == 8 then
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
   redis.call('PUBLISH', ARGV[8], ARGV[5])
   if ARGV[1] == 'write' then
-    append(KEYS[7], 'record', ARGV[10], ARGV[11], ARGV[13], ARGV[14], false)
+    append(KEYS[7], 'record', ARGV[10], ARGV[11], ARGV[13], ARGV[14])
   end
   redis.call('HSET', KEYS[8], ARGV[15], ARGV[16])
   redis.call('EXPIRE', KEYS[8], ARGV[7])
