@@ -3,6 +3,7 @@
  * commander's InvalidArgumentError, which the CLI reports as bad usage (exit 2) naming the option.
  */
 import { InvalidArgumentError } from 'commander';
+import { runIdSchema } from '../../jobs/payloads.js';
 import { isValidId } from '../domain/index.js';
 
 export function parseNumber(value: string): number {
@@ -45,6 +46,25 @@ export function parseId(value: string): string {
   if (!isValidId(value)) {
     throw new InvalidArgumentError(
       `${JSON.stringify(value)} is not a valid id: use 1..64 characters of letters, digits, "_" or "-"`,
+    );
+  }
+  return value;
+}
+
+/** A whole number >= 1: a version, a count. */
+export function parsePositiveInt(value: string): number {
+  const n = parseNumber(value);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`expected a whole number >= 1, got ${value}`);
+  }
+  return n;
+}
+
+/** A run id as the queue's job ids carry it: `cron-20261204T020000Z`, `manual-…`. */
+export function parseRunId(value: string): string {
+  if (!runIdSchema.safeParse(value).success) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value)} is not a valid run id: use 1..100 characters of letters, digits, "_" or "-"`,
     );
   }
   return value;

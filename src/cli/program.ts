@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerApiCommand } from './commands/api.js';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEnqueueCommand } from './commands/enqueue.js';
 import { registerHealthCommand } from './commands/health.js';
@@ -16,6 +17,7 @@ import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerPortfolioCommand } from './commands/portfolio.js';
 import { registerReportsCommand } from './commands/reports.js';
+import { registerRunsCommand } from './commands/runs.js';
 import { registerScheduleCommand } from './commands/schedule.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerStartCommand } from './commands/start.js';
@@ -32,6 +34,8 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerMetricsCommand,
   registerEnqueueCommand,
   registerReportsCommand,
+  registerRunsCommand,
+  registerAuditCommand,
   registerWorkerCommand,
   registerSchedulerCommand,
   registerScheduleCommand,
@@ -46,6 +50,9 @@ export function buildProgram(ctx: CliContext = processContext()): Command {
   const program = new Command('ballast')
     .description('Unattended portfolio rebalancing on BullMQ and Redis')
     .version(packageVersion(), '-V, --version')
+    // The program's options (-V/--version) only before a command: `portfolio restore --version N`
+    // is the command's own option, not the program's version.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError(true);
   for (const register of COMMANDS) register(program, ctx);

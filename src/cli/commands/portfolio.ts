@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerPortfolioAllocations } from './portfolio-allocations.js';
 import { registerPortfolioCreate } from './portfolio-create.js';
+import { registerPortfolioHistory } from './portfolio-history.js';
 import { registerPortfolioList } from './portfolio-list.js';
 import { registerPortfolioShow } from './portfolio-show.js';
 import { registerPortfolioUpdate } from './portfolio-update.js';
@@ -10,10 +11,13 @@ import { registerPortfolioUpdate } from './portfolio-update.js';
 export function registerPortfolioCommand(program: Command, ctx: CliContext): void {
   const portfolio = program
     .command('portfolio')
-    .description('create, show, list and edit portfolios (writes are compare-and-set: no lost updates)');
+    .description(
+      'create, show, list, edit and restore portfolios (writes are compare-and-set: no lost updates)',
+    );
   registerPortfolioCreate(portfolio, ctx);
   registerPortfolioShow(portfolio, ctx);
   registerPortfolioList(portfolio, ctx);
   registerPortfolioUpdate(portfolio, ctx);
   registerPortfolioAllocations(portfolio, ctx);
+  registerPortfolioHistory(portfolio, ctx);
 }
