@@ -41,7 +41,8 @@ const weightsOf = (p: Portfolio) => Object.fromEntries(p.allocations.map((a) => 
 
 async function allWeights(): Promise<Map<string, Record<string, number>>> {
   const out = new Map<string, Record<string, number>>();
-  for (const p of await app.store.getMany(Array.from({ length: COUNT }, (_, i) => pid(i)))) out.set(p.id, weightsOf(p));
+  for (const p of await app.store.getMany(Array.from({ length: COUNT }, (_, i) => pid(i))))
+    out.set(p.id, weightsOf(p));
   return out;
 }
 
@@ -73,7 +74,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ballast-undo-'));
   app = testApp(fixture.prefix);
   for (let i = 0; i < COUNT; i++) {
-    let p = createPortfolio({ id: pid(i), name: pid(i), ownerId: 'ops', strategy: 'revenue', driftThreshold: 0 }, T);
+    let p = createPortfolio(
+      { id: pid(i), name: pid(i), ownerId: 'ops', strategy: 'revenue', driftThreshold: 0 },
+      T,
+    );
     for (let b = 0; b < 4; b++) p = addBusiness(p, `biz${(i + b * 3) % BUSINESSES}`, {}, T);
     await app.store.create(p, TEST_EDIT);
   }
@@ -98,25 +102,34 @@ describe('undo a night', () => {
     await importNight(2);
     const second = await night();
     const afterSecond = await allWeights();
-    const moved = [...afterSecond.keys()].filter((id) => JSON.stringify(afterSecond.get(id)) !== JSON.stringify(afterFirst.get(id)));
+    const moved = [...afterSecond.keys()].filter(
+      (id) => JSON.stringify(afterSecond.get(id)) !== JSON.stringify(afterFirst.get(id)),
+    );
     expect(moved).toHaveLength(COUNT);
 
     // An operator edits one portfolio after the night.
     const edited = pid(0);
     const victim = (await app.store.require(edited)).allocations[1]!.businessId;
-    await ballast(['portfolio', 'set-allocation', edited, victim, '--priority', '9'], { BALLAST_ACTOR: 'ops:dana' });
+    await ballast(['portfolio', 'set-allocation', edited, victim, '--priority', '9'], {
+      BALLAST_ACTOR: 'ops:dana',
+    });
 
     const dry = JSON.parse(await ballast(['runs', 'revert', second, '--dry-run', '--json']));
     expect(dry.reverted).toHaveLength(COUNT - 1);
     expect(await allWeights()).toEqual(new Map([...afterSecond]));
 
     const revert = await runBallast(['runs', 'revert', second, '--json'], env());
+    // Exit 1: a conflict was left, so scripts notice; the JSON still says what was done.
+    expect(revert.code).toBe(1);
     const result = JSON.parse(revert.stdout);
     expect(result.run_id).toBe(second);
     expect(result.reverted).toHaveLength(COUNT - 1);
     expect(result.reverted).not.toContain(edited);
     expect(result.conflicts).toEqual([
-      expect.objectContaining({ portfolio_id: edited, changed_since: expect.objectContaining({ actor: 'ops:dana' }) }),
+      expect.objectContaining({
+        portfolio_id: edited,
+        changed_since: expect.objectContaining({ actor: 'ops:dana' }),
+      }),
     ]);
     expect(result.already_reverted).toEqual([]);
     expect(result.unchanged).toEqual([]);
@@ -132,7 +145,11 @@ describe('undo a night', () => {
     expect(await allWeights()).toEqual(now);
 
     const history = JSON.parse(await ballast(['portfolio', 'history', pid(1), '--json']));
-    expect(history.history.slice(0, 3).map((r: { cause: { type: string; run_id?: string } }) => [r.cause.type, r.cause.run_id])).toEqual([
+    expect(
+      history.history
+        .slice(0, 3)
+        .map((r: { cause: { type: string; run_id?: string } }) => [r.cause.type, r.cause.run_id]),
+    ).toEqual([
       ['revert', second],
       ['run', second],
       ['run', first],
@@ -144,7 +161,11 @@ describe('undo a night', () => {
 
     const audit = JSON.parse(await ballast(['audit', '--actor', 'ops:dana', '--json']));
     expect(audit.entries).toHaveLength(1);
-    expect(audit.entries[0]).toMatchObject({ portfolio_id: edited, actor: 'ops:dana', cause: { type: 'edit' } });
+    expect(audit.entries[0]).toMatchObject({
+      portfolio_id: edited,
+      actor: 'ops:dana',
+      cause: { type: 'edit' },
+    });
     expect(audit.entries[0].changes).toContain(`${victim} priority`);
   });
 });
