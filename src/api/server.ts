@@ -29,6 +29,7 @@ import {
 import { registerAnalysisRoutes } from './routes/analysis.js';
 import { registerBusinessRoutes } from './routes/businesses.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerHistoryRoutes } from './routes/history.js';
 import { registerPortfolioRoutes } from './routes/portfolios.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { strictRoutes } from './strict-routes.js';
@@ -62,6 +63,7 @@ const ROUTES: readonly RegisterRoutes[] = [
   registerBusinessRoutes,
   registerAnalysisRoutes,
   registerRunRoutes,
+  registerHistoryRoutes,
   registerHealthRoutes,
 ];
 

@@ -28,7 +28,7 @@ export interface HistoryPage {
   readonly current_version: number;
   /** The oldest and newest versions the history keeps (retention trims the oldest). */
   readonly kept: { readonly oldest: number; readonly newest: number; readonly count: number } | null;
-  readonly history: readonly WireHistoryRecord[];
+  readonly history: WireHistoryRecord[];
 }
 
 export async function portfolioHistory(app: Deps, portfolioId: string, limit: number): Promise<HistoryPage> {

@@ -137,6 +137,10 @@ describe('/docs', () => {
       '/portfolios/{id}/recalculate': ['post'],
       '/portfolios/{id}/reports': ['get'],
       '/runs/nightly': ['post'],
+      '/runs/{run_id}/revert': ['post'],
+      '/portfolios/{id}/history': ['get'],
+      '/portfolios/{id}/restore': ['post'],
+      '/audit': ['get'],
       '/jobs/{job_id}': ['get'],
       '/healthz': ['get'],
       '/readyz': ['get'],
@@ -180,7 +184,7 @@ describe('/docs', () => {
         expect(shown.description, `${method} ${path}`).toEqual(expect.any(String));
       }
     }
-    expect(operations).toBe(18);
+    expect(operations).toBe(22);
     expect(Object.keys(doc.paths['/runs/nightly']!.post!.responses).sort()).toEqual(
       ['202', '400', '401', '413', '415', '503'].sort(),
     );
