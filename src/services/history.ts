@@ -62,7 +62,7 @@ export async function restorePortfolio(
   app: Deps,
   portfolioId: string,
   version: number,
-  options: { readonly actor: string; readonly dryRun: boolean; readonly command: string },
+  options: { readonly actor: string; readonly dryRun: boolean },
 ): Promise<RestoreResult> {
   const current = await app.store.require(portfolioId);
   const record = await app.history.find(portfolioId, version);
@@ -140,7 +140,8 @@ const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d
 export function parseSince(since: string, now: Date): number {
   const d = DURATION.exec(since);
   if (d) return now.getTime() - Number(d[1]) * UNIT_MS[d[2] as keyof typeof UNIT_MS];
-  const ms = ISO.test(since) ? Date.parse(since) : Number.NaN;
+  // Date.parse rolls an impossible day over (2026-02-30 is 2 March): the date part must read back.
+  const ms = ISO.test(since) && sameDay(since) ? Date.parse(since) : Number.NaN;
   if (Number.isNaN(ms)) {
     throw new ValidationError(
       `since: "${since}" is neither an ISO date or timestamp with a zone (2026-12-01, 2026-12-01T02:00:00Z) nor a duration (30m, 24h, 7d)`,
@@ -148,4 +149,9 @@ export function parseSince(since: string, now: Date): number {
     );
   }
   return ms;
+}
+
+function sameDay(iso: string): boolean {
+  const day = iso.slice(0, 10);
+  return new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) === day;
 }

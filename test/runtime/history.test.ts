@@ -110,7 +110,7 @@ describe('history and audit', () => {
     const history = await historyOf('h2');
     expect(history.map((r) => r.cause)).toEqual([
       { type: 'run', run_id: 'manual-h2-1', report_id: 'manual-h2-1.h2' },
-      { type: 'edit', command: 'test' },
+      { type: 'edit' },
     ]);
     expect(history[0]!.actor).toBe('run:manual-h2-1');
     const latest = JSON.parse((await app.reports.latest('h2'))!);
@@ -129,14 +129,12 @@ describe('history and audit', () => {
     const dry = await restorePortfolio(app, 'h3', p.version, {
       actor: 'cli:bob@host',
       dryRun: true,
-      command: 'test',
     });
     expect(dry.changed).toBe(true);
     expect((await app.store.require('h3')).version).toBe(p.version + 2);
     const done = await restorePortfolio(app, 'h3', p.version, {
       actor: 'cli:bob@host',
       dryRun: false,
-      command: 'test',
     });
     const now = await app.store.require('h3');
     expect(weights(now)).toEqual(v1);
@@ -151,13 +149,12 @@ describe('history and audit', () => {
     const again = await restorePortfolio(app, 'h3', p.version, {
       actor: 'cli:bob@host',
       dryRun: false,
-      command: 'test',
     });
     expect(again.changed).toBe(false);
     expect((await app.store.require('h3')).version).toBe(now.version);
-    await expect(
-      restorePortfolio(app, 'h3', 99, { actor: 'x', dryRun: false, command: 'test' }),
-    ).rejects.toThrow(`portfolio h3 has no version 99: its current version is ${now.version}`);
+    await expect(restorePortfolio(app, 'h3', 99, { actor: 'x', dryRun: false })).rejects.toThrow(
+      `portfolio h3 has no version 99: its current version is ${now.version}`,
+    );
   });
 
   it('reverts a run exactly; a second revert changes nothing; a racing operator edit is never lost', async () => {
@@ -226,9 +223,7 @@ describe('retention', () => {
       expect(kept.history.map((r) => r.version)).toEqual([p.version + 4, p.version + 3, p.version + 2]);
       expect(kept.kept).toEqual({ oldest: p.version + 2, newest: p.version + 4, count: 3 });
       expect(await small.redis.xlen(small.keys.audit)).toBe(4);
-      await expect(
-        restorePortfolio(small, 'ret', p.version, { actor: 'x', dryRun: false, command: 'test' }),
-      ).rejects.toThrow(
+      await expect(restorePortfolio(small, 'ret', p.version, { actor: 'x', dryRun: false })).rejects.toThrow(
         `version ${p.version} of portfolio ret is no longer kept: versions ${p.version + 2} to ${p.version + 4} are kept`,
       );
       // 30 days later, one more change: everything older than 10 days goes, the new record stays.

@@ -62,7 +62,6 @@ export const registerHistoryRoutes: RegisterRoutes = (server, { app }) => {
       restorePortfolio(app, request.params.id, request.body.version, {
         actor: request.actor,
         dryRun: request.body.dry_run ?? false,
-        command: 'POST /portfolios/{id}/restore',
       }),
   );
 

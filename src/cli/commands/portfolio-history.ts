@@ -80,7 +80,6 @@ function registerRestore(portfolio: Command, ctx: CliContext): void {
         restorePortfolio(app, portfolioId, options.version, {
           actor: cliActor(app.config.actor),
           dryRun: options.dryRun === true,
-          command: 'portfolio restore',
         }),
       );
       if (options.json) {
