@@ -110,7 +110,7 @@ describe('history and audit', () => {
     const history = await historyOf('h2');
     expect(history.map((r) => r.cause)).toEqual([
       { type: 'run', run_id: 'manual-h2-1', report_id: 'manual-h2-1.h2' },
-      { type: 'edit' },
+      { type: 'edit', command: 'test' },
     ]);
     expect(history[0]!.actor).toBe('run:manual-h2-1');
     const latest = JSON.parse((await app.reports.latest('h2'))!);
