@@ -122,6 +122,13 @@ function snapshotToWire(a: AllocationSnapshot) {
   };
 }
 
+/** A create is every setting from nothing: said in a word, not nine "none -> x" pairs. */
+function changesOf(r: HistoryRecord): string {
+  if (r.versionBefore > 0) return describeDiff(r.diff);
+  const n = r.allocations.length;
+  return `created (${n} business${n === 1 ? '' : 'es'})`;
+}
+
 /** The history stream's `record` field, and one element of `portfolio history --json`. */
 export function historyRecordToWire(r: HistoryRecord) {
   return {
@@ -132,7 +139,7 @@ export function historyRecordToWire(r: HistoryRecord) {
     actor: r.actor,
     cause: causeToWire(r.cause),
     note: r.note,
-    changes: describeDiff(r.diff),
+    changes: changesOf(r),
     diff: diffToWire(r.diff),
     allocations: r.allocations.map(snapshotToWire),
   };
@@ -153,7 +160,7 @@ export function auditEntryToWire(r: HistoryRecord) {
     note: r.note,
     version_before: r.versionBefore,
     version_after: r.version,
-    changes: describeDiff(r.diff),
+    changes: changesOf(r),
     diff: diffToWire(r.diff),
   };
 }
