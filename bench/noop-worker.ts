@@ -1,6 +1,6 @@
 /**
  * The baseline of bench/pipeline.ts: a BullMQ worker process whose jobs do nothing, with the
- * options Ballast's worker uses (src/adapters/queue.ts createWorker: concurrency, lock and
+ * options Ballast's worker uses (src/adapters/queue-worker.ts createWorker: concurrency, lock and
  * stall settings, removeOnComplete/Fail) and the same kind of connection (src/adapters/redis.ts).
  * Configured by the same BALLAST_* variables as `ballast worker`; prints "ready" when it listens.
  */

@@ -1,22 +1,16 @@
 /**
- * The only module that talks to BullMQ (immich's job.repository pattern): queue, worker,
- * events, and the mapping from Ballast's errors to BullMQ's retry semantics.
+ * With queue-worker.ts and queue-run-watch.ts, the only modules that talk to BullMQ (immich's
+ * job.repository pattern): here the queue, waiting for a job, and events readers; the worker and
+ * the mapping from Ballast's errors to BullMQ's retry semantics in queue-worker.ts; following a
+ * nightly run in queue-run-watch.ts.
  */
 
 import type { EventEmitter } from 'node:events';
-import {
-  type Job,
-  type JobsOptions,
-  type JobType,
-  Queue,
-  QueueEvents,
-  UnrecoverableError,
-  Worker,
-} from 'bullmq';
+import { type Job, type JobsOptions, type JobType, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { isBallastError } from '../domain/index.js';
 import type { Keys } from './keys.js';
+import { type RunProgress, type RunTally, watchRun } from './queue-run-watch.js';
 
 /** Operators' jobs carry no priority and so run before prioritized (nightly) ones. */
 export const OPERATOR_PRIORITY = 0;
@@ -35,27 +29,7 @@ export interface JobInfo {
   readonly finishedOn: number | null;
 }
 
-export interface RunFailure {
-  readonly jobId: string;
-  readonly reason: string;
-}
-
-export interface RunProgress {
-  /** Portfolios fanned out; null until the fan-out job has finished. */
-  readonly total: number | null;
-  readonly completed: number;
-  readonly failed: number;
-  readonly failures: readonly RunFailure[];
-}
-
-/** A run counted from what is stored rather than from events (see watchRun). */
-export interface RunTally {
-  /** Portfolios fanned out, once the fan-out has ended (null before). */
-  readonly total: number | null;
-  readonly completed: number;
-  readonly failed: number;
-  readonly failures: readonly RunFailure[];
-}
+export type { RunFailure, RunProgress, RunTally } from './queue-run-watch.js';
 
 /** A job waited for failed (its reason is the message). */
 export class JobFailedError extends Error {
@@ -242,7 +216,7 @@ export class JobQueue {
    * not counted again, unless that child was counted as failed; should that skip a first
    * completion whose event was lost, the quiet-period reconcile counts it.
    */
-  async watchRun(
+  watchRun(
     events: QueueEvents,
     runId: string,
     fanOutJobId: string,
@@ -254,121 +228,7 @@ export class JobQueue {
       readonly isRepeat?: (returnvalue: unknown) => boolean;
     } = {},
   ): Promise<RunProgress> {
-    const childPrefix = `${runId}.`;
-    const quietMs = options.quietMs ?? 5000;
-    let total: number | null = null;
-    /** Children completed by events (since the adopted reconcile, if any). */
-    let completedByEvents = 0;
-    /** Children failed by events (since the adopted reconcile, if any), by job id. */
-    const failedByEvents = new Map<string, RunFailure>();
-    /** Once a reconcile has been adopted: its counts, to which later events add. */
-    let base: { completed: number; failures: Map<string, RunFailure> } | null = null;
-    let lastEventAt = Date.now();
-    let lastReconcileAt = 0;
-    let reconciling = false;
-    let settled = false;
-    const snapshot = (): RunProgress => {
-      const failures = [...(base?.failures.values() ?? []), ...failedByEvents.values()];
-      const completed = (base?.completed ?? 0) + completedByEvents;
-      return { total, completed, failed: failures.length, failures };
-    };
-    return new Promise<RunProgress>((resolve, reject) => {
-      const finish = (error?: Error) => {
-        if (settled) return;
-        settled = true;
-        clearInterval(timer);
-        events.off('completed', onCompleted);
-        events.off('failed', onFailed);
-        options.signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve(snapshot());
-      };
-      const onAbort = () => finish();
-      const check = () => {
-        const progress = snapshot();
-        onProgress(progress);
-        if (total === null || progress.completed + progress.failed < total) return;
-        if (base === null) finish();
-        // Confirm by the stored state, at most every quietMs / 2 while late events pour in; the
-        // quiet timer catches the rest.
-        else if (Date.now() - lastReconcileAt >= quietMs / 2) void reconcile();
-      };
-      const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => {
-        if (jobId === fanOutJobId) {
-          lastEventAt = Date.now();
-          const fanned = (parseReturn(returnvalue) as { total?: number } | null)?.total;
-          total = typeof fanned === 'number' ? fanned : 0;
-          check();
-        } else if (jobId.startsWith(childPrefix)) {
-          lastEventAt = Date.now();
-          // A failed child retried (from the dashboard) counts once, by its last outcome.
-          const wasFailed = failedByEvents.delete(jobId) || (base?.failures.delete(jobId) ?? false);
-          if (!wasFailed && options.isRepeat?.(parseReturn(returnvalue))) return;
-          completedByEvents++;
-          check();
-        }
-      };
-      const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => {
-        if (jobId === fanOutJobId) {
-          finish(new Error(`nightly fan-out ${jobId} failed: ${failedReason}`));
-        } else if (jobId.startsWith(childPrefix)) {
-          lastEventAt = Date.now();
-          failedByEvents.set(jobId, { jobId, reason: failedReason });
-          check();
-        }
-      };
-      // The fan-out may have finished before we listened (an existing job id), or its event may
-      // have been trimmed away: read its state.
-      const readFanOut = async () => {
-        // The state before the job, as in waitFor: a job read after its final state has its result.
-        const state = await this.queue.getJobState(fanOutJobId);
-        if (state !== 'completed' && state !== 'failed') return;
-        const job = await this.queue.getJob(fanOutJobId);
-        if (!job || total !== null || settled) return;
-        if (state === 'completed') onCompleted({ jobId: fanOutJobId, returnvalue: job.returnvalue });
-        else onFailed({ jobId: fanOutJobId, failedReason: job.failedReason });
-      };
-      const reconcile = async () => {
-        if (reconciling || settled) return;
-        reconciling = true;
-        lastReconcileAt = Date.now();
-        try {
-          if (total === null) await readFanOut();
-          if (!options.reconcile || settled) return;
-          const tally = await options.reconcile();
-          // The fan-out job may be gone from BullMQ's kept jobs; the run's own record has its total.
-          total ??= tally.total;
-          if (total === null || settled) return;
-          base = { completed: tally.completed, failures: new Map(tally.failures.map((f) => [f.jobId, f])) };
-          completedByEvents = 0;
-          failedByEvents.clear();
-          const progress = snapshot();
-          onProgress(progress);
-          if (progress.completed + progress.failed >= total) finish();
-        } catch (err) {
-          // A Redis hiccup: the next quiet period tries again.
-          this.onError(err instanceof Error ? err : new Error(String(err)));
-        } finally {
-          reconciling = false;
-        }
-      };
-      const timer = setInterval(
-        () => {
-          if (Date.now() - lastEventAt >= quietMs) {
-            lastEventAt = Date.now();
-            void reconcile();
-          }
-        },
-        Math.max(10, Math.floor(quietMs / 4)),
-      );
-      if (options.signal?.aborted) return finish();
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      events.on('completed', onCompleted);
-      events.on('failed', onFailed);
-      void readFanOut().catch((err: unknown) =>
-        this.onError(err instanceof Error ? err : new Error(String(err))),
-      );
-    });
+    return watchRun(this.queue, this.onError, events, runId, fanOutJobId, onProgress, options);
   }
 
   /** The ids of the failed jobs BullMQ keeps (BALLAST_KEEP_FAILED of them at most). */
@@ -443,15 +303,6 @@ function defaultJobOptions(config: Config): JobsOptions {
   };
 }
 
-function parseReturn(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
-}
-
 export function describeJob(job: Job, state: string): JobInfo {
   return {
     id: job.id ?? '',
@@ -465,54 +316,4 @@ export function describeJob(job: Job, state: string): JobInfo {
     timestamp: job.timestamp,
     finishedOn: job.finishedOn ?? null,
   };
-}
-
-export interface ProcessorContext {
-  readonly jobId: string;
-  readonly name: string;
-  readonly attemptsMade: number;
-  readonly signal: AbortSignal;
-  updateProgress(progress: number | object): Promise<void>;
-}
-
-export type Processor = (name: string, data: unknown, ctx: ProcessorContext) => Promise<unknown>;
-
-/**
- * A BullMQ worker running `processor`. Refusals that a retry cannot fix (invalid payload,
- * unknown or archived portfolio) become UnrecoverableError, so BullMQ fails them at once.
- */
-export function createWorker(config: Config, keys: Keys, connection: Redis, processor: Processor): Worker {
-  return new Worker(
-    config.queueName,
-    async (job, _token, signal) => {
-      const controller = new AbortController();
-      const forward = () => controller.abort(signal?.reason);
-      signal?.addEventListener('abort', forward, { once: true });
-      try {
-        return await processor(job.name, job.data, {
-          jobId: job.id ?? '',
-          name: job.name,
-          attemptsMade: job.attemptsMade,
-          signal: controller.signal,
-          updateProgress: (progress) => job.updateProgress(progress),
-        });
-      } catch (err) {
-        if (isBallastError(err) && err.code !== 'conflict') throw new UnrecoverableError(err.message);
-        throw err;
-      } finally {
-        signal?.removeEventListener('abort', forward);
-      }
-    },
-    {
-      connection,
-      prefix: keys.bullPrefix,
-      concurrency: config.concurrency,
-      lockDuration: config.jobs.lockDurationMs,
-      stalledInterval: config.jobs.stalledIntervalMs,
-      maxStalledCount: 1,
-      removeOnComplete: { count: config.jobs.keepCompleted },
-      removeOnFail: { count: config.jobs.keepFailed },
-      autorun: false,
-    },
-  );
 }

@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { JobContext } from '../../jobs/job.js';
 import { isJobName, jobRegistry } from '../../jobs/registry.js';
-import { createWorker, type Processor } from '../adapters/queue.js';
+import { createWorker, type Processor } from '../adapters/queue-worker.js';
 import { createRedis } from '../adapters/redis.js';
 import type { App } from '../app.js';
 import { ValidationError } from '../domain/index.js';
