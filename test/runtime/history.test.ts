@@ -198,6 +198,29 @@ describe('history and audit', () => {
       'run manual-nope not found',
     );
   });
+
+  it('refuses to revert a run while one of its jobs is still waiting', async () => {
+    const runId = 'manual-h5-pending';
+    // Delayed a minute: still waiting when the revert asks, whatever the worker does.
+    const job = await app.queue.queue.add(
+      'recalculate',
+      { portfolioId: 'h4', runId, trigger: 'manual' },
+      {
+        jobId: recalculateJobId(runId, 'h4'),
+        delay: 60_000,
+      },
+    );
+    try {
+      await expect(revertRun(app, runId, { actor: 'x', dryRun: false, force: false })).rejects.toThrow(
+        `run ${runId} is still running`,
+      );
+    } finally {
+      await job.remove();
+    }
+    await expect(revertRun(app, runId, { actor: 'x', dryRun: false, force: false })).rejects.toThrow(
+      `run ${runId} not found`,
+    );
+  });
 });
 
 describe('retention', () => {
