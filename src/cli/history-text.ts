@@ -20,6 +20,8 @@ export function describeWireCause(cause: WireCause): string {
       return `revert of run ${cause.run_id}${cause.forced ? ' (forced)' : ''}`;
     case 'approve':
       return `approval of ${cause.report_id}`;
+    case 'reject':
+      return `rejection of ${cause.report_id}`;
   }
 }
 

@@ -35,6 +35,8 @@ const SETTING_WIRE: Record<Setting, string> = {
   driftThreshold: 'drift_threshold',
   attentionHoursPerWeek: 'attention_hours_per_week',
   maxTurnover: 'max_turnover',
+  applyMode: 'apply_mode',
+  maxAutoTurnover: 'max_auto_turnover',
 };
 
 const invert = <K extends string>(m: Record<K, string>): Record<string, K> =>
@@ -53,6 +55,7 @@ export function causeToWire(c: Cause) {
     case 'revert':
       return { type: c.type, run_id: c.runId, forced: c.forced };
     case 'approve':
+    case 'reject':
       return { type: c.type, report_id: c.reportId };
   }
 }
@@ -70,7 +73,8 @@ function causeFromWire(w: Record<string, unknown>): Cause {
     case 'revert':
       return { type: 'revert', runId: String(w.run_id), forced: w.forced === true };
     case 'approve':
-      return { type: 'approve', reportId: String(w.report_id) };
+    case 'reject':
+      return { type: w.type, reportId: String(w.report_id) };
     default:
       throw new Error(`unknown cause ${String(w.type)}`);
   }
@@ -124,6 +128,7 @@ function snapshotToWire(a: AllocationSnapshot) {
 
 /** A create is every setting from nothing: said in a word, not nine "none -> x" pairs. */
 function changesOf(r: HistoryRecord): string {
+  if (r.cause.type === 'reject') return `proposal ${r.cause.reportId} rejected; weights unchanged`;
   if (r.versionBefore > 0) return describeDiff(r.diff);
   const n = r.allocations.length;
   return `created (${n} business${n === 1 ? '' : 'es'})`;

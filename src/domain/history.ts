@@ -14,7 +14,9 @@ export type Cause =
   | { readonly type: 'edit'; readonly command: string }
   | { readonly type: 'restore'; readonly version: number }
   | { readonly type: 'revert'; readonly runId: string; readonly forced: boolean }
-  | { readonly type: 'approve'; readonly reportId: string };
+  | { readonly type: 'approve'; readonly reportId: string }
+  /** A held proposal discarded: in the audit stream only (the portfolio does not change). */
+  | { readonly type: 'reject'; readonly reportId: string };
 
 /** Who changed it, why, and when. */
 export interface WriteMeta {
@@ -66,6 +68,8 @@ export const SETTINGS = [
   'driftThreshold',
   'attentionHoursPerWeek',
   'maxTurnover',
+  'applyMode',
+  'maxAutoTurnover',
 ] as const;
 export type Setting = (typeof SETTINGS)[number];
 export type SettingValue = string | number | null;
@@ -104,6 +108,8 @@ export function snapshotAllocation(a: Allocation): AllocationSnapshot {
 }
 
 function settingOf(p: Portfolio, s: Setting): SettingValue {
+  // Documents written before apply modes existed are `auto`.
+  if (s === 'applyMode') return p.applyMode ?? 'auto';
   const value = p[s];
   return value === undefined ? null : value;
 }
@@ -346,6 +352,8 @@ const SETTING_LABEL: Record<Setting, string> = {
   driftThreshold: 'drift threshold',
   attentionHoursPerWeek: 'attention hours',
   maxTurnover: 'max turnover',
+  applyMode: 'apply mode',
+  maxAutoTurnover: 'max auto turnover',
 };
 
 function show(field: AllocationField, value: unknown): string {
@@ -367,5 +375,7 @@ export function describeCause(cause: Cause): string {
       return `revert of run ${cause.runId}${cause.forced ? ' (forced)' : ''}`;
     case 'approve':
       return `approval of ${cause.reportId}`;
+    case 'reject':
+      return `rejection of ${cause.reportId}`;
   }
 }

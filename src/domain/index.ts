@@ -1,6 +1,7 @@
 export * from './apply.js';
 export * from './errors.js';
 export * from './format.js';
+export * from './guards.js';
 export * from './history.js';
 export * from './history-wire.js';
 export * from './ids.js';
@@ -13,3 +14,4 @@ export * from './rollup.js';
 export * from './run.js';
 export * from './strategies.js';
 export * from './wire.js';
+export * from './proposal.js';

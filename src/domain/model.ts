@@ -4,6 +4,13 @@ export type Strategy = (typeof STRATEGIES)[number];
 export const STATUSES = ['active', 'paused', 'archived'] as const;
 export type PortfolioStatus = (typeof STATUSES)[number];
 
+/**
+ * What a run does with a recommendation: `auto` applies it unless a guard holds it, `approve`
+ * holds every one that changes a weight for an operator's approval, `advisory` only reports.
+ */
+export const APPLY_MODES = ['auto', 'approve', 'advisory'] as const;
+export type ApplyMode = (typeof APPLY_MODES)[number];
+
 export const STAGES = [
   'ideation',
   'validation',
@@ -49,6 +56,13 @@ export interface Portfolio {
   readonly attentionHoursPerWeek: number;
   /** Upper bound on half the sum of |new - old| per run, in [0,1]. */
   readonly maxTurnover?: number | undefined;
+  /** Unset means `auto` (documents written before apply modes existed). */
+  readonly applyMode?: ApplyMode | undefined;
+  /**
+   * A recommendation turning over more than this is held for approval instead of applied (in
+   * [0,1]); unset, the guard's default (BALLAST_GUARD_MAX_TURNOVER) applies.
+   */
+  readonly maxAutoTurnover?: number | undefined;
   /** Insertion order is the portfolio's order. */
   readonly allocations: readonly Allocation[];
   /** +1 on every write. */

@@ -1,8 +1,16 @@
 import { NotFoundError, RefusedError, ValidationError } from './errors.js';
 import { pct } from './format.js';
-import { type Allocation, DEFAULTS, type Portfolio, type PortfolioStatus, type Strategy } from './model.js';
+import {
+  type Allocation,
+  type ApplyMode,
+  DEFAULTS,
+  type Portfolio,
+  type PortfolioStatus,
+  type Strategy,
+} from './model.js';
 import { spread, sumWeights } from './spread.js';
 import {
+  assertApplyMode,
   assertFinite,
   assertFraction,
   assertId,
@@ -24,6 +32,8 @@ export interface CreatePortfolioInput {
   driftThreshold?: number | undefined;
   attentionHoursPerWeek?: number | undefined;
   maxTurnover?: number | undefined;
+  applyMode?: ApplyMode | undefined;
+  maxAutoTurnover?: number | undefined;
 }
 
 /** `now` is an ISO timestamp given by the caller: the domain has no clock. */
@@ -47,6 +57,11 @@ export function createPortfolio(input: CreatePortfolioInput, now: string): Portf
         : assertNonNegative('attention_hours_per_week', input.attentionHoursPerWeek),
     maxTurnover:
       input.maxTurnover === undefined ? undefined : assertFraction('max_turnover', input.maxTurnover),
+    applyMode: input.applyMode === undefined ? 'auto' : assertApplyMode(input.applyMode),
+    maxAutoTurnover:
+      input.maxAutoTurnover === undefined
+        ? undefined
+        : assertFraction('max_auto_turnover', input.maxAutoTurnover),
     allocations: [],
     version: 1,
     createdAt: now,
@@ -64,12 +79,19 @@ export interface UpdatePortfolioInput {
   attentionHoursPerWeek?: number | undefined;
   /** null clears the limit. */
   maxTurnover?: number | null | undefined;
+  applyMode?: ApplyMode | undefined;
+  /** null goes back to the guard's default. */
+  maxAutoTurnover?: number | null | undefined;
 }
 
 export function updatePortfolio(p: Portfolio, input: UpdatePortfolioInput, now: string): Portfolio {
   let maxTurnover = p.maxTurnover;
   if (input.maxTurnover === null) maxTurnover = undefined;
   else if (input.maxTurnover !== undefined) maxTurnover = assertFraction('max_turnover', input.maxTurnover);
+  let maxAutoTurnover = p.maxAutoTurnover;
+  if (input.maxAutoTurnover === null) maxAutoTurnover = undefined;
+  else if (input.maxAutoTurnover !== undefined)
+    maxAutoTurnover = assertFraction('max_auto_turnover', input.maxAutoTurnover);
   return touch(
     {
       ...p,
@@ -90,6 +112,8 @@ export function updatePortfolio(p: Portfolio, input: UpdatePortfolioInput, now: 
           ? p.attentionHoursPerWeek
           : assertNonNegative('attention_hours_per_week', input.attentionHoursPerWeek),
       maxTurnover,
+      applyMode: input.applyMode === undefined ? p.applyMode : assertApplyMode(input.applyMode),
+      maxAutoTurnover,
     },
     now,
   );

@@ -11,6 +11,7 @@ export interface RankingEntry {
   readonly margin: number | null;
   readonly growthRate: number | null;
   readonly healthScore: number | null;
+  readonly customers: number | null;
   readonly stage: Stage | null;
 }
 
@@ -50,6 +51,7 @@ export function rank(portfolio: Portfolio, metrics: ReadonlyMap<string, Business
     margin: m.margin,
     growthRate: m.growthRate,
     healthScore: m.healthScore,
+    customers: m.customers,
     stage: m.stage,
   }));
   for (const businessId of missing) {
@@ -63,6 +65,7 @@ export function rank(portfolio: Portfolio, metrics: ReadonlyMap<string, Business
       margin: null,
       growthRate: null,
       healthScore: null,
+      customers: null,
       stage: null,
     });
   }

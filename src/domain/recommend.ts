@@ -34,6 +34,9 @@ export interface Recommendation {
   readonly turnover: number;
   /** Set when max_turnover scaled every move down by this factor. */
   readonly turnoverScale: number | null;
+  /** Current weight of the unlocked allocations, and of those among them without metrics. */
+  readonly unlockedWeight: number;
+  readonly missingWeight: number;
 }
 
 export interface RecommendOptions {
@@ -75,6 +78,8 @@ export function recommend(
   const lookup = new InOrderLookup(metrics);
   let maxProfit = 0;
   let fixedMass = 0;
+  let unlockedWeight = 0;
+  let missingWeight = 0;
   for (let i = 0; i < n; i++) {
     const a = allocations[i]!;
     const w = a.weight;
@@ -94,9 +99,13 @@ export function recommend(
     if (a.locked) {
       state[i] = LOCKED;
       fixedMass += w;
-    } else if (m === undefined) {
-      state[i] = NO_METRICS;
-      fixedMass += w;
+    } else {
+      unlockedWeight += w;
+      if (m === undefined) {
+        state[i] = NO_METRICS;
+        fixedMass += w;
+        missingWeight += w;
+      }
     }
   }
   // Same as scoreContext() over the businesses with metrics, without a second array.
@@ -252,7 +261,15 @@ export function recommend(
     maxTurnover: maxTurnover ?? 0,
     missingReasons: options.missingReasons,
   };
-  return new ColumnarRecommendation(portfolio, turnover, turnoverScale, { state, current, next, split }, why);
+  return new ColumnarRecommendation(
+    portfolio,
+    turnover,
+    turnoverScale,
+    { state, current, next, split },
+    why,
+    unlockedWeight,
+    missingWeight,
+  );
 }
 
 /**
@@ -278,6 +295,8 @@ class ColumnarRecommendation implements Recommendation {
       readonly split: Float64Array;
     },
     private readonly why: ReasonContext,
+    readonly unlockedWeight: number,
+    readonly missingWeight: number,
   ) {
     this.portfolioId = portfolio.id;
     this.version = portfolio.version;

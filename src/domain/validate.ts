@@ -1,6 +1,13 @@
 import { ValidationError } from './errors.js';
 import { ID_PATTERN } from './ids.js';
-import { type PortfolioStatus, STATUSES, STRATEGIES, type Strategy } from './model.js';
+import {
+  APPLY_MODES,
+  type ApplyMode,
+  type PortfolioStatus,
+  STATUSES,
+  STRATEGIES,
+  type Strategy,
+} from './model.js';
 
 export function assertId(field: string, value: unknown): string {
   if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
@@ -51,6 +58,13 @@ export function assertStatus(value: unknown): PortfolioStatus {
     throw new ValidationError(`unknown status ${show(value)}: use one of ${STATUSES.join(', ')}`);
   }
   return value as PortfolioStatus;
+}
+
+export function assertApplyMode(value: unknown): ApplyMode {
+  if (!APPLY_MODES.includes(value as ApplyMode)) {
+    throw new ValidationError(`unknown apply mode ${show(value)}: use one of ${APPLY_MODES.join(', ')}`);
+  }
+  return value as ApplyMode;
 }
 
 export const NAME_MAX_LENGTH = 200;

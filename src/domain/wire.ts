@@ -7,8 +7,10 @@ import { z } from 'zod';
 import { ValidationError } from './errors.js';
 import { idSchema } from './ids.js';
 import { type MetricsReadOptions, metricsSchema, toMetrics } from './metrics-wire.js';
+import type { GuardReason } from './guards.js';
 import {
   type Allocation,
+  APPLY_MODES,
   type BusinessMetrics,
   DEFAULTS,
   type Portfolio,
@@ -45,6 +47,9 @@ function isArrayIndex(key: string): boolean {
 export const strategySchema = z.enum(STRATEGIES, {
   error: (issue) => `unknown strategy ${JSON.stringify(issue.input)}: use one of ${STRATEGIES.join(', ')}`,
 });
+export const applyModeSchema = z.enum(APPLY_MODES, {
+  error: (issue) => `unknown apply mode ${JSON.stringify(issue.input)}: use one of ${APPLY_MODES.join(', ')}`,
+});
 export const statusSchema = z.enum(STATUSES, {
   error: (issue) => `unknown status ${JSON.stringify(issue.input)}: use one of ${STATUSES.join(', ')}`,
 });
@@ -77,6 +82,8 @@ export const wirePortfolioSchema = z
     drift_threshold: fraction.default(DEFAULTS.driftThreshold),
     attention_hours_per_week: z.number().min(0).default(DEFAULTS.attentionHoursPerWeek),
     max_turnover: fraction.nullish(),
+    apply_mode: applyModeSchema.default('auto'),
+    max_auto_turnover: fraction.nullish(),
     version: z.number().int().min(0).default(1),
     business_count: z.number().int().min(0).optional(),
     businesses: z.array(idSchema).optional(),
@@ -194,6 +201,8 @@ export function portfolioFromWire(input: unknown, fallbackNow = '1970-01-01T00:0
     driftThreshold: p.drift_threshold,
     attentionHoursPerWeek: p.attention_hours_per_week,
     maxTurnover: p.max_turnover ?? undefined,
+    applyMode: p.apply_mode,
+    maxAutoTurnover: p.max_auto_turnover ?? undefined,
     allocations: normaliseWeights(allocations),
     version: p.version,
     createdAt: p.created_at ?? fallbackNow,
@@ -260,6 +269,8 @@ export function portfolioToWire(p: Portfolio) {
     drift_threshold: p.driftThreshold,
     attention_hours_per_week: p.attentionHoursPerWeek,
     max_turnover: p.maxTurnover ?? null,
+    apply_mode: p.applyMode ?? 'auto',
+    max_auto_turnover: p.maxAutoTurnover ?? null,
     version: p.version,
     business_count: p.allocations.length,
     businesses: p.allocations.map((a) => a.businessId),
@@ -295,8 +306,11 @@ export function reportToWire(r: Report) {
     trigger: r.trigger,
     catch_up: r.catchUp,
     strategy: r.strategy,
+    apply_mode: r.applyMode,
     applied: r.applied,
     dry_run: r.dryRun,
+    held: r.held ? { reasons: r.held.reasons.map(guardReasonToWire) } : null,
+    flags: r.flags.map(guardReasonToWire),
     created_at: r.createdAt,
     version_before: r.versionBefore,
     version_after: r.versionAfter,
@@ -333,6 +347,7 @@ export function reportToWire(r: Report) {
       margin: e.margin,
       growth_rate: e.growthRate,
       health_score: e.healthScore,
+      customers: e.customers,
       stage: e.stage,
     })),
     actions: r.actions.map((a) => ({
@@ -348,6 +363,14 @@ export function reportToWire(r: Report) {
 }
 
 export type WireReport = ReturnType<typeof reportToWire>;
+
+export function guardReasonToWire(r: GuardReason) {
+  return r.businessId === undefined
+    ? { guard: r.guard, detail: r.detail }
+    : { guard: r.guard, business_id: r.businessId, detail: r.detail };
+}
+
+export type WireGuardReason = ReturnType<typeof guardReasonToWire>;
 
 /** Parse or throw a ValidationError whose message names every bad field. */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
