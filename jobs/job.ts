@@ -3,6 +3,7 @@ import type { MetricsSource } from '../src/adapters/metrics/metrics-source.js';
 import type { RunKind } from '../src/adapters/metrics/run-cache.js';
 import type { JobQueue } from '../src/adapters/queue.js';
 import type { RedisPortfolioStore } from '../src/adapters/redis-portfolio-store.js';
+import type { RedisProposalStore } from '../src/adapters/redis-proposal-store.js';
 import type { RedisReportStore } from '../src/adapters/redis-report-store.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
@@ -16,6 +17,7 @@ export interface JobContext {
   readonly config: Config;
   readonly store: RedisPortfolioStore;
   readonly reports: RedisReportStore;
+  readonly proposals: RedisProposalStore;
   /**
    * Metrics for a run: a business shared by many portfolios is fetched once per run. A nightly
    * run's children say `fanOut`, so that operator runs in between cannot evict its answers.

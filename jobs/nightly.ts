@@ -1,4 +1,5 @@
 import { NIGHTLY_PRIORITY } from '../src/adapters/queue.js';
+import { circuitAtEnd } from './circuit.js';
 import { defineJob } from './job.js';
 import { nightlyPayload, type RecalculatePayload, recalculateJobId } from './payloads.js';
 
@@ -44,6 +45,8 @@ export const nightlyJob = defineJob({
       await ctx.updateProgress({ enqueued: total });
     }
     await ctx.reports.recordFanOut(runId, total, ctx.clock().toISOString());
+    // Every portfolio may have committed before the total was recorded.
+    await circuitAtEnd(ctx, runId);
     log.info({ total }, 'nightly run fanned out');
     return { runId, total };
   },

@@ -1,7 +1,11 @@
-import type { RunOutcome } from '../src/adapters/redis-report-store.js';
+import type { ProposalWrite, RunOutcome } from '../src/adapters/redis-report-store.js';
 import {
+  type ApplyDecision,
+  baselineToJson,
   NotFoundError,
   type Portfolio,
+  proposalFromReport,
+  proposalToWire,
   type Report,
   reportToWire,
   runPortfolio,
@@ -10,6 +14,7 @@ import {
   skipReason,
 } from '../src/domain/index.js';
 import { runActor } from '../src/services/actor.js';
+import { circuitAtEnd, circuitBefore } from './circuit.js';
 import { defineJob, type JobContext } from './job.js';
 import { recalculatePayload } from './payloads.js';
 
@@ -25,6 +30,8 @@ export interface RecalculateResult {
   readonly skipped: string | null;
   readonly changes: number;
   readonly turnover: number;
+  /** The recommendation was held for approval (would have been, for a dry run). */
+  readonly held: boolean;
   /** The run had been committed before (a retry or a re-run): nothing was applied again. */
   readonly duplicate: boolean;
 }
@@ -81,6 +88,9 @@ export const recalculateJob = defineJob({
       let report: Report;
       let after: Portfolio | null = null;
       let outcome: RunOutcome = 'skipped';
+      let proposal: ProposalWrite = { op: 'keep' };
+      let baselineJson: string | null = null;
+      let decision: ApplyDecision | null = null;
       if (skip) {
         report = skippedReport({ portfolio, reason: skip, now, ...ids });
       } else {
@@ -90,6 +100,13 @@ export const recalculateJob = defineJob({
           ctx.signal,
         );
         fetchMs += performance.now() - fetchStarted;
+        const guards = ctx.config.guards;
+        const [baseline, circuitOpen] = guards.enabled
+          ? await Promise.all([
+              ctx.proposals.baseline(portfolioId),
+              payload.fanOut && !payload.dryRun ? circuitBefore(ctx, runId) : null,
+            ])
+          : [null, null];
         const computeStarted = performance.now();
         const run = runPortfolio({
           portfolio,
@@ -97,11 +114,21 @@ export const recalculateJob = defineJob({
           missingReasons: missing,
           now,
           dryRun: payload.dryRun,
+          guards: { settings: guards, baseline, circuitOpen },
           ...ids,
         });
+        decision = run.decision;
         // A run that moves nothing writes nothing: the version stays and no history is recorded.
         after = payload.dryRun || run.portfolio === portfolio ? null : run.portfolio;
-        outcome = payload.dryRun ? 'dry-run' : after ? 'changed' : 'unchanged';
+        outcome = payload.dryRun
+          ? 'dry-run'
+          : decision.kind === 'hold'
+            ? 'held'
+            : decision.kind === 'advisory'
+              ? 'advisory'
+              : after
+                ? 'changed'
+                : 'unchanged';
         report = {
           ...run.report,
           durations: {
@@ -110,6 +137,21 @@ export const recalculateJob = defineJob({
             total_ms: round(performance.now() - started),
           },
         };
+        if (!payload.dryRun) {
+          // A later run replaces the pending proposal: with its own when held, else with none.
+          if (decision.kind === 'hold') {
+            const held = proposalFromReport(report, ctx.reports.proposalTtlMs);
+            proposal = {
+              op: 'set',
+              json: JSON.stringify(proposalToWire(held)),
+              baselineJson: baselineToJson(run.baseline()),
+              reportId: report.reportId,
+            };
+          } else {
+            proposal = { op: 'clear' };
+            baselineJson = baselineToJson(run.baseline());
+          }
+        }
       }
       const wire = reportToWire(report);
       const reportJson = JSON.stringify(wire);
@@ -119,6 +161,14 @@ export const recalculateJob = defineJob({
             cause: { type: 'run', runId, reportId: ids.reportId },
           })
         : null;
+      // The breaker counts the portfolios of a nightly run that the guards decided on.
+      const tally =
+        payload.fanOut && (outcome === 'changed' || outcome === 'unchanged' || outcome === 'held')
+          ? decision?.kind === 'hold' && decision.byGuard
+            ? ('held' as const)
+            : ('decided' as const)
+          : null;
+      const nowMs = Date.parse(now);
       const committed = await ctx.reports.commit({
         portfolioId,
         runId,
@@ -127,14 +177,34 @@ export const recalculateJob = defineJob({
         expectedVersion: portfolio.version,
         reportJson,
         outcome,
+        proposal,
+        baselineJson,
+        tally,
+        nowMs,
       });
       switch (committed.status) {
         case 'ok':
           if (!committed.published) {
-            await ctx.reports.publish(portfolioId, runId, reportJson, { outcome, records });
+            await ctx.reports.publish(portfolioId, runId, reportJson, {
+              outcome,
+              records,
+              proposal,
+              tally,
+              nowMs,
+            });
           }
-          log.info({ changes: report.changes, applied: report.applied, skipped: skip }, 'run committed');
+          if (decision?.kind === 'hold' && !payload.dryRun) {
+            log.warn(
+              { reasons: decision.reasons.map((r) => r.guard), changes: report.changes },
+              'recommendation held for approval',
+            );
+            for (const guard of new Set(decision.reasons.map((r) => r.guard)))
+              ctx.observe?.('held', 1, { guard });
+          } else {
+            log.info({ changes: report.changes, applied: report.applied, skipped: skip }, 'run committed');
+          }
           ctx.observe?.('turnover', report.turnover);
+          if (payload.fanOut) await circuitAtEnd(ctx, runId);
           return summarise(wire, false);
         case 'dup':
           if (!committed.published) await ctx.reports.publish(portfolioId, runId, committed.report);
@@ -167,6 +237,7 @@ interface WireSummary {
   skipped: { reason: string } | null;
   changes: number;
   turnover: number;
+  held?: unknown;
 }
 
 /**
@@ -195,6 +266,7 @@ function summarise(r: WireSummary, duplicate: boolean): RecalculateResult {
     skipped: r.skipped?.reason ?? null,
     changes: r.changes,
     turnover: r.turnover,
+    held: r.held !== null && r.held !== undefined,
     duplicate,
   };
 }

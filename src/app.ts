@@ -8,6 +8,7 @@ import { JobQueue } from './adapters/queue.js';
 import { createRedis } from './adapters/redis.js';
 import { RedisHistoryStore } from './adapters/redis-history-store.js';
 import { RedisPortfolioStore } from './adapters/redis-portfolio-store.js';
+import { RedisProposalStore } from './adapters/redis-proposal-store.js';
 import { RedisReportStore } from './adapters/redis-report-store.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -26,6 +27,8 @@ export interface App extends AsyncDisposable {
   readonly reports: RedisReportStore;
   /** Each portfolio's versions and the audit stream, read back. */
   readonly history: RedisHistoryStore;
+  /** Held recommendations waiting for an operator, and the metrics baselines of the jump guard. */
+  readonly proposals: RedisProposalStore;
   readonly queue: JobQueue;
   /** The configured metrics source behind a per-run cache (fan-out runs kept apart from single ones). */
   readonly metricsFor: (runId: string, kind?: RunKind) => MetricsSource;
@@ -113,7 +116,7 @@ export function stores(
   keys: Keys,
   redis: Redis,
   clock: () => Date,
-): Pick<App, 'store' | 'reports' | 'history'> {
+): Pick<App, 'store' | 'reports' | 'history' | 'proposals'> {
   return {
     store: new RedisPortfolioStore(redis, keys, {
       cluster: config.redisCluster,
@@ -121,10 +124,12 @@ export function stores(
       retention: retentionOf(config),
     }),
     history: new RedisHistoryStore(redis, keys),
+    proposals: new RedisProposalStore(redis, keys, { cluster: config.redisCluster, clock }),
     reports: new RedisReportStore(redis, keys, {
       streamMaxLen: config.reportStreamMaxLen,
       markerTtlSeconds: config.runMarkerTtlSeconds,
       cluster: config.redisCluster,
+      proposalTtlMs: config.proposalTtlMs,
     }),
   };
 }

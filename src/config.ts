@@ -1,6 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import { BallastError, ID_PATTERN } from './domain/index.js';
+import { BallastError, DEFAULT_GUARDS, type GuardSettings, ID_PATTERN } from './domain/index.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
@@ -11,6 +11,28 @@ const int = (min: number, max: number) =>
     .regex(/^\d+$/, { message: 'must be a whole number' })
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
+
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { message: 'must be a number such as 0.25' })
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `30m`, `48h`, `7d`: milliseconds. */
+const duration = (minMs: number, maxMs: number) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?[smhd]$/, { message: 'must be a duration such as 90s, 30m, 48h or 7d' })
+    .transform((v) => Number(v.slice(0, -1)) * DURATION_UNITS[v.slice(-1)]!)
+    .pipe(
+      z
+        .number()
+        .min(minMs, { message: `must be at least ${minMs / 1000}s` })
+        .max(maxMs, { message: `must be at most ${maxMs / 86_400_000}d` }),
+    );
 
 const prefixSchema = z.string().regex(ID_PATTERN, { message: 'must be 1..64 characters of [A-Za-z0-9_-]' });
 
@@ -72,6 +94,13 @@ const envSchema = z.object({
   BALLAST_RETENTION_DAYS: int(1, 36_500).default(90),
   BALLAST_RETENTION_PER_PORTFOLIO: int(1, 1_000_000).default(400),
   BALLAST_RETENTION_GLOBAL: int(1, 100_000_000).default(100_000),
+  BALLAST_GUARDS: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+  BALLAST_GUARD_MAX_METRICS_AGE: duration(1000, 3650 * 86_400_000).default(48 * 3_600_000),
+  BALLAST_GUARD_MAX_JUMP: decimal(1, 1e12).default(5),
+  BALLAST_GUARD_MAX_TURNOVER: decimal(0, 1).default(0.25),
+  BALLAST_GUARD_MAX_MISSING: decimal(0, 1).default(0.5),
+  BALLAST_GUARD_RUN_HOLD_SHARE: decimal(0, 1).default(0.2),
+  BALLAST_PROPOSAL_TTL: duration(60_000, 365 * 86_400_000).default(7 * 86_400_000),
   BALLAST_METRICS_PUBLIC: bool.default(false),
   BALLAST_REDIS_CLUSTER: bool.default(false),
   BALLAST_LOG_LEVEL: z
@@ -169,6 +198,10 @@ export interface Config {
     /** Entries of the audit stream. */
     readonly global: number;
   };
+  /** Guardrails (BALLAST_GUARD_*): when a run's recommendation is held instead of applied. */
+  readonly guards: GuardSettings;
+  /** How long a held recommendation waits for an operator (BALLAST_PROPOSAL_TTL). */
+  readonly proposalTtlMs: number;
   readonly logLevel: string;
   /** Keep every script on one hash slot (Redis Cluster): the global publish takes its own round trip. */
   readonly redisCluster: boolean;
@@ -257,6 +290,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perPortfolio: e.BALLAST_RETENTION_PER_PORTFOLIO,
       global: e.BALLAST_RETENTION_GLOBAL,
     }),
+    guards: Object.freeze({
+      ...DEFAULT_GUARDS,
+      enabled: e.BALLAST_GUARDS === 'on',
+      maxMetricsAgeMs: e.BALLAST_GUARD_MAX_METRICS_AGE,
+      maxJump: e.BALLAST_GUARD_MAX_JUMP,
+      maxTurnover: e.BALLAST_GUARD_MAX_TURNOVER,
+      maxMissing: e.BALLAST_GUARD_MAX_MISSING,
+      runHoldShare: e.BALLAST_GUARD_RUN_HOLD_SHARE,
+    }),
+    proposalTtlMs: e.BALLAST_PROPOSAL_TTL,
     redisCluster: e.BALLAST_REDIS_CLUSTER,
     reportStreamMaxLen: e.BALLAST_REPORT_STREAM_MAXLEN,
     runMarkerTtlSeconds: e.BALLAST_RUN_MARKER_TTL_S,

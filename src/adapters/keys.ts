@@ -19,7 +19,11 @@ export interface Keys {
   readonly portfolioIndex: string;
   /** Set of an owner's portfolio ids. */
   ownerIndex(ownerId: string): string;
-  /** Hash of one nightly run, written when its fan-out ends: total (portfolios fanned out), fanned_out_at. */
+  /**
+   * Hash of one nightly run: total (portfolios fanned out) and fanned_out_at, written when its
+   * fan-out ends; decided and held (the guards' tally, counted as portfolios commit) and
+   * circuit_open (why the breaker opened), written as the run goes.
+   */
   run(runId: string): string;
   /**
    * Set of the portfolio ids a nightly run fanned out whose document was gone (a dangling index
@@ -35,6 +39,19 @@ export interface Keys {
   history(portfolioId: string): string;
   /** Stream of every change to every portfolio: one `record` (audit entry JSON) each. */
   readonly audit: string;
+  /**
+   * Hash of a portfolio's pending proposal (its held recommendation): report_id, run_id, proposal
+   * (JSON), baseline (the metrics approval accepts), supersedes_report/_run. Expires
+   * (BALLAST_PROPOSAL_TTL).
+   */
+  proposal(portfolioId: string): string;
+  /** Sorted set of the portfolios with a pending proposal, scored by its expiry (ms). */
+  readonly proposals: string;
+  /**
+   * JSON of the figures a portfolio's weights were last set from, `{business_id: [revenue,
+   * profit, customers]}`: what the metric-jump guard compares against.
+   */
+  metricsBaseline(portfolioId: string): string;
   /** Global report stream (public). */
   readonly reports: string;
   /** Pub/sub channel, one message per report (public). */
@@ -62,6 +79,9 @@ export function createKeys(prefix: string): Keys {
     runPortfolios: (runId) => `${prefix}:run:${runId}:portfolios`,
     history: (id) => `${prefix}:{${id}}:history`,
     audit: `${prefix}:audit`,
+    proposal: (id) => `${prefix}:{${id}}:proposal`,
+    proposals: `${prefix}:proposals`,
+    metricsBaseline: (id) => `${prefix}:{${id}}:metrics:baseline`,
     reports: `${prefix}:reports`,
     reportsChannel: `${prefix}:reports:live`,
     businessMetrics: (businessId) => `${prefix}:metrics:${businessId}`,

@@ -14,7 +14,23 @@ export type CommitResult =
   | { readonly status: 'gone' };
 
 /** What a run did to one portfolio, as the run's hash of portfolios records it. */
-export type RunOutcome = 'changed' | 'unchanged' | 'skipped' | 'dry-run';
+export type RunOutcome = 'changed' | 'unchanged' | 'held' | 'advisory' | 'skipped' | 'dry-run';
+
+/**
+ * What a commit does to the portfolio's pending proposal: nothing (dry runs, skipped portfolios),
+ * remove it (a later run that is not held replaces it), or set this run's held recommendation.
+ */
+export type ProposalWrite =
+  | { readonly op: 'keep' }
+  | { readonly op: 'clear' }
+  | {
+      readonly op: 'set';
+      /** The proposal's wire JSON. */
+      readonly json: string;
+      /** The baseline that approving it accepts. */
+      readonly baselineJson: string;
+      readonly reportId: string;
+    };
 
 export interface CommitInput {
   readonly portfolioId: string;
@@ -29,6 +45,14 @@ export interface CommitInput {
   readonly expectedVersion: number;
   readonly reportJson: string;
   readonly outcome: RunOutcome;
+  /** Default keep. */
+  readonly proposal?: ProposalWrite;
+  /** The metrics baseline once this run's metrics are accepted (not held); null (default) keeps it. */
+  readonly baselineJson?: string | null;
+  /** How the run's guard tally counts this portfolio (null, the default: not at all). */
+  readonly tally?: 'decided' | 'held' | null;
+  /** The app clock's now, for the proposal index's expiry scores (default Date.now()). */
+  readonly nowMs?: number;
 }
 
 export interface StreamReport {
@@ -48,7 +72,13 @@ export class RedisReportStore {
   constructor(
     redis: Redis,
     private readonly keys: Keys,
-    private readonly options: { streamMaxLen: number; markerTtlSeconds: number; cluster?: boolean },
+    private readonly options: {
+      streamMaxLen: number;
+      markerTtlSeconds: number;
+      cluster?: boolean;
+      /** How long a proposal waits (BALLAST_PROPOSAL_TTL). */
+      proposalTtlMs?: number;
+    },
   ) {
     this.redis = withScripts(redis);
   }
@@ -63,7 +93,11 @@ export class RedisReportStore {
       k.latestReport(input.portfolioId),
       k.runMarker(input.portfolioId, input.runId),
       k.history(input.portfolioId),
+      k.proposal(input.portfolioId),
+      k.metricsBaseline(input.portfolioId),
     ];
+    const p = input.proposal ?? { op: 'keep' };
+    const nowMs = input.nowMs ?? Date.now();
     const argv = [
       mode,
       String(input.expectedVersion),
@@ -75,9 +109,16 @@ export class RedisReportStore {
       k.reportsChannel,
       w?.records.record ?? '',
       w?.records.audit ?? '',
-      ...(w?.records.tail ?? ['0', '1', '1', '0']),
+      ...(w?.records.tail ?? [String(nowMs), '1', '1', '0']),
       input.portfolioId,
       input.outcome,
+      p.op,
+      p.op === 'set' ? p.json : '',
+      String(this.proposalTtlMs),
+      p.op === 'set' ? p.baselineJson : (input.baselineJson ?? ''),
+      p.op === 'set' ? p.reportId : '',
+      input.runId,
+      input.tally ?? '',
     ];
     const [status, value, published] = this.options.cluster
       ? await this.redis.ballastCommitRun(...keys, ...argv)
@@ -86,6 +127,8 @@ export class RedisReportStore {
           k.reports,
           k.audit,
           k.runPortfolios(input.runId),
+          k.run(input.runId),
+          k.proposals,
           ...argv,
         );
     switch (status) {
@@ -100,23 +143,33 @@ export class RedisReportStore {
     }
   }
 
+  get proposalTtlMs(): number {
+    return this.options.proposalTtlMs ?? 7 * 86_400_000;
+  }
+
   /**
    * What the commit script could not reach on Redis Cluster (other hash slots): the global stream,
-   * pub/sub, the run's outcome for this portfolio and the change's audit entry; then mark the run
-   * published (at-least-once on the global and audit streams).
+   * pub/sub, the run's outcome for this portfolio (and its tally), the change's audit entry and the
+   * proposals index; then mark the run published (at-least-once on the global and audit streams).
    */
   async publish(
     portfolioId: string,
     runId: string,
     reportJson: string,
-    extra: { readonly outcome: RunOutcome; readonly records: RecordArgs | null } | null = null,
+    extra:
+      | (Pick<CommitInput, 'outcome' | 'proposal' | 'tally' | 'nowMs'> & {
+          readonly records: RecordArgs | null;
+        })
+      | null = null,
   ): Promise<void> {
     const pipeline = this.redis
       .pipeline()
       .xadd(this.keys.reports, 'MAXLEN', '~', this.options.streamMaxLen, '*', 'report', reportJson)
       .publish(this.keys.reportsChannel, reportJson);
+    let counted = -1;
     if (extra) {
       const runKey = this.keys.runPortfolios(runId);
+      counted = pipeline.length;
       pipeline.hset(runKey, portfolioId, extra.outcome).expire(runKey, this.options.markerTtlSeconds);
       if (extra.records) {
         const [nowMs, , auditMaxLen, maxAgeMs] = extra.records.tail;
@@ -128,9 +181,88 @@ export class RedisReportStore {
           maxAgeMs,
         );
       }
+      const nowMs = extra.nowMs ?? Date.now();
+      if (extra.proposal?.op === 'set') {
+        pipeline
+          .zadd(this.keys.proposals, nowMs + this.proposalTtlMs, portfolioId)
+          .zremrangebyscore(this.keys.proposals, '-inf', `(${nowMs}`);
+      } else if (extra.proposal?.op === 'clear') {
+        pipeline.zrem(this.keys.proposals, portfolioId);
+      }
     }
     const results = await pipeline.hset(this.keys.runMarker(portfolioId, runId), 'published', '1').exec();
     for (const [err] of results ?? []) if (err) throw err;
+    // Counted once: only by the call that added this portfolio to the run's hash (a crash in
+    // between loses one count, which the breaker tolerates).
+    if (extra?.tally && counted >= 0 && results?.[counted]?.[1] === 1) {
+      const runKey = this.keys.run(runId);
+      const tally = this.redis.multi().hincrby(runKey, 'decided', 1);
+      if (extra.tally === 'held') tally.hincrby(runKey, 'held', 1);
+      const done = await tally.expire(runKey, this.options.markerTtlSeconds).exec();
+      for (const [err] of done ?? []) if (err) throw err;
+    }
+  }
+
+  /** The guards' tally of a run so far, and whether (why) its circuit breaker opened. */
+  async runTally(runId: string): Promise<{
+    decided: number;
+    held: number;
+    total: number | null;
+    circuitOpen: string | null;
+  }> {
+    const [decided, held, total, circuit] = await this.redis.hmget(
+      this.keys.run(runId),
+      'decided',
+      'held',
+      'total',
+      'circuit_open',
+    );
+    return {
+      decided: Number(decided ?? 0),
+      held: Number(held ?? 0),
+      total: total === null ? null : Number(total),
+      circuitOpen: circuit ?? null,
+    };
+  }
+
+  /**
+   * The tally with how many of the run's portfolios are done (committed, or gone), in one round
+   * trip: whether the run has ended.
+   */
+  async runProgress(runId: string): Promise<{
+    decided: number;
+    held: number;
+    total: number | null;
+    done: number;
+    circuitOpen: string | null;
+  }> {
+    const results = await this.redis
+      .pipeline()
+      .hmget(this.keys.run(runId), 'decided', 'held', 'total', 'circuit_open')
+      .hlen(this.keys.runPortfolios(runId))
+      .scard(this.keys.runGone(runId))
+      .exec();
+    for (const [err] of results ?? []) if (err) throw err;
+    const [decided, held, total, circuit] = results![0]![1] as (string | null)[];
+    return {
+      decided: Number(decided ?? 0),
+      held: Number(held ?? 0),
+      total: total === null || total === undefined ? null : Number(total),
+      done: (results![1]![1] as number) + (results![2]![1] as number),
+      circuitOpen: circuit ?? null,
+    };
+  }
+
+  /** Opens the run's circuit breaker; true for the one caller that opened it. */
+  async openCircuit(runId: string, why: string): Promise<boolean> {
+    const key = this.keys.run(runId);
+    const results = await this.redis
+      .multi()
+      .hsetnx(key, 'circuit_open', why)
+      .expire(key, this.options.markerTtlSeconds)
+      .exec();
+    for (const [err] of results ?? []) if (err) throw err;
+    return results?.[0]?.[1] === 1;
   }
 
   /** Each portfolio the run committed, with its outcome; a page at a time (HSCAN). */

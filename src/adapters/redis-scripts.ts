@@ -86,15 +86,19 @@ return redis.call('ZREM', KEYS[2], ARGV[1])
 /**
  * Commit one run of one portfolio: unless this run was committed before, check the version,
  * write the new portfolio and its history record ('write'; 'check' only checks the version, for
- * a run that changes nothing; 'none' for a dry run or a skipped portfolio), append the report to
- * the portfolio's stream, set the latest report and mark the run.
- * KEYS: portfolio, stream, latest, marker, history, and optionally global stream, audit, run's
- * portfolios: then the report also goes to the global stream and the pub/sub channel, the audit
- * entry to the audit stream and the outcome to the run's hash, in the same script. Those are other
- * hash slots, so on Redis Cluster (BALLAST_REDIS_CLUSTER) the 5-key form is used and the rest
+ * a run that changes nothing or is held; 'none' for a dry run or a skipped portfolio), set or
+ * clear its proposal and its metrics baseline, append the report to the portfolio's stream, set
+ * the latest report and mark the run.
+ * KEYS: portfolio, stream, latest, marker, history, proposal, baseline, and optionally global
+ * stream, audit, run's portfolios, run, proposals index: then the report also goes to the global
+ * stream and the pub/sub channel, the audit entry to the audit stream, the outcome to the run's
+ * hash (counted in the run's tally), the proposal to the index, in the same script. Those are other
+ * hash slots, so on Redis Cluster (BALLAST_REDIS_CLUSTER) the 7-key form is used and the rest
  * follows in a second round trip.
  * ARGV: mode, expectedVersion, newVersion, doc, report, maxlen, markerTtl, channel, record, audit,
- * nowMs, historyMaxLen, auditMaxLen, maxAgeMs, portfolioId, outcome.
+ * nowMs, historyMaxLen, auditMaxLen, maxAgeMs, portfolioId, outcome, proposalOp (keep | clear |
+ * set), proposal, proposalTtlMs, baseline (the proposal's with set, else written unless ''),
+ * reportId, runId, tally ('' | decided | held).
  */
 const COMMIT_RUN = `#!lua
 ${APPEND}
@@ -111,22 +115,77 @@ if ARGV[1] == 'write' then
   redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'version', ARGV[3])
   append(KEYS[5], 'record', ARGV[9], ARGV[11], ARGV[12], ARGV[14])
 end
+local op = ARGV[17]
+if op == 'set' then
+  local old = redis.call('HMGET', KEYS[6], 'report_id', 'run_id')
+  redis.call('DEL', KEYS[6])
+  redis.call('HSET', KEYS[6], 'report_id', ARGV[21], 'run_id', ARGV[22], 'proposal', ARGV[18], 'baseline', ARGV[20])
+  if old[1] then
+    redis.call('HSET', KEYS[6], 'supersedes_report', old[1], 'supersedes_run', old[2])
+  end
+  redis.call('PEXPIRE', KEYS[6], ARGV[19])
+elseif op == 'clear' then
+  redis.call('DEL', KEYS[6])
+end
+if op ~= 'set' and ARGV[20] ~= '' then
+  redis.call('SET', KEYS[7], ARGV[20])
+end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
 redis.call('SET', KEYS[3], ARGV[5])
 local published = '0'
-if #KEYS == 8 then
-  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
+if #KEYS == 12 then
+  redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
   redis.call('PUBLISH', ARGV[8], ARGV[5])
   if ARGV[1] == 'write' then
-    append(KEYS[7], 'record', ARGV[10], ARGV[11], ARGV[13], ARGV[14])
+    append(KEYS[9], 'record', ARGV[10], ARGV[11], ARGV[13], ARGV[14])
   end
-  redis.call('HSET', KEYS[8], ARGV[15], ARGV[16])
-  redis.call('EXPIRE', KEYS[8], ARGV[7])
+  if redis.call('HSET', KEYS[10], ARGV[15], ARGV[16]) == 1 and ARGV[23] ~= '' then
+    redis.call('HINCRBY', KEYS[11], 'decided', 1)
+    if ARGV[23] == 'held' then redis.call('HINCRBY', KEYS[11], 'held', 1) end
+    redis.call('EXPIRE', KEYS[11], ARGV[7])
+  end
+  redis.call('EXPIRE', KEYS[10], ARGV[7])
+  if op == 'set' then
+    redis.call('ZADD', KEYS[12], tonumber(ARGV[11]) + tonumber(ARGV[19]), ARGV[15])
+    redis.call('ZREMRANGEBYSCORE', KEYS[12], '-inf', '(' .. ARGV[11])
+  elseif op == 'clear' then
+    redis.call('ZREM', KEYS[12], ARGV[15])
+  end
   published = '1'
 end
 redis.call('HSET', KEYS[4], 'report', ARGV[5], 'published', published)
 redis.call('EXPIRE', KEYS[4], ARGV[7])
 return {'ok', '', published}
+`;
+
+/**
+ * Approve or reject a portfolio's pending proposal, if it is still the one the operator saw
+ * (its report id). Approve: compare-and-set the portfolio to the approved version, append its
+ * history record, accept the proposal's metrics as the baseline. Both: remove the proposal; with
+ * the 6-key form, append the audit entry and remove it from the index in the same script.
+ * KEYS: proposal, portfolio, history, baseline [, audit, proposals index].
+ * ARGV: approve | reject, reportId, expectedVersion, newVersion, doc, record, audit, nowMs,
+ * historyMaxLen, auditMaxLen, maxAgeMs, portfolioId.
+ * Returns {'ok'}, {'gone'} (no such proposal any more), {'missing'} (no portfolio), {'stale', v}.
+ */
+const RESOLVE_PROPOSAL = `#!lua
+${APPEND}
+if redis.call('HGET', KEYS[1], 'report_id') ~= ARGV[2] then return {'gone'} end
+if ARGV[1] == 'approve' then
+  local v = redis.call('HGET', KEYS[2], 'version')
+  if not v then return {'missing'} end
+  if v ~= ARGV[3] then return {'stale', v} end
+  redis.call('HSET', KEYS[2], 'doc', ARGV[5], 'version', ARGV[4])
+  append(KEYS[3], 'record', ARGV[6], ARGV[8], ARGV[9], ARGV[11])
+  local baseline = redis.call('HGET', KEYS[1], 'baseline')
+  if baseline and baseline ~= '' then redis.call('SET', KEYS[4], baseline) end
+end
+redis.call('DEL', KEYS[1])
+if #KEYS == 6 then
+  if ARGV[7] ~= '' then append(KEYS[5], 'record', ARGV[7], ARGV[8], ARGV[10], ARGV[11]) end
+  redis.call('ZREM', KEYS[6], ARGV[12])
+end
+return {'ok'}
 `;
 
 type Args = string[];
@@ -139,6 +198,8 @@ export interface ScriptedRedis extends Redis {
   ballastPruneIndexEntry(portfolioKey: string, indexKey: string, id: string): Promise<number>;
   ballastCommitRun(...keysAndArgs: Args): Promise<[string, string, string]>;
   ballastCommitRunAndPublish(...keysAndArgs: Args): Promise<[string, string, string]>;
+  ballastResolveProposal(...keysAndArgs: Args): Promise<string[]>;
+  ballastResolveProposalAudited(...keysAndArgs: Args): Promise<string[]>;
 }
 
 export function withScripts(redis: Redis): ScriptedRedis {
@@ -149,8 +210,10 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand('ballastCreatePortfolio', { numberOfKeys: 5, lua: CREATE_PORTFOLIO });
     redis.defineCommand('ballastAppendRecord', { numberOfKeys: 1, lua: APPEND_RECORD });
     redis.defineCommand('ballastPruneIndexEntry', { numberOfKeys: 2, lua: PRUNE_INDEX_ENTRY });
-    redis.defineCommand('ballastCommitRun', { numberOfKeys: 5, lua: COMMIT_RUN });
-    redis.defineCommand('ballastCommitRunAndPublish', { numberOfKeys: 8, lua: COMMIT_RUN });
+    redis.defineCommand('ballastCommitRun', { numberOfKeys: 7, lua: COMMIT_RUN });
+    redis.defineCommand('ballastCommitRunAndPublish', { numberOfKeys: 12, lua: COMMIT_RUN });
+    redis.defineCommand('ballastResolveProposal', { numberOfKeys: 4, lua: RESOLVE_PROPOSAL });
+    redis.defineCommand('ballastResolveProposalAudited', { numberOfKeys: 6, lua: RESOLVE_PROPOSAL });
   }
   return r;
 }

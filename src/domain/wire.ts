@@ -5,9 +5,9 @@
  */
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
+import type { GuardReason } from './guards.js';
 import { idSchema } from './ids.js';
 import { type MetricsReadOptions, metricsSchema, toMetrics } from './metrics-wire.js';
-import type { GuardReason } from './guards.js';
 import {
   type Allocation,
   APPLY_MODES,

@@ -61,6 +61,17 @@ export function createPrometheus(sources: PrometheusSources = {}): Prometheus {
     buckets: TURNOVER_BUCKETS,
     registers: [registry],
   });
+  const held = new Counter({
+    name: 'ballast_portfolios_held_total',
+    help: 'Recommendations held for approval instead of applied, by guard (a run held by several guards counts under each)',
+    labelNames: ['guard'],
+    registers: [registry],
+  });
+  const circuitOpen = new Counter({
+    name: 'ballast_run_circuit_open_total',
+    help: 'Nightly runs whose circuit breaker this process opened (too many portfolios held: the rest of the run was held)',
+    registers: [registry],
+  });
   let observedSourceErrors = 0;
   new Counter({
     name: 'ballast_metrics_source_errors_total',
@@ -104,6 +115,12 @@ export function createPrometheus(sources: PrometheusSources = {}): Prometheus {
         break;
       case 'metrics_source_errors':
         observedSourceErrors += value;
+        break;
+      case 'held':
+        held.inc({ guard: labels['guard'] ?? 'unknown' }, value);
+        break;
+      case 'run_circuit_open':
+        circuitOpen.inc(value);
         break;
       default:
         // Unknown events are ignored: a newer worker may report more than this registry knows.

@@ -34,6 +34,7 @@ export function jobProcessor(app: App, observe?: JobContext['observe']): Process
         config: app.config,
         store: app.store,
         reports: app.reports,
+        proposals: app.proposals,
         metricsFor: app.metricsFor,
         queue: app.queue,
         jobId: job.jobId,

@@ -302,6 +302,7 @@ describe('defect 7: a business without metrics is never given made-up numbers', 
       margin: null,
       growthRate: null,
       healthScore: null,
+      customers: null,
       stage: null,
     });
     // The two with metrics share the 0.7 left.

@@ -28,6 +28,8 @@ describe('createPortfolio and updatePortfolio', () => {
       driftThreshold: 0.05,
       attentionHoursPerWeek: 40,
       maxTurnover: undefined,
+      applyMode: 'auto',
+      maxAutoTurnover: undefined,
       allocations: [],
       version: 1,
       createdAt: T0,

@@ -5,7 +5,14 @@ import {
   createHttpMetricsSource,
   type HttpMetricsSourceOptions,
 } from '../../src/adapters/metrics/http-metrics-source.js';
-import { deferred, type MetricsServer, sendJson, startMetricsServer, wireMetrics } from './metrics-server.js';
+import {
+  AS_OF,
+  deferred,
+  type MetricsServer,
+  sendJson,
+  startMetricsServer,
+  wireMetrics,
+} from './metrics-server.js';
 
 const TIMEOUT_MS = 200;
 
@@ -83,7 +90,7 @@ describe('http metrics source, one request per business', () => {
       growthRate: 5.5,
       healthScore: 80,
       stage: 'growth',
-      asOf: '2024-05-01T00:00:00.000Z',
+      asOf: AS_OF,
     });
     expect(metrics.get('b')?.businessId).toBe('b');
   });

@@ -73,6 +73,9 @@ export function sendJson(res: ServerResponse, body: unknown, status = 200): void
 }
 
 /** Valid snake_case metrics for `id`. */
+/** An hour ago when the tests start: fresh for the stale-metrics guard (48 h by default). */
+export const AS_OF = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600_000).toISOString();
+
 export function wireMetrics(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     business_id: id,
@@ -83,7 +86,7 @@ export function wireMetrics(id: string, overrides: Record<string, unknown> = {})
     growth_rate: 5.5,
     health_score: 80,
     stage: 'growth',
-    as_of: '2024-05-01T00:00:00.000Z',
+    as_of: AS_OF,
     ...overrides,
   };
 }

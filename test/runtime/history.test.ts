@@ -37,7 +37,8 @@ let worker: RunningWorker;
 let events: QueueEvents;
 
 beforeAll(async () => {
-  app = testApp(fixture.prefix, { metricsSource: source });
+  // Runs here move a third of a portfolio: above the turnover guard, which is not the subject.
+  app = testApp(fixture.prefix, { metricsSource: source, env: { BALLAST_GUARDS: 'off' } });
   worker = await startWorker(app);
   events = await app.queue.events(app.redis);
 });

@@ -1,0 +1,51 @@
+/**
+ * A nightly run's circuit breaker, across every worker of the run: the commit script counts each
+ * portfolio the guards decided on, and those a guard held, in the run's hash; these read the count
+ * and open the breaker (once per run: HSETNX) when too many were held.
+ */
+import { circuitTrips, describeCircuit } from '../src/domain/index.js';
+import type { JobContext } from './job.js';
+
+type CircuitContext = Pick<JobContext, 'reports' | 'config' | 'log' | 'observe'>;
+
+/**
+ * Before a portfolio of the run commits: null while the breaker is closed, else what the held
+ * portfolio's reason says. Opens it when the share held so far is too high (once enough are done).
+ */
+export async function circuitBefore(ctx: CircuitContext, runId: string): Promise<string | null> {
+  const tally = await ctx.reports.runTally(runId);
+  if (tally.circuitOpen !== null) return tally.circuitOpen;
+  if (!circuitTrips(tally, ctx.config.guards, false)) return null;
+  return open(ctx, runId, tally);
+}
+
+/**
+ * After a portfolio of the run commits, and after the fan-out records its total: when every
+ * portfolio of the run is done, a run too small to have reached the minimum count is judged on
+ * its whole. Nothing is left to hold then; the breaker's log line, counter and flag still say so.
+ */
+export async function circuitAtEnd(ctx: CircuitContext, runId: string): Promise<void> {
+  if (!ctx.config.guards.enabled) return;
+  try {
+    const progress = await ctx.reports.runProgress(runId);
+    if (progress.circuitOpen !== null || progress.total === null) return;
+    if (progress.done < progress.total) return;
+    if (circuitTrips(progress, ctx.config.guards, true)) await open(ctx, runId, progress);
+  } catch (err) {
+    // The portfolio is committed: a failed check must not fail (and retry) its job.
+    ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'circuit breaker check failed');
+  }
+}
+
+async function open(
+  ctx: CircuitContext,
+  runId: string,
+  tally: { readonly decided: number; readonly held: number },
+): Promise<string> {
+  const why = describeCircuit(tally, ctx.config.guards);
+  if (await ctx.reports.openCircuit(runId, why)) {
+    ctx.log.error({ runId, decided: tally.decided, held: tally.held }, why);
+    ctx.observe?.('run_circuit_open', 1);
+  }
+  return why;
+}
