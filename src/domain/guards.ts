@@ -127,7 +127,9 @@ export function screenMetrics(
   let flags: GuardReason[] | null = null;
   for (const m of metrics.values()) {
     const problem = metricProblem(m, nowMs, settings);
-    if (problem) (flags ??= []).push(problem);
+    if (!problem) continue;
+    flags ??= [];
+    flags.push(problem);
   }
   if (!flags) return { usable: metrics, flags: [] };
   const usable = new Map(metrics);
