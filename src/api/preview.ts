@@ -37,8 +37,11 @@ export async function previewRun(
       `the ${source.kind} metrics source failed: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+  // The guards a run would apply: a preview shows what a run would hold, and the metrics it would set aside.
+  const baseline = app.config.guards.enabled ? await app.proposals.baseline(portfolio.id) : null;
   const { report } = runPortfolio({
     portfolio,
+    guards: { settings: app.config.guards, baseline, circuitOpen: null },
     metrics: fetched.metrics,
     missingReasons: fetched.missing,
     runId,

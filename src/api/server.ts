@@ -31,6 +31,7 @@ import { registerBusinessRoutes } from './routes/businesses.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerHistoryRoutes } from './routes/history.js';
 import { registerPortfolioRoutes } from './routes/portfolios.js';
+import { registerProposalRoutes } from './routes/proposals.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { strictRoutes } from './strict-routes.js';
 
@@ -64,6 +65,7 @@ const ROUTES: readonly RegisterRoutes[] = [
   registerAnalysisRoutes,
   registerRunRoutes,
   registerHistoryRoutes,
+  registerProposalRoutes,
   registerHealthRoutes,
 ];
 

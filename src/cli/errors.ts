@@ -5,6 +5,8 @@ export const EXIT_OK = 0;
 /** A refused request: bad input file, domain refusal, unknown portfolio... anything the user can fix. */
 export const EXIT_REFUSED = 1;
 export const EXIT_USAGE = 2;
+/** `--fail-on-held`: the run finished, and a guard or the apply mode held a recommendation. */
+export const EXIT_HELD = 3;
 
 /** Bad usage that commander cannot see (two options that exclude each other, a bad combination). */
 export class UsageError extends Error {
@@ -19,6 +21,11 @@ export interface ErrorOutcome {
   readonly unexpected: boolean;
 }
 
+/** A run that held recommendations, for scripts that asked (`--fail-on-held`): exit 3. */
+export class HeldError extends Error {
+  override readonly name = 'HeldError';
+}
+
 /** Maps anything a command throws to an exit code and the line to print. */
 export function describeError(err: unknown): ErrorOutcome {
   if (err instanceof CommanderError) {
@@ -26,6 +33,8 @@ export function describeError(err: unknown): ErrorOutcome {
     const exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     return { exitCode, message: null, unexpected: false };
   }
+  if (err instanceof HeldError)
+    return { exitCode: EXIT_HELD, message: oneLine(err.message), unexpected: false };
   if (err instanceof UsageError)
     return { exitCode: EXIT_USAGE, message: oneLine(err.message), unexpected: false };
   if (isBallastError(err))

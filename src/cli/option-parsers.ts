@@ -69,3 +69,11 @@ export function parseRunId(value: string): string {
   }
   return value;
 }
+
+/** A note kept in history and audit: 1..500 printable characters. */
+export function parseNote(value: string): string {
+  if (value.length === 0 || value.length > 500 || /\p{Cc}/u.test(value)) {
+    throw new InvalidArgumentError('must be 1..500 characters without control characters');
+  }
+  return value;
+}

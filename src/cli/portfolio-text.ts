@@ -3,7 +3,7 @@
  * figures (budget amount, attention hours). Works from the wire shape, like report-text.ts, so
  * what a person sees is what `--json` prints.
  */
-import type { WirePortfolio } from '../domain/index.js';
+import type { ApplyMode, WirePortfolio } from '../domain/index.js';
 import { type Column, formatPairs, formatTable } from './output.js';
 
 type WireAllocation = {
@@ -42,6 +42,13 @@ export function formatSettings(p: WirePortfolio): string {
     [
       'Max turnover',
       p.max_turnover === null ? 'none' : `${p.max_turnover} (${percent(p.max_turnover * 100, 1)} a run)`,
+    ],
+    ['Apply mode', APPLY_MODE_TEXT[p.apply_mode]],
+    [
+      'Max auto turnover',
+      p.max_auto_turnover === null
+        ? 'default (BALLAST_GUARD_MAX_TURNOVER): a run turning over more waits for approval'
+        : `${p.max_auto_turnover} (a run turning over more than ${percent(p.max_auto_turnover * 100, 1)} waits for approval)`,
     ],
     ['Attention', `${hours(p.attention_hours_per_week)} hours a week`],
     ['Version', String(p.version)],
@@ -133,3 +140,9 @@ function money(value: number): string {
 function hours(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
+
+const APPLY_MODE_TEXT: Record<ApplyMode, string> = {
+  auto: 'auto (runs apply unless a guard holds them)',
+  approve: 'approve (every change waits for approval: ballast proposals)',
+  advisory: 'advisory (runs only report; nothing is applied)',
+};

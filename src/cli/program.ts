@@ -16,6 +16,7 @@ import { registerHealthCommand } from './commands/health.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerPortfolioCommand } from './commands/portfolio.js';
+import { registerProposalsCommand } from './commands/proposals.js';
 import { registerReportsCommand } from './commands/reports.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerScheduleCommand } from './commands/schedule.js';
@@ -35,6 +36,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerEnqueueCommand,
   registerReportsCommand,
   registerRunsCommand,
+  registerProposalsCommand,
   registerAuditCommand,
   registerWorkerCommand,
   registerSchedulerCommand,

@@ -51,6 +51,14 @@ export class StaleVersionError extends BallastError {
   }
 }
 
+/** The operation was made against a state that has changed since (the message says how). */
+export class ConflictError extends BallastError {
+  override readonly name = 'ConflictError';
+  constructor(message: string, details: readonly string[] = []) {
+    super('conflict', message, details);
+  }
+}
+
 /**
  * A rule of the domain's own arithmetic broke (a NaN weight, a sum off 1): a bug, not a refusal.
  * Thrown rather than let such a number reach a portfolio; not a BallastError, so the API answers

@@ -73,6 +73,8 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
         turnover: report.turnover,
         turnover_scale: report.turnover_scale,
         changes: report.changes,
+        held: report.held,
+        flags: report.flags,
         actions: report.actions,
       };
     },
@@ -87,7 +89,7 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
         tags,
         summary: 'Apply a rebalance now, through the recalculate job',
         description:
-          'Enqueues a recalculate job ahead of nightly work and waits for a worker to finish it (compare-and-set apply, published report). `changes` counts the allocations that moved. When no worker finishes it in time the answer is 202 and the job stays queued.',
+          'Enqueues a recalculate job ahead of nightly work and waits for a worker to finish it (compare-and-set apply, published report). `changes` counts the allocations that moved (or would have: with status `held`, a guard or the apply mode held the recommendation as the portfolio’s proposal, see GET /portfolios/{id}/proposal). When no worker finishes it in time the answer is 202 and the job stays queued.',
         params: portfolioParams,
         response: { 200: applyResponse, 202: queuedResponse, ...lookups, 409: errorResponses[409] },
       },
@@ -109,9 +111,10 @@ export const registerAnalysisRoutes: RegisterRoutes = (server, ctx) => {
       }
       const r = outcome.result;
       return {
-        status: 'rebalanced' as const,
+        status: r.held ? ('held' as const) : ('rebalanced' as const),
         changes: r.changes,
         applied: r.applied,
+        held: r.held,
         turnover: r.turnover,
         job_id: outcome.jobId,
         run_id: outcome.runId,

@@ -56,6 +56,8 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
           driftThreshold: b.drift_threshold,
           attentionHoursPerWeek: b.attention_hours_per_week,
           maxTurnover: b.max_turnover,
+          applyMode: b.apply_mode,
+          maxAutoTurnover: b.max_auto_turnover,
         },
         app.clock().toISOString(),
       );
@@ -137,6 +139,8 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
               driftThreshold: b.drift_threshold,
               attentionHoursPerWeek: b.attention_hours_per_week,
               maxTurnover: b.max_turnover,
+              applyMode: b.apply_mode,
+              maxAutoTurnover: b.max_auto_turnover,
             },
             now,
           ),

@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import {
   ACTION_KINDS,
+  APPLY_MODES,
+  applyModeSchema,
+  GUARDS,
   idSchema,
   type Portfolio,
   portfolioToWire,
@@ -38,6 +41,14 @@ export const createPortfolioBody = z
     drift_threshold: fraction.optional().describe('absolute weight; default 0.05'),
     attention_hours_per_week: nonNegative.optional().describe('default 40'),
     max_turnover: fraction.optional().describe('cap on turnover per run; default none'),
+    apply_mode: applyModeSchema
+      .optional()
+      .describe(
+        'auto (default: applies unless a guard holds), approve (every change waits), advisory (reports only)',
+      ),
+    max_auto_turnover: fraction
+      .optional()
+      .describe('a run turning over more is held for approval; default BALLAST_GUARD_MAX_TURNOVER'),
   })
   .meta({ id: 'CreatePortfolio' });
 
@@ -51,6 +62,11 @@ export const updatePortfolioBody = z
     drift_threshold: nullAsAbsent(fraction),
     attention_hours_per_week: nullAsAbsent(nonNegative),
     max_turnover: fraction.nullable().optional().describe('null removes the cap'),
+    apply_mode: nullAsAbsent(applyModeSchema),
+    max_auto_turnover: fraction
+      .nullable()
+      .optional()
+      .describe('null goes back to the default (BALLAST_GUARD_MAX_TURNOVER)'),
   })
   .meta({ id: 'UpdatePortfolio' });
 
@@ -97,6 +113,8 @@ export const portfolioWire = z
     drift_threshold: z.number(),
     attention_hours_per_week: z.number(),
     max_turnover: z.number().nullable(),
+    apply_mode: z.enum(APPLY_MODES),
+    max_auto_turnover: z.number().nullable(),
     version: z.number(),
     business_count: z.number(),
     businesses: z.array(z.string()).describe('business ids in portfolio order'),
@@ -167,6 +185,12 @@ export const actionWire = z.looseObject({
 
 export const rankingResponse = z.object({ rankings: z.array(rankingEntryWire) });
 
+const guardReasonWire = z.object({
+  guard: z.enum(GUARDS),
+  business_id: z.string().optional(),
+  detail: z.string(),
+});
+
 export const previewResponse = z.object({
   portfolio_id: z.string(),
   strategy: z.enum(STRATEGIES),
@@ -175,13 +199,23 @@ export const previewResponse = z.object({
   turnover: z.number().describe('half of total_reallocation'),
   turnover_scale: z.number().nullable(),
   changes: z.number().describe('businesses an apply would move (maintain, locked, no-metrics excluded)'),
+  held: z
+    .object({ reasons: z.array(guardReasonWire) })
+    .nullable()
+    .describe('why a run would hold this recommendation for approval; null when it would apply it'),
+  flags: z
+    .array(guardReasonWire)
+    .describe('metrics the guards set aside (invalid, stale) and figures that jumped'),
   actions: z.array(actionWire),
 });
 
 export const applyResponse = z.object({
-  status: z.literal('rebalanced'),
-  changes: z.number().describe('allocations whose weight changed'),
+  status: z
+    .enum(['rebalanced', 'held'])
+    .describe('held: the recommendation waits for approval as the proposal'),
+  changes: z.number().describe('allocations whose weight changed (or would have, when held)'),
   applied: z.boolean(),
+  held: z.boolean(),
   turnover: z.number(),
   job_id: z.string(),
   run_id: z.string(),

@@ -50,6 +50,11 @@ export const reportWire = z
     strategy: z.string(),
     applied: z.boolean(),
     dry_run: z.boolean(),
+    held: z
+      .object({ reasons: z.array(z.looseObject({ guard: z.string(), detail: z.string() })) })
+      .nullable()
+      .optional()
+      .describe('why the recommendation was not applied; absent in reports written before guards'),
     created_at: z.string(),
     version_before: z.number(),
     version_after: z.number(),

@@ -1,23 +1,29 @@
 import { nightlyJobId, recalculateJobId } from '../../../jobs/payloads.js';
 import { GONE_WITHOUT_REPORT, PORTFOLIO_GONE } from '../../../jobs/recalculate.js';
 import { JobFailedError, OPERATOR_PRIORITY, type RunProgress } from '../../adapters/queue.js';
+import type { RunOutcome } from '../../adapters/redis-report-store.js';
 import type { App } from '../../app.js';
 import { RefusedError, skipReason } from '../../domain/index.js';
 import { followRun } from '../../runtime/follow-run.js';
 import { manualRunId } from '../../runtime/run-ids.js';
+import { type RunSummary, runSummary } from '../../services/run-summary.js';
 import type { CliContext } from '../context.js';
+import { HeldError, UsageError } from '../errors.js';
 import { formatJson, formatTable, tableStream } from '../output.js';
+import { describeReason } from '../proposal-text.js';
 
 export interface RecalculateOptions {
   portfolio: string;
   dryRun?: boolean;
   wait?: boolean;
   json?: boolean;
+  failOnHeld?: boolean;
 }
 
 export interface NightlyOptions {
   wait?: boolean;
   json?: boolean;
+  failOnHeld?: boolean;
   /** Portfolios whose reports are read back and printed at once (default 500; tests use less). */
   pageSize?: number;
 }
@@ -27,6 +33,7 @@ export async function enqueueRecalculate(
   ctx: CliContext,
   options: RecalculateOptions,
 ): Promise<void> {
+  if (options.failOnHeld && !options.wait) throw new UsageError('--fail-on-held needs --wait');
   const portfolio = await app.store.require(options.portfolio);
   skipReason(portfolio, 'manual'); // an archived portfolio is refused here, before anything is queued
   const runId = manualRunId(ctx.now());
@@ -59,13 +66,18 @@ export async function enqueueRecalculate(
     }
     const report = await app.reports.runReport(portfolio.id, runId);
     if (!report) throw new RefusedError(`job ${jobId} finished but its report is missing`);
-    ctx.out(options.json ? `${report}\n` : describeReport(JSON.parse(report)));
+    const parsed = JSON.parse(report) as WireReportLike;
+    ctx.out(options.json ? `${report}\n` : describeReport(parsed));
+    if (options.failOnHeld && parsed.held && !parsed.dry_run) {
+      throw new HeldError(`the recommendation for ${portfolio.id} was held for approval (--fail-on-held)`);
+    }
   } finally {
     await events?.close();
   }
 }
 
 export async function enqueueNightly(app: App, ctx: CliContext, options: NightlyOptions): Promise<void> {
+  if (options.failOnHeld && !options.wait) throw new UsageError('--fail-on-held needs --wait');
   const runId = manualRunId(ctx.now(), 'nightly');
   const jobId = nightlyJobId(runId);
   const events = options.wait ? await app.queue.events(app.redis) : undefined;
@@ -90,9 +102,15 @@ export async function enqueueNightly(app: App, ctx: CliContext, options: Nightly
       return;
     }
     const progress = await watching;
-    await printRun(app, ctx, runId, progress, options.json === true, options.pageSize ?? PAGE);
+    const summary = await runSummary(app, runId);
+    await printRun(app, ctx, runId, progress, summary, options.json === true, options.pageSize ?? PAGE);
     if (progress.failed > 0) {
       throw new RefusedError(`${progress.failed} of ${progress.total} portfolios failed in run ${runId}`);
+    }
+    if (options.failOnHeld && summary.outcomes.held > 0) {
+      throw new HeldError(
+        `${summary.outcomes.held} of ${progress.total} portfolios were held for approval in run ${runId} (--fail-on-held)`,
+      );
     }
   } finally {
     stop.abort();
@@ -115,6 +133,7 @@ async function printRun(
   ctx: CliContext,
   runId: string,
   progress: RunProgress,
+  summary: RunSummary,
   json: boolean,
   pageSize: number,
 ): Promise<void> {
@@ -125,6 +144,9 @@ async function printRun(
       total: progress.total,
       completed: progress.completed,
       failed: progress.failed,
+      outcomes: summary.outcomes,
+      held: summary.outcomes.held,
+      circuit_open: summary.circuitOpen,
     };
     const fields = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},\n`);
     ctx.out(`{\n${fields.join('')}  "failures": ${JSON.stringify(failures)},\n  "reports": `);
@@ -140,8 +162,11 @@ async function printRun(
     return;
   }
   ctx.out(
-    `run ${runId}: ${progress.completed} of ${progress.total} portfolios done, ${progress.failed} failed\n`,
+    `run ${runId}: ${progress.completed} of ${progress.total} portfolios done, ${progress.failed} failed\n` +
+      `${describeOutcomes(summary.outcomes)}\n`,
   );
+  if (summary.circuitOpen) ctx.out(`CIRCUIT BREAKER OPEN: ${summary.circuitOpen}\n`);
+  if (summary.outcomes.held > 0) ctx.out('held recommendations wait for approval: ballast proposals list\n');
   const table = tableStream<RunRow>([
     { header: 'portfolio', value: (r) => r.portfolio_id },
     { header: 'strategy', value: (r) => r.strategy },
@@ -207,12 +232,21 @@ async function* runReports(app: App, runId: string, pageSize: number): AsyncGene
   }
 }
 
+function describeOutcomes(o: Record<RunOutcome, number>): string {
+  const parts = [`${o.changed} changed`, `${o.unchanged} unchanged`, `${o.held} held for approval`];
+  if (o.advisory > 0) parts.push(`${o.advisory} advisory`);
+  if (o.skipped > 0) parts.push(`${o.skipped} skipped`);
+  return parts.join(', ');
+}
+
 interface WireReportLike {
   portfolio_id: string;
   run_id: string;
   strategy: string;
   applied: boolean;
   dry_run: boolean;
+  apply_mode?: string;
+  held?: { reasons: { guard: string; business_id?: string; detail: string }[] } | null;
   changes: number;
   turnover: number;
   skipped: { reason: string } | null;
@@ -227,11 +261,20 @@ interface WireReportLike {
 
 function outcome(r: WireReportLike): string {
   if (r.skipped) return `skipped (${r.skipped.reason})`;
-  return r.dry_run ? 'dry run' : 'applied';
+  const guards = r.held ? [...new Set(r.held.reasons.map((x) => x.guard))].join(', ') : '';
+  if (r.dry_run) return r.held ? `dry run (would be held: ${guards})` : 'dry run';
+  if (r.held) return `held (${guards})`;
+  if (r.apply_mode === 'advisory') return 'advisory (not applied)';
+  return 'applied';
 }
 
 function describeReport(r: WireReportLike): string {
-  const head = `portfolio ${r.portfolio_id}, run ${r.run_id}: ${outcome(r)}, ${r.changes} changes, turnover ${(r.turnover * 100).toFixed(1)}%\n`;
+  let head = `portfolio ${r.portfolio_id}, run ${r.run_id}: ${outcome(r)}, ${r.changes} changes, turnover ${(r.turnover * 100).toFixed(1)}%\n`;
+  if (r.held) {
+    head += `${r.dry_run ? 'a run would hold it' : 'held for approval'}:\n${r.held.reasons.map((x) => `  - ${describeReason(x)}\n`).join('')}`;
+    if (!r.dry_run)
+      head += `approve: ballast proposals approve ${r.portfolio_id}   reject: ballast proposals reject ${r.portfolio_id}\n`;
+  }
   if (r.actions.length === 0) return head;
   return (
     head +

@@ -1,7 +1,7 @@
 /** `ballast portfolio create`: a new, empty portfolio. */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { createPortfolio, type Strategy } from '../../domain/index.js';
+import { type ApplyMode, createPortfolio, type Strategy } from '../../domain/index.js';
 import type { CliContext } from '../context.js';
 import { cliEdit } from '../edit-meta.js';
 import { withApp } from '../lazy-with-app.js';
@@ -18,6 +18,8 @@ interface CreateOptions {
   readonly driftThreshold?: number;
   readonly maxTurnover?: number;
   readonly attentionHours?: number;
+  readonly applyMode?: string;
+  readonly maxAutoTurnover?: number;
   readonly json?: boolean;
 }
 
@@ -43,6 +45,15 @@ export function registerPortfolioCreate(portfolio: Command, ctx: CliContext): vo
     )
     .option('--max-turnover <fraction>', 'cap on turnover per run, 0..1 (default none)', parseNumber)
     .option('--attention-hours <hours>', "the owner's hours a week (default 40)", parseNumber)
+    .option(
+      '--apply-mode <mode>',
+      'auto (default: apply unless a guard holds) | approve (every change waits for approval) | advisory (report only)',
+    )
+    .option(
+      '--max-auto-turnover <fraction>',
+      'a run turning over more is held for approval, 0..1 (default BALLAST_GUARD_MAX_TURNOVER, 0.25)',
+      parseNumber,
+    )
     .addHelpText(
       'after',
       '\nExample:\n  ballast portfolio create --id north-star --name "North Star" --owner dana --strategy performance --budget 500000\n',
@@ -61,6 +72,8 @@ export function registerPortfolioCreate(portfolio: Command, ctx: CliContext): vo
           driftThreshold: options.driftThreshold,
           maxTurnover: options.maxTurnover,
           attentionHoursPerWeek: options.attentionHours,
+          applyMode: options.applyMode as ApplyMode | undefined,
+          maxAutoTurnover: options.maxAutoTurnover,
         },
         now,
       );

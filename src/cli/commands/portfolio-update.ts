@@ -1,6 +1,7 @@
 /** `ballast portfolio update PID`: change a portfolio's settings (not its allocations). */
 import type { Command } from 'commander';
 import {
+  type ApplyMode,
   type PortfolioStatus,
   type Strategy,
   type UpdatePortfolioInput,
@@ -22,6 +23,8 @@ interface UpdateOptions {
   readonly driftThreshold?: number;
   readonly maxTurnover?: number | typeof NONE;
   readonly attentionHours?: number;
+  readonly applyMode?: string;
+  readonly maxAutoTurnover?: number | typeof NONE;
   readonly json?: boolean;
 }
 
@@ -42,6 +45,15 @@ export function registerPortfolioUpdate(portfolio: Command, ctx: CliContext): vo
       parseNumberOrNone,
     )
     .option('--attention-hours <hours>', "the owner's hours a week", parseNumber)
+    .option(
+      '--apply-mode <mode>',
+      'auto (apply unless a guard holds) | approve (every change waits for approval) | advisory (report only)',
+    )
+    .option(
+      '--max-auto-turnover <fraction>',
+      'a run turning over more is held for approval, 0..1, or "none" for the default (BALLAST_GUARD_MAX_TURNOVER)',
+      parseNumberOrNone,
+    )
     .action(async (portfolioId: string, options: UpdateOptions) => {
       const input: UpdatePortfolioInput = {
         name: options.name,
@@ -52,10 +64,12 @@ export function registerPortfolioUpdate(portfolio: Command, ctx: CliContext): vo
         driftThreshold: options.driftThreshold,
         maxTurnover: orNull(options.maxTurnover),
         attentionHoursPerWeek: options.attentionHours,
+        applyMode: options.applyMode as ApplyMode | undefined,
+        maxAutoTurnover: orNull(options.maxAutoTurnover),
       };
       if (Object.values(input).every((value) => value === undefined)) {
         throw new UsageError(
-          'nothing to update: give at least one of --name, --status, --strategy, --budget, --target-roi, --drift-threshold, --max-turnover, --attention-hours',
+          'nothing to update: give at least one of --name, --status, --strategy, --budget, --target-roi, --drift-threshold, --max-turnover, --attention-hours, --apply-mode, --max-auto-turnover',
         );
       }
       const updated = await withApp(ctx, (app) =>
