@@ -306,6 +306,6 @@ function round(n: number): string {
 
 function duration(ms: number): string {
   const hours = ms / 3600_000;
-  if (hours < 48) return `${Math.round(hours * 10) / 10} h`;
+  if (hours < 72) return `${Math.round(hours * 10) / 10} h`;
   return `${Math.round(hours / 24)} days`;
 }
