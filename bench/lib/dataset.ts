@@ -31,10 +31,14 @@ export function makeMetrics(count: number, seed: number): BusinessMetrics[] {
       growthRate: -20 + random() * 80,
       healthScore: random() * 100,
       stage: STAGES[Math.floor(random() * (STAGES.length - 1))]!,
-      asOf: '2025-06-01T00:00:00.000Z',
+      // Fresh for the stale-metrics guard (48 h by default): the bench runs real nights.
+      asOf: FRESH,
     };
   });
 }
+
+/** When the bench process started: every metric is as of then. */
+const FRESH = new Date().toISOString();
 
 /** A realistic mix: mostly performance, every strategy present, some locks, bounds and turnover caps. */
 const STRATEGY_MIX: readonly [Strategy, number][] = [
@@ -87,6 +91,9 @@ export function makePortfolio(index: number, size: number, businesses: number, s
     driftThreshold: 0.01,
     attentionHoursPerWeek: 40,
     maxTurnover: random() < 0.5 ? 0.2 : undefined,
+    // The first night from random weights moves a lot: the bench measures the apply path (the
+    // guards still run), not a night held for approval.
+    maxAutoTurnover: 1,
     allocations,
     version: 1,
     createdAt: '2025-06-01T00:00:00.000Z',

@@ -5,6 +5,7 @@
  */
 import type { WireReport } from '../domain/index.js';
 import { type Column, formatPairs, formatTable } from './output.js';
+import { describeReason } from './proposal-text.js';
 
 type WireAction = WireReport['actions'][number];
 type WireRanking = WireReport['ranking'][number];
@@ -18,13 +19,40 @@ interface Row {
 }
 
 export function formatReportText(report: WireReport): string {
-  const mode = report.dry_run ? 'dry run, nothing applied' : report.applied ? 'applied' : 'not applied';
+  // Reports written before the guards have no `held`, `flags` or `apply_mode`.
+  const held = report.held ?? null;
+  const mode = report.dry_run
+    ? 'dry run, nothing applied'
+    : report.applied
+      ? 'applied'
+      : held
+        ? 'held for approval, nothing applied'
+        : report.apply_mode === 'advisory'
+          ? 'advisory, nothing applied'
+          : 'not applied';
   const head =
     `Portfolio ${report.portfolio_id}: ${report.strategy} strategy, ${mode}` +
     ` (version ${report.version_before}${report.version_after !== report.version_before ? ` -> ${report.version_after}` : ''})\n`;
   if (report.skipped) return `${head}Skipped: ${report.skipped.reason}\n`;
-  const parts = [head, formatActions(report), formatRollup(report), formatTurnover(report)];
+  const parts = [head + formatGuards(report), formatActions(report), formatRollup(report), formatTurnover(report)];
   return parts.filter((part) => part !== '').join('\n');
+}
+
+/** Why a run held (or would hold) the recommendation, and the metrics the guards set aside. */
+function formatGuards(report: WireReport): string {
+  let text = '';
+  const held = report.held ?? null;
+  if (held) {
+    text += `${report.dry_run ? 'A run would hold it' : 'Held'} because:\n`;
+    text += held.reasons.map((r) => `  - ${describeReason(r)}\n`).join('');
+    if (!report.dry_run) text += `Approve or reject: ballast proposals approve|reject ${report.portfolio_id}\n`;
+  }
+  const setAside = (report.flags ?? []).filter((f) => f.guard !== 'metric-jump');
+  if (setAside.length > 0) {
+    text += 'Metrics set aside (treated as missing):\n';
+    text += setAside.map((f) => `  - ${describeReason(f)}\n`).join('');
+  }
+  return text;
 }
 
 function formatActions(report: WireReport): string {

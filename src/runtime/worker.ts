@@ -109,6 +109,11 @@ export async function startWorker(
     await worker.close(true).catch(() => undefined);
     throw err;
   }
+  if (!app.config.guards.enabled) {
+    app.log.warn(
+      'BALLAST_GUARDS=off: metric checks, the turnover and missing-metrics guards and the run circuit breaker are OFF; every recommendation of an auto portfolio is applied unchecked',
+    );
+  }
   let closing: Promise<void> | undefined;
   return {
     worker,
