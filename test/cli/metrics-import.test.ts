@@ -47,8 +47,11 @@ async function fetchStored(ids: string[]) {
 describe('metrics import', () => {
   it('imports a JSON array: the redis source then answers every business', async () => {
     const result = await run(['metrics', 'import', join(REPO_ROOT, 'examples/metrics.json')]);
-    expect(result).toEqual({ code: 0, stdout: `imported ${example.length} businesses\n`, stderr: '' });
+    expect(result).toMatchObject({ code: 0, stdout: `imported ${example.length} businesses\n` });
     const ids = example.map((m) => m.business_id);
+    // No portfolio in this prefix, and the example's as_of is old by the pinned clock: warnings only.
+    expect(result.stderr).toMatch(/^warning: harbor-coffee: not-in-portfolio: /);
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe('(--strict refuses such files)');
     const { metrics, missing } = await fetchStored(ids);
     expect(missing.size).toBe(0);
     for (const entry of example) expect(metrics.get(entry.business_id)).toEqual(metricsFromWire(entry));
@@ -58,7 +61,15 @@ describe('metrics import', () => {
     const ndjson = `${JSON.stringify(metric('nd-1'))}\n\n${JSON.stringify(metric('nd-2', { name: 'Two' }))}\n`;
     const first = await run(['metrics', 'import', '-', '--json'], ndjson);
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ imported: 2, business_ids: ['nd-1', 'nd-2'] });
+    expect(JSON.parse(first.stdout)).toEqual({
+      imported: 2,
+      business_ids: ['nd-1', 'nd-2'],
+      warnings: ['nd-1', 'nd-2'].map((id) => ({
+        business_id: id,
+        check: 'not-in-portfolio',
+        detail: 'no portfolio holds this business',
+      })),
+    });
 
     // A re-import replaces every field: the old name does not survive.
     const second = await run(['metrics', 'import', '-'], JSON.stringify(metric('nd-2', { revenue: 5 })));
