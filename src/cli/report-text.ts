@@ -34,7 +34,12 @@ export function formatReportText(report: WireReport): string {
     `Portfolio ${report.portfolio_id}: ${report.strategy} strategy, ${mode}` +
     ` (version ${report.version_before}${report.version_after !== report.version_before ? ` -> ${report.version_after}` : ''})\n`;
   if (report.skipped) return `${head}Skipped: ${report.skipped.reason}\n`;
-  const parts = [head + formatGuards(report), formatActions(report), formatRollup(report), formatTurnover(report)];
+  const parts = [
+    head + formatGuards(report),
+    formatActions(report),
+    formatRollup(report),
+    formatTurnover(report),
+  ];
   return parts.filter((part) => part !== '').join('\n');
 }
 
@@ -45,7 +50,8 @@ function formatGuards(report: WireReport): string {
   if (held) {
     text += `${report.dry_run ? 'A run would hold it' : 'Held'} because:\n`;
     text += held.reasons.map((r) => `  - ${describeReason(r)}\n`).join('');
-    if (!report.dry_run) text += `Approve or reject: ballast proposals approve|reject ${report.portfolio_id}\n`;
+    if (!report.dry_run)
+      text += `Approve or reject: ballast proposals approve|reject ${report.portfolio_id}\n`;
   }
   const setAside = (report.flags ?? []).filter((f) => f.guard !== 'metric-jump');
   if (setAside.length > 0) {
