@@ -25,7 +25,8 @@ async function portfolio(id: string, businesses: string[]) {
       await api.call(
         'POST',
         '/portfolios',
-        { id, name: id, owner_id: 'o', strategy: 'revenue', drift_threshold: 0 },
+        // A run from equal weights here moves a third: applied, not held (guards have their own tests).
+        { id, name: id, owner_id: 'o', strategy: 'revenue', drift_threshold: 0, max_auto_turnover: 1 },
         as(ALICE),
       )
     ).status,

@@ -141,6 +141,10 @@ describe('/docs', () => {
       '/portfolios/{id}/history': ['get'],
       '/portfolios/{id}/restore': ['post'],
       '/audit': ['get'],
+      '/proposals': ['get'],
+      '/portfolios/{id}/proposal': ['get'],
+      '/portfolios/{id}/proposal/approve': ['post'],
+      '/portfolios/{id}/proposal/reject': ['post'],
       '/jobs/{job_id}': ['get'],
       '/healthz': ['get'],
       '/readyz': ['get'],
@@ -184,7 +188,7 @@ describe('/docs', () => {
         expect(shown.description, `${method} ${path}`).toEqual(expect.any(String));
       }
     }
-    expect(operations).toBe(22);
+    expect(operations).toBe(26);
     expect(Object.keys(doc.paths['/runs/nightly']!.post!.responses).sort()).toEqual(
       ['202', '400', '401', '413', '415', '503'].sort(),
     );

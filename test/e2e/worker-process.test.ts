@@ -71,7 +71,11 @@ async function seedPortfolios(prefix: string, count: number): Promise<string[]> 
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const id = `${prefix}${String(i).padStart(3, '0')}`;
-    let p = createPortfolio({ id, name: id, ownerId: 'ops', strategy: 'performance', driftThreshold: 0 }, T);
+    // From equal weights the first run moves a third or more: not held (the guards are not the subject).
+    let p = createPortfolio(
+      { id, name: id, ownerId: 'ops', strategy: 'performance', driftThreshold: 0, maxAutoTurnover: 1 },
+      T,
+    );
     for (let b = 1; b <= 3; b++) p = addBusiness(p, `biz${(i * 3 + b) % 17}`, {}, T);
     await app.store.create(p, TEST_EDIT);
     ids.push(id);

@@ -51,7 +51,12 @@ export async function seedPortfolios(
   const created: Promise<Portfolio>[] = [];
   for (let i = 0; i < count; i++) {
     const id = `${idPrefix}${String(i).padStart(3, '0')}`;
-    let p = createPortfolio({ id, name: id, ownerId: 'ops', strategy, driftThreshold: 0 }, T);
+    // From equal weights a first run moves a third or more: applied, not held by the turnover
+    // guard (faults are the subject here; the guards have their own tests).
+    let p = createPortfolio(
+      { id, name: id, ownerId: 'ops', strategy, driftThreshold: 0, maxAutoTurnover: 1 },
+      T,
+    );
     for (const b of businesses(i)) p = addBusiness(p, b, {}, T);
     created.push(app.store.create(p, TEST_EDIT));
   }
