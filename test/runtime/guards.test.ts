@@ -275,3 +275,45 @@ describe('the circuit breaker', () => {
     }
   });
 });
+
+describe('with BALLAST_REDIS_CLUSTER (the index, tally and audit follow the commit in a second round trip)', () => {
+  it('lists, approves and rejects proposals, and counts the run', async () => {
+    const cl = testApp(`${fixture.prefix}-cl`, {
+      metricsSource: source,
+      env: { BALLAST_REDIS_CLUSTER: 'true' },
+    });
+    const clWorker = await startWorker(cl);
+    const clEvents = await cl.queue.events(cl.redis);
+    try {
+      source.set(...sane('k'));
+      for (const id of ['k1', 'k2']) await seed(cl, id, ['k1', 'k2', 'k3'], { applyMode: 'approve' });
+      const runId = 'manual-nightly-cl';
+      const watching = followRun(cl, clEvents, runId, () => {});
+      await cl.queue.add({
+        name: 'nightly',
+        data: { runId, trigger: 'manual' },
+        jobId: nightlyJobId(runId),
+        priority: OPERATOR_PRIORITY,
+      });
+      expect(await watching).toMatchObject({ total: 2, completed: 2, failed: 0 });
+      expect((await runSummary(cl, runId)).outcomes).toMatchObject({ held: 2 });
+      expect(await cl.reports.runTally(runId)).toMatchObject({ decided: 2, held: 0 });
+      const listed = await listProposals(cl);
+      expect(listed.proposals.map((x) => x.portfolio_id).sort()).toEqual(['k1', 'k2']);
+      const before = await cl.store.require('k1');
+      await approvePendingProposal(cl, 'k1', { actor: 'cli:bob@host' });
+      expect((await cl.store.require('k1')).version).toBe(before.version + 1);
+      await rejectPendingProposal(cl, 'k2', { actor: 'cli:bob@host' });
+      expect((await listProposals(cl)).total).toBe(0);
+      const audit = await readAudit(cl, { actor: 'cli:bob@host', limit: 10 });
+      expect(audit.map((e) => [e.portfolio_id, e.cause.type])).toEqual([
+        ['k2', 'reject'],
+        ['k1', 'approve'],
+      ]);
+    } finally {
+      await clEvents.close();
+      await clWorker.close();
+      await cl.close();
+    }
+  });
+});
