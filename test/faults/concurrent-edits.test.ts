@@ -123,8 +123,10 @@ async function seedPortfolios(): Promise<void> {
   await Promise.all(
     Array.from({ length: COUNT }, async (_, i) => {
       const id = pid(i);
+      // Operators' random edits make runs move a lot: applied, not held by the turnover guard
+      // (the subject is concurrency; the guards have their own tests).
       let p = createPortfolio(
-        { id, name: id, ownerId: 'ops', strategy: 'performance', driftThreshold: 0 },
+        { id, name: id, ownerId: 'ops', strategy: 'performance', driftThreshold: 0, maxAutoTurnover: 1 },
         T,
       );
       for (const b of BUSINESSES) p = addBusiness(p, `${id}${b}`, {}, T);
