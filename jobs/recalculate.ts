@@ -7,6 +7,7 @@ import {
   proposalFromReport,
   proposalToWire,
   type Report,
+  reportSummary,
   reportToWire,
   runPortfolio,
   StaleVersionError,
@@ -65,7 +66,7 @@ export const recalculateJob = defineJob({
 
     for (let attempt = 0; attempt < APPLY_TRIES; attempt++) {
       if (!portfolio) {
-        const previous = await ctx.reports.runReport(portfolioId, runId);
+        const previous = await ctx.reports.runSummary(portfolioId, runId);
         if (previous) return summarise(JSON.parse(previous), true);
         // An operator's run of an unknown portfolio is a refusal (the CLI and the API refuse it
         // before queueing); a nightly run fanned out an index entry whose document is gone, and one
@@ -155,6 +156,7 @@ export const recalculateJob = defineJob({
       }
       const wire = reportToWire(report);
       const reportJson = JSON.stringify(wire);
+      const summaryJson = JSON.stringify(reportSummary(wire));
       const records = after
         ? ctx.store.records(portfolio, after, {
             actor: runActor(runId),
@@ -176,6 +178,7 @@ export const recalculateJob = defineJob({
         checkVersion: !skip && !payload.dryRun,
         expectedVersion: portfolio.version,
         reportJson,
+        summaryJson,
         outcome,
         proposal,
         baselineJson,
@@ -207,9 +210,9 @@ export const recalculateJob = defineJob({
           if (payload.fanOut) await circuitAtEnd(ctx, runId);
           return summarise(wire, false);
         case 'dup':
-          if (!committed.published) await ctx.reports.publish(portfolioId, runId, committed.report);
+          if (!committed.published) await ctx.reports.publish(portfolioId, runId, committed.summary);
           log.info('run was committed before; nothing applied again');
-          return summarise(JSON.parse(committed.report), true);
+          return summarise(JSON.parse(committed.summary), true);
         case 'stale':
           log.info({ attempt, version: committed.version }, 'portfolio changed during the run; recomputing');
           portfolio = await ctx.store.get(portfolioId);

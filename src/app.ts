@@ -70,6 +70,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
         retries: config.metrics.retries,
         concurrency: config.metrics.concurrency,
         batchSize: config.metrics.batchSize,
+        maxBytes: config.metrics.maxBytes,
+        fileMaxBytes: config.metrics.fileMaxBytes,
       },
       { redis, keys, log },
     );
@@ -126,7 +128,11 @@ export function stores(
     history: new RedisHistoryStore(redis, keys),
     proposals: new RedisProposalStore(redis, keys, { cluster: config.redisCluster, clock }),
     reports: new RedisReportStore(redis, keys, {
-      streamMaxLen: config.reportStreamMaxLen,
+      retention: {
+        perPortfolio: config.retention.reportsPerPortfolio,
+        global: config.retention.reportsGlobal,
+        maxAgeMs: config.retention.days * 86_400_000,
+      },
       markerTtlSeconds: config.runMarkerTtlSeconds,
       cluster: config.redisCluster,
       proposalTtlMs: config.proposalTtlMs,

@@ -21,6 +21,25 @@ const decimal = (min: number, max: number) =>
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+const MIB = 1024 * 1024;
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: MIB, gib: 1024 * MIB };
+
+/** `16777216`, `16MiB`, `512KiB`, `1GiB`: bytes. Binary units only, so that 16MB is not a guess. */
+const byteSize = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+\s*(b|kib|mib|gib)?$/i, { message: 'must be a size in bytes such as 16777216 or 16MiB' })
+    .transform((v) => {
+      const [, digits, unit = ''] = /^(\d+)\s*([a-z]*)$/i.exec(v)!;
+      return Number(digits) * BYTE_UNITS[unit.toLowerCase()]!;
+    })
+    .pipe(
+      z
+        .number()
+        .min(min, { message: `must be at least ${min} byte${min === 1 ? '' : 's'}` })
+        .max(max, { message: `must be at most ${max / MIB} MiB` }),
+    );
+
 /** `90s`, `30m`, `48h`, `7d`: milliseconds. */
 const duration = (minMs: number, maxMs: number) =>
   z
@@ -70,6 +89,9 @@ const envSchema = z.object({
   BALLAST_METRICS_RETRIES: int(0, 20).default(2),
   BALLAST_METRICS_CONCURRENCY: int(1, 1000).default(16),
   BALLAST_METRICS_BATCH_SIZE: int(0, 1000).default(0),
+  // A decoded answer becomes one string: V8 refuses strings over ~512 MiB.
+  BALLAST_METRICS_MAX_BYTES: byteSize(1, 256 * MIB).default(16 * MIB),
+  BALLAST_METRICS_FILE_MAX_BYTES: byteSize(1, 4096 * MIB).default(256 * MIB),
   BALLAST_API_HOST: z.string().min(1).default('127.0.0.1'),
   BALLAST_API_PORT: int(0, 65535).default(8080),
   BALLAST_API_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
@@ -108,7 +130,8 @@ const envSchema = z.object({
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
     })
     .default('info'),
-  BALLAST_REPORT_STREAM_MAXLEN: int(1, 10_000_000).default(10_000),
+  /** Deprecated alias: the count limit of both report streams (see retention). */
+  BALLAST_REPORT_STREAM_MAXLEN: int(1, 10_000_000).optional(),
   BALLAST_RUN_MARKER_TTL_S: int(60, 365 * 86400).default(14 * 86400),
   BALLAST_FANOUT_CHUNK: int(1, 10_000).default(500),
   BALLAST_JOB_ATTEMPTS: int(1, 100).default(5),
@@ -117,6 +140,7 @@ const envSchema = z.object({
   BALLAST_KEEP_FAILED: int(0, 10_000_000).default(10_000),
   BALLAST_LOCK_DURATION_MS: int(1000, 3_600_000).default(30_000),
   BALLAST_STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  BALLAST_SHUTDOWN_TIMEOUT: duration(1000, 86_400_000).default(10_000),
 });
 
 export interface NamedToken {
@@ -179,6 +203,10 @@ export interface Config {
     readonly retries: number;
     readonly concurrency: number;
     readonly batchSize: number;
+    /** Largest answer of the `http` source, in decoded bytes (BALLAST_METRICS_MAX_BYTES). */
+    readonly maxBytes: number;
+    /** Largest metrics file: the `file` source and `metrics import` (BALLAST_METRICS_FILE_MAX_BYTES). */
+    readonly fileMaxBytes: number;
   };
   readonly api: {
     readonly host: string;
@@ -190,14 +218,23 @@ export interface Config {
   };
   /** Who the CLI says made a change (BALLAST_ACTOR); unset, the CLI uses cli:<user>@<host>. */
   readonly actor: string | undefined;
-  /** How long history, audit and their records are kept: by age and by count. */
+  /**
+   * How long what grows with nights is kept, by age and by count: each portfolio's reports and
+   * history (perPortfolio), the global report stream and the audit stream (global).
+   */
   readonly retention: {
     readonly days: number;
     /** Entries of each portfolio's history stream. */
     readonly perPortfolio: number;
     /** Entries of the audit stream. */
     readonly global: number;
+    /** Entries of each portfolio's report stream (perPortfolio, or the deprecated alias). */
+    readonly reportsPerPortfolio: number;
+    /** Entries of the global report stream (global, or the deprecated alias). */
+    readonly reportsGlobal: number;
   };
+  /** Lines a role logs at warn level when it starts (deprecated variables). */
+  readonly warnings: readonly string[];
   /** Guardrails (BALLAST_GUARD_*): when a run's recommendation is held instead of applied. */
   readonly guards: GuardSettings;
   /** How long a held recommendation waits for an operator (BALLAST_PROPOSAL_TTL). */
@@ -205,7 +242,6 @@ export interface Config {
   readonly logLevel: string;
   /** Keep every script on one hash slot (Redis Cluster): the global publish takes its own round trip. */
   readonly redisCluster: boolean;
-  readonly reportStreamMaxLen: number;
   readonly runMarkerTtlSeconds: number;
   readonly fanOutChunk: number;
   readonly jobs: {
@@ -216,6 +252,8 @@ export interface Config {
     readonly lockDurationMs: number;
     readonly stalledIntervalMs: number;
   };
+  /** How long a role may take to stop after SIGTERM/SIGINT before it exits 1 (BALLAST_SHUTDOWN_TIMEOUT). */
+  readonly shutdownTimeoutMs: number;
 }
 
 /** A bad environment variable: the process stops with a message naming it (CLI exit 1). */
@@ -275,6 +313,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retries: e.BALLAST_METRICS_RETRIES,
       concurrency: e.BALLAST_METRICS_CONCURRENCY,
       batchSize: e.BALLAST_METRICS_BATCH_SIZE,
+      maxBytes: e.BALLAST_METRICS_MAX_BYTES,
+      fileMaxBytes: e.BALLAST_METRICS_FILE_MAX_BYTES,
     }),
     api: Object.freeze({
       host: e.BALLAST_API_HOST,
@@ -289,7 +329,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       days: e.BALLAST_RETENTION_DAYS,
       perPortfolio: e.BALLAST_RETENTION_PER_PORTFOLIO,
       global: e.BALLAST_RETENTION_GLOBAL,
+      reportsPerPortfolio: e.BALLAST_REPORT_STREAM_MAXLEN ?? e.BALLAST_RETENTION_PER_PORTFOLIO,
+      reportsGlobal: e.BALLAST_REPORT_STREAM_MAXLEN ?? e.BALLAST_RETENTION_GLOBAL,
     }),
+    warnings: Object.freeze(
+      e.BALLAST_REPORT_STREAM_MAXLEN === undefined
+        ? []
+        : [
+            `BALLAST_REPORT_STREAM_MAXLEN is deprecated: it still caps both report streams at ${e.BALLAST_REPORT_STREAM_MAXLEN} entries; use BALLAST_RETENTION_PER_PORTFOLIO (each portfolio's reports and history) and BALLAST_RETENTION_GLOBAL (the global report stream and the audit), with BALLAST_RETENTION_DAYS`,
+          ],
+    ),
     guards: Object.freeze({
       ...DEFAULT_GUARDS,
       enabled: e.BALLAST_GUARDS === 'on',
@@ -301,7 +350,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     proposalTtlMs: e.BALLAST_PROPOSAL_TTL,
     redisCluster: e.BALLAST_REDIS_CLUSTER,
-    reportStreamMaxLen: e.BALLAST_REPORT_STREAM_MAXLEN,
     runMarkerTtlSeconds: e.BALLAST_RUN_MARKER_TTL_S,
     fanOutChunk: e.BALLAST_FANOUT_CHUNK,
     jobs: Object.freeze({
@@ -312,5 +360,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockDurationMs: e.BALLAST_LOCK_DURATION_MS,
       stalledIntervalMs: e.BALLAST_STALLED_INTERVAL_MS,
     }),
+    shutdownTimeoutMs: e.BALLAST_SHUTDOWN_TIMEOUT,
   });
 }

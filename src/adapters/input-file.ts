@@ -3,7 +3,8 @@
  * BallastError with code `invalid` whose message names the file and the problem, so the CLI can
  * print it on one line and exit 1, and the API can answer 400.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { BallastError } from '../domain/index.js';
 
 export class InputFileError extends BallastError {
@@ -16,8 +17,34 @@ export class InputFileError extends BallastError {
   }
 }
 
+/** A file over its size limit: refused before it is read when its size is known. */
+export class InputTooLargeError extends InputFileError {
+  /** The file's size, when known before reading (not for standard input). */
+  readonly size: number | undefined;
+  readonly limit: number;
+
+  constructor(path: string, size: number | undefined, limit: number, limitName: string | undefined) {
+    const what = size === undefined ? '' : `${size} bytes, `;
+    const setting = limitName ? ` set by ${limitName}` : '';
+    super(path, `too large (${what}over the limit of ${limit} bytes${setting})`);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
 /** `-` stands for standard input. */
 export const STDIN_PATH = '-';
+
+/** What an operator's file may weigh unless the caller says otherwise (BALLAST_METRICS_FILE_MAX_BYTES). */
+export const DEFAULT_INPUT_MAX_BYTES = 256 * 1024 * 1024;
+
+export interface ReadInputOptions {
+  readonly stdin?: NodeJS.ReadableStream;
+  /** Refuse the input beyond this many bytes; default DEFAULT_INPUT_MAX_BYTES. */
+  readonly maxBytes?: number;
+  /** The setting that raises the limit, named in the refusal. */
+  readonly limitName?: string;
+}
 
 export function displayPath(path: string): string {
   return path === STDIN_PATH ? '<stdin>' : path;
@@ -27,14 +54,93 @@ export function displayPath(path: string): string {
 export async function readInputText(
   path: string,
   stdin: NodeJS.ReadableStream = process.stdin,
+  options: ReadInputOptions = {},
 ): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of inputChunks(path, { stdin, ...options })) {
+    chunks.push(chunk);
+    size += chunk.length;
+  }
   let text: string;
   try {
-    text = path === STDIN_PATH ? await readStream(stdin) : await readFile(path, 'utf8');
-  } catch (err) {
-    throw new InputFileError(path, `cannot read: ${describeFsError(err)}`);
+    text = Buffer.concat(chunks, size).toString('utf8');
+  } catch {
+    // ERR_STRING_TOO_LONG: V8 strings stop at about 512 MiB.
+    throw new InputFileError(path, `too large to read as one JSON text (${size} bytes); use NDJSON`);
   }
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * The file's lines as `text.split('\n')` would give them (byte-order mark removed), read as they
+ * are needed: only the current line is held, never the whole file.
+ */
+export async function* readInputLines(path: string, options: ReadInputOptions = {}): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  // Pieces of a line that spans chunks, joined once it ends (one long line stays linear).
+  let pending: string[] = [];
+  let first = true;
+  for await (const chunk of inputChunks(path, options)) {
+    let text = decoder.write(chunk);
+    if (first && text !== '') {
+      first = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      pending.push(text.slice(start, nl));
+      yield pending.join('');
+      pending = [];
+      start = nl + 1;
+    }
+    if (start < text.length) pending.push(text.slice(start));
+  }
+  // The last line, empty after a final \n: joined with \n, the lines are the text again.
+  yield pending.join('') + decoder.end();
+}
+
+/**
+ * The input's bytes chunk by chunk, refused with an InputTooLargeError past `maxBytes`: a file
+ * whose size says so before anything is read, standard input (or a file that grows while it is
+ * read) as soon as the count passes it.
+ */
+async function* inputChunks(path: string, options: ReadInputOptions): AsyncGenerator<Buffer> {
+  const max = options.maxBytes ?? DEFAULT_INPUT_MAX_BYTES;
+  const tooLarge = (size?: number) => new InputTooLargeError(path, size, max, options.limitName);
+  let stream: NodeJS.ReadableStream = options.stdin ?? process.stdin;
+  if (path !== STDIN_PATH) {
+    const handle = await open(path, 'r').catch(cannotRead(path));
+    try {
+      const stats = await handle.stat().catch(cannotRead(path));
+      if (stats.isDirectory()) throw new InputFileError(path, 'cannot read: it is a directory');
+      if (stats.size > max) throw tooLarge(stats.size);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    // The stream owns the handle from here: it closes it at the end, on an error or when the
+    // reader stops early (a for-await that is left destroys the stream).
+    stream = handle.createReadStream();
+  }
+  let total = 0;
+  try {
+    for await (const raw of stream) {
+      const chunk = typeof raw === 'string' ? Buffer.from(raw) : (raw as Buffer);
+      total += chunk.length;
+      if (total > max) throw tooLarge();
+      yield chunk;
+    }
+  } catch (err) {
+    if (err instanceof InputFileError) throw err;
+    cannotRead(path)(err);
+  }
+}
+
+function cannotRead(path: string): (err: unknown) => never {
+  return (err) => {
+    throw new InputFileError(path, `cannot read: ${describeFsError(err)}`);
+  };
 }
 
 /** JSON.parse with the position turned into a line and column an editor can jump to. */
@@ -89,10 +195,4 @@ function describeFsError(err: unknown): string {
     default:
       return err instanceof Error ? err.message : String(err);
   }
-}
-
-async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -16,7 +16,7 @@ import {
   isValidId,
   safeMetricsFromWire,
 } from '../domain/index.js';
-import { describeJsonError, InputFileError, parseJsonText, readInputText } from './input-file.js';
+import { describeJsonError, InputFileError, parseJsonText, readInputLines } from './input-file.js';
 
 export type MetricsFileFormat = 'json' | 'ndjson';
 
@@ -46,14 +46,62 @@ export interface ReadMetricsOptions {
    */
   readonly strict?: boolean;
   readonly stdin?: NodeJS.ReadableStream;
+  /** Refuse a larger file (BALLAST_METRICS_FILE_MAX_BYTES); default 256 MiB. */
+  readonly maxBytes?: number;
 }
+
+/** The setting named when a file is refused for its size. */
+const LIMIT_NAME = 'BALLAST_METRICS_FILE_MAX_BYTES';
 
 /** Problems quoted in a strict-mode error before "and N more". */
 const QUOTED_PROBLEMS = 3;
 
+/**
+ * NDJSON is read line by line, each line validated as it comes, so that the file's text is never
+ * held whole, only its metrics. A JSON array, or one pretty-printed object, is read whole (under
+ * the size limit): the first non-blank line says which.
+ */
 export async function readMetricsFile(path: string, options: ReadMetricsOptions = {}): Promise<MetricsFile> {
-  const text = await readInputText(path, options.stdin);
-  return parseMetricsText(path, text, options);
+  const lines = readInputLines(path, {
+    ...(options.stdin ? { stdin: options.stdin } : {}),
+    ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+    limitName: LIMIT_NAME,
+  });
+  try {
+    const head: string[] = [];
+    let next = await lines.next();
+    for (; !next.done; next = await lines.next()) {
+      head.push(next.value);
+      if (next.value.trim() !== '') break;
+    }
+    const first = next.done ? '' : next.value.trim();
+    if (first.startsWith('[') || (first.startsWith('{') && !tryParse(first).ok)) {
+      // The same generator goes on from the line after `first`.
+      for await (const line of lines) head.push(line);
+      return parseMetricsText(path, head.join('\n'), options);
+    }
+    const entries = new EntryCollector();
+    let lineNo = head.length;
+    if (first !== '') entries.add(lineEntry(lineNo, first));
+    for await (const line of lines) {
+      lineNo++;
+      const trimmed = line.trim();
+      if (trimmed !== '') entries.add(lineEntry(lineNo, trimmed));
+    }
+    return entries.finish(path, 'ndjson', options);
+  } catch (err) {
+    // V8 strings stop at about 512 MiB: a limit raised past that meets them in one line or array.
+    if (err instanceof RangeError) {
+      throw new InputFileError(
+        path,
+        'too large to read as one JSON text; write it as NDJSON, one object per line',
+      );
+    }
+    throw err;
+  } finally {
+    // Closes the file when a line was not read to the end (an error); a no-op otherwise.
+    await lines.return(undefined);
+  }
 }
 
 interface RawEntry {
@@ -66,51 +114,64 @@ interface RawEntry {
 /** `path` only names the source in messages. */
 export function parseMetricsText(path: string, text: string, options: ReadMetricsOptions = {}): MetricsFile {
   const { format, entries } = splitEntries(path, text);
-  if (entries.length === 0) {
-    const why = format === 'json' ? 'the array is empty' : 'it is empty';
-    throw new InputFileError(path, `no metrics in the file: ${why}`);
-  }
-  const problems: MetricsFileProblem[] = [];
-  const metrics = new Map<string, BusinessMetrics>();
-  const seenAt = new Map<string, string>();
-  const duplicated = new Set<string>();
-  for (const entry of entries) {
+  const collector = new EntryCollector();
+  for (const entry of entries) collector.add(entry);
+  return collector.finish(path, format, options);
+}
+
+/** Validates entries one at a time, keeping only their metrics and problems. */
+class EntryCollector {
+  private count = 0;
+  private readonly problems: MetricsFileProblem[] = [];
+  private readonly metrics = new Map<string, BusinessMetrics>();
+  private readonly seenAt = new Map<string, string>();
+  private readonly duplicated = new Set<string>();
+
+  add(entry: RawEntry): void {
+    this.count++;
     if (entry.syntaxError !== undefined) {
-      problems.push({ where: entry.where, businessId: null, message: entry.syntaxError });
-      continue;
+      this.problems.push({ where: entry.where, businessId: null, message: entry.syntaxError });
+      return;
     }
     const parsed = safeMetricsFromWire(entry.value, FROM_OPERATOR_FILES);
     if (!parsed.ok) {
-      problems.push({ where: entry.where, ...businessIdOf(entry.value), message: parsed.error });
-      continue;
+      this.problems.push({ where: entry.where, ...businessIdOf(entry.value), message: parsed.error });
+      return;
     }
     const id = parsed.metrics.businessId;
-    const first = seenAt.get(id);
+    const first = this.seenAt.get(id);
     if (first !== undefined) {
-      problems.push({
+      this.problems.push({
         where: entry.where,
         businessId: id,
         message: `business_id ${id} is listed twice (${first} and ${entry.where})`,
       });
-      duplicated.add(id);
-      continue;
+      this.duplicated.add(id);
+      return;
     }
-    seenAt.set(id, entry.where);
-    metrics.set(id, parsed.metrics);
+    this.seenAt.set(id, entry.where);
+    this.metrics.set(id, parsed.metrics);
   }
-  for (const id of duplicated) metrics.delete(id);
 
-  if ((options.strict ?? true) && problems.length > 0) {
-    const quoted = problems.slice(0, QUOTED_PROBLEMS).map(describeProblem);
-    const more = problems.length - quoted.length;
-    const suffix = more > 0 ? `; and ${more} more invalid ${more === 1 ? 'entry' : 'entries'}` : '';
-    throw new InputFileError(
-      path,
-      `invalid metrics: ${quoted.join('; ')}${suffix}`,
-      problems.map(describeProblem),
-    );
+  finish(path: string, format: MetricsFileFormat, options: ReadMetricsOptions): MetricsFile {
+    if (this.count === 0) {
+      const why = format === 'json' ? 'the array is empty' : 'it is empty';
+      throw new InputFileError(path, `no metrics in the file: ${why}`);
+    }
+    const { problems, metrics } = this;
+    for (const id of this.duplicated) metrics.delete(id);
+    if ((options.strict ?? true) && problems.length > 0) {
+      const quoted = problems.slice(0, QUOTED_PROBLEMS).map(describeProblem);
+      const more = problems.length - quoted.length;
+      const suffix = more > 0 ? `; and ${more} more invalid ${more === 1 ? 'entry' : 'entries'}` : '';
+      throw new InputFileError(
+        path,
+        `invalid metrics: ${quoted.join('; ')}${suffix}`,
+        problems.map(describeProblem),
+      );
+    }
+    return { format, metrics, problems };
   }
-  return { format, metrics, problems };
 }
 
 export function describeProblem(problem: MetricsFileProblem): string {
@@ -140,15 +201,17 @@ function splitEntries(path: string, text: string): { format: MetricsFileFormat; 
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
-    if (line === '') continue;
-    const parsed = tryParse(line);
-    entries.push(
-      parsed.ok
-        ? { where: `line ${i + 1}`, value: parsed.value }
-        : { where: `line ${i + 1}`, syntaxError: `not valid JSON: ${describeJsonError(parsed.error, line)}` },
-    );
+    if (line !== '') entries.push(lineEntry(i + 1, line));
   }
   return { format: 'ndjson', entries };
+}
+
+/** One non-blank NDJSON line, trimmed; `n` is 1-based. */
+function lineEntry(n: number, line: string): RawEntry {
+  const parsed = tryParse(line);
+  return parsed.ok
+    ? { where: `line ${n}`, value: parsed.value }
+    : { where: `line ${n}`, syntaxError: `not valid JSON: ${describeJsonError(parsed.error, line)}` };
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {

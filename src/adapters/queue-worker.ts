@@ -52,9 +52,17 @@ export function createWorker(config: Config, keys: Keys, connection: Redis, proc
       lockDuration: config.jobs.lockDurationMs,
       stalledInterval: config.jobs.stalledIntervalMs,
       maxStalledCount: 1,
-      removeOnComplete: { count: config.jobs.keepCompleted },
-      removeOnFail: { count: config.jobs.keepFailed },
+      removeOnComplete: finishedJobs(config, config.jobs.keepCompleted),
+      removeOnFail: finishedJobs(config, config.jobs.keepFailed),
       autorun: false,
     },
   );
+}
+
+/**
+ * How many finished jobs BullMQ keeps, and for how long: the count (BALLAST_KEEP_*) and the
+ * retention window (BALLAST_RETENTION_DAYS), whichever trims first.
+ */
+export function finishedJobs(config: Config, count: number): { count: number; age: number } {
+  return { count, age: config.retention.days * 86_400 };
 }

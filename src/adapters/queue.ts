@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Keys } from './keys.js';
 import { type RunProgress, type RunTally, watchRun } from './queue-run-watch.js';
+import { finishedJobs } from './queue-worker.js';
 
 /** Operators' jobs carry no priority and so run before prioritized (nightly) ones. */
 export const OPERATOR_PRIORITY = 0;
@@ -298,8 +299,8 @@ function defaultJobOptions(config: Config): JobsOptions {
   return {
     attempts: config.jobs.attempts,
     backoff: { type: 'exponential', delay: config.jobs.backoffMs },
-    removeOnComplete: { count: config.jobs.keepCompleted },
-    removeOnFail: { count: config.jobs.keepFailed },
+    removeOnComplete: finishedJobs(config, config.jobs.keepCompleted),
+    removeOnFail: finishedJobs(config, config.jobs.keepFailed),
   };
 }
 

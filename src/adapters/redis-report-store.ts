@@ -1,15 +1,21 @@
 import type { Redis } from 'ioredis';
-import type { Portfolio } from '../domain/index.js';
+import { type Portfolio, reportSummary, type WireReport } from '../domain/index.js';
 import type { RecordArgs } from './history-args.js';
 import type { Keys } from './keys.js';
 import { RedisPortfolioStore } from './redis-portfolio-store.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
 
 export type CommitResult =
-  /** Committed; `published` when the global stream and pub/sub were written in the same script. */
-  | { readonly status: 'ok'; readonly published: boolean }
-  /** This run was committed for this portfolio before: its report, and whether it reached the global stream. */
-  | { readonly status: 'dup'; readonly report: string; readonly published: boolean }
+  /**
+   * Committed, with the stored summary (its `stream_id` added); `published` when the global stream
+   * and pub/sub were written in the same script.
+   */
+  | { readonly status: 'ok'; readonly summary: string; readonly published: boolean }
+  /**
+   * This run was committed for this portfolio before: its summary (a full report for a run
+   * committed before summaries existed), and whether it reached the global stream.
+   */
+  | { readonly status: 'dup'; readonly summary: string; readonly published: boolean }
   | { readonly status: 'stale'; readonly version: number }
   | { readonly status: 'gone' };
 
@@ -44,6 +50,11 @@ export interface CommitInput {
   readonly checkVersion: boolean;
   readonly expectedVersion: number;
   readonly reportJson: string;
+  /**
+   * The report's summary (report-summary.ts), as JSON: the global stream's entry and the marker's.
+   * Derived from the report when not given.
+   */
+  readonly summaryJson?: string;
   readonly outcome: RunOutcome;
   /** Default keep. */
   readonly proposal?: ProposalWrite;
@@ -60,11 +71,24 @@ export interface StreamReport {
   readonly report: string;
 }
 
+/** How many reports are kept, and how long (BALLAST_RETENTION_*). */
+export interface ReportRetention {
+  /** Entries of each portfolio's report stream. */
+  readonly perPortfolio: number;
+  /** Entries of the global report stream. */
+  readonly global: number;
+  /** Age past which entries of both are trimmed; 0 keeps them by count only. */
+  readonly maxAgeMs: number;
+}
+
 /**
- * Reports: the per-portfolio write (apply + stream + latest + run marker) is one script. On a
- * single Redis the same script also appends to the global stream and publishes; with
- * `cluster` it stays on the portfolio's slot, and the global stream and pub/sub follow in one
- * pipelined round trip (`publish`).
+ * Reports: the per-portfolio write (apply + stream + latest + run marker) is one script. Each
+ * report is stored in full once a night, in the portfolio's stream (plus the latest-report key,
+ * one per portfolio); the global stream, the pub/sub channel and the run marker carry its
+ * summary with the stream id. On a single Redis the same script also appends to the global stream
+ * and publishes; with `cluster` it stays on the portfolio's slot, and the global stream and
+ * pub/sub follow in one pipelined round trip (`publish`). Both streams are trimmed by count and
+ * age by the script that appends, with ids from the app's clock.
  */
 export class RedisReportStore {
   private readonly redis: ScriptedRedis;
@@ -73,7 +97,7 @@ export class RedisReportStore {
     redis: Redis,
     private readonly keys: Keys,
     private readonly options: {
-      streamMaxLen: number;
+      retention: ReportRetention;
       markerTtlSeconds: number;
       cluster?: boolean;
       /** How long a proposal waits (BALLAST_PROPOSAL_TTL). */
@@ -104,12 +128,12 @@ export class RedisReportStore {
       w ? String(w.after.version) : '',
       w ? RedisPortfolioStore.encode(w.after) : '',
       input.reportJson,
-      String(this.options.streamMaxLen),
+      input.summaryJson ?? JSON.stringify(reportSummary(JSON.parse(input.reportJson) as WireReport)),
       String(this.options.markerTtlSeconds),
       k.reportsChannel,
       w?.records.record ?? '',
       w?.records.audit ?? '',
-      ...(w?.records.tail ?? [String(nowMs), '1', '1', '0']),
+      ...(w?.records.tail ?? [String(nowMs), '1', '1', String(this.options.retention.maxAgeMs)]),
       input.portfolioId,
       input.outcome,
       p.op,
@@ -119,6 +143,8 @@ export class RedisReportStore {
       p.op === 'set' ? p.reportId : '',
       input.runId,
       input.tally ?? '',
+      String(this.options.retention.perPortfolio),
+      String(this.options.retention.global),
     ];
     const [status, value, published] = this.options.cluster
       ? await this.redis.ballastCommitRun(...keys, ...argv)
@@ -133,9 +159,9 @@ export class RedisReportStore {
         );
     switch (status) {
       case 'ok':
-        return { status: 'ok', published: published === '1' };
+        return { status: 'ok', summary: value, published: published === '1' };
       case 'dup':
-        return { status: 'dup', report: value, published: published === '1' };
+        return { status: 'dup', summary: value, published: published === '1' };
       case 'stale':
         return { status: 'stale', version: Number(value) };
       default:
@@ -155,17 +181,24 @@ export class RedisReportStore {
   async publish(
     portfolioId: string,
     runId: string,
-    reportJson: string,
+    summaryJson: string,
     extra:
       | (Pick<CommitInput, 'outcome' | 'proposal' | 'tally' | 'nowMs'> & {
           readonly records: RecordArgs | null;
         })
       | null = null,
   ): Promise<void> {
-    const pipeline = this.redis
-      .pipeline()
-      .xadd(this.keys.reports, 'MAXLEN', '~', this.options.streamMaxLen, '*', 'report', reportJson)
-      .publish(this.keys.reportsChannel, reportJson);
+    const r = this.options.retention;
+    const pipeline = this.redis.pipeline();
+    (pipeline as unknown as Pick<ScriptedRedis, 'ballastAppendRecord'>).ballastAppendRecord(
+      this.keys.reports,
+      summaryJson,
+      String(extra?.nowMs ?? Date.now()),
+      String(r.global),
+      String(r.maxAgeMs),
+      'summary',
+    );
+    pipeline.publish(this.keys.reportsChannel, summaryJson);
     let counted = -1;
     if (extra) {
       const runKey = this.keys.runPortfolios(runId);
@@ -277,19 +310,52 @@ export class RedisReportStore {
     } while (cursor !== '0');
   }
 
-  async runReport(portfolioId: string, runId: string): Promise<string | null> {
-    return this.redis.hget(this.keys.runMarker(portfolioId, runId), 'report');
+  /** The summary of the run's report of this portfolio, as its marker keeps it; null when none. */
+  async runSummary(portfolioId: string, runId: string): Promise<string | null> {
+    const [summary, report] = await this.redis.hmget(
+      this.keys.runMarker(portfolioId, runId),
+      'summary',
+      'report',
+    );
+    return summary ?? report ?? null;
   }
 
-  /** The run's report of each of these portfolios (null where it has none), in one round trip. */
+  /**
+   * The run's full report of this portfolio, read from the portfolio's report stream by the id its
+   * marker keeps; null when the run left none, or when retention trimmed it from the stream.
+   */
+  async runReport(portfolioId: string, runId: string): Promise<string | null> {
+    return (await this.runReports([portfolioId], runId))[0] ?? null;
+  }
+
+  /** The run's full report of each of these portfolios (null where it has none), in two round trips. */
   async runReports(portfolioIds: readonly string[], runId: string): Promise<(string | null)[]> {
     if (portfolioIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of portfolioIds) pipeline.hget(this.keys.runMarker(id, runId), 'report');
-    return ((await pipeline.exec()) ?? []).map(([err, report]) => {
+    const markers = this.redis.pipeline();
+    for (const id of portfolioIds) markers.hmget(this.keys.runMarker(id, runId), 'id', 'report');
+    const ids = ((await markers.exec()) ?? []).map(([err, fields]) => {
       if (err) throw err;
-      return typeof report === 'string' ? report : null;
+      return fields as (string | null)[];
     });
+    const reads = this.redis.pipeline();
+    const out: (string | null)[] = new Array(portfolioIds.length).fill(null);
+    const pending: number[] = [];
+    ids.forEach(([streamId, legacy], i) => {
+      // A marker written before reports were stored once holds the full report itself.
+      if (legacy) out[i] = legacy;
+      else if (streamId) {
+        reads.xrange(this.keys.portfolioReports(portfolioIds[i]!), streamId, streamId);
+        pending.push(i);
+      }
+    });
+    if (pending.length === 0) return out;
+    const results = (await reads.exec()) ?? [];
+    results.forEach(([err, entries], j) => {
+      if (err) throw err;
+      const [entry] = entries as [string, string[]][];
+      out[pending[j]!] = entry ? fieldValue(entry[1], 'report') : null;
+    });
+    return out;
   }
 
   /**
@@ -406,7 +472,8 @@ export class RedisReportStore {
         for (const [, entries] of result) {
           for (const [id, fields] of entries) {
             last = id;
-            yield { id, report: fieldValue(fields, 'report') };
+            // The global stream's entries are summaries; a portfolio's are full reports.
+            yield { id, report: fieldValue(fields, 'report') || fieldValue(fields, 'summary') };
           }
         }
       }

@@ -68,10 +68,13 @@ append(KEYS[5], 'record', ARGV[5], ARGV[6], ARGV[8], ARGV[9])
 return 0
 `;
 
-/** Append one record to one stream with its retention (the audit entry on Redis Cluster). */
+/**
+ * Append one entry to one stream with its retention (on Redis Cluster: the audit entry, the
+ * global report stream's summary). ARGV: value, nowMs, maxLen, maxAgeMs [, field (default record)].
+ */
 const APPEND_RECORD = `#!lua
 ${APPEND}
-return append(KEYS[1], 'record', ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return append(KEYS[1], ARGV[5] or 'record', ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `;
 
 /**
@@ -87,22 +90,26 @@ return redis.call('ZREM', KEYS[2], ARGV[1])
  * Commit one run of one portfolio: unless this run was committed before, check the version,
  * write the new portfolio and its history record ('write'; 'check' only checks the version, for
  * a run that changes nothing or is held; 'none' for a dry run or a skipped portfolio), set or
- * clear its proposal and its metrics baseline, append the report to the portfolio's stream, set
- * the latest report and mark the run.
+ * clear its proposal and its metrics baseline, append the report to the portfolio's stream (the
+ * one full copy kept per night, trimmed by count and age), set the latest report and mark the run
+ * with the report's summary and stream id.
  * KEYS: portfolio, stream, latest, marker, history, proposal, baseline, and optionally global
- * stream, audit, run's portfolios, run, proposals index: then the report also goes to the global
+ * stream, audit, run's portfolios, run, proposals index: then the summary also goes to the global
  * stream and the pub/sub channel, the audit entry to the audit stream, the outcome to the run's
  * hash (counted in the run's tally), the proposal to the index, in the same script. Those are other
  * hash slots, so on Redis Cluster (BALLAST_REDIS_CLUSTER) the 7-key form is used and the rest
  * follows in a second round trip.
- * ARGV: mode, expectedVersion, newVersion, doc, report, maxlen, markerTtl, channel, record, audit,
- * nowMs, historyMaxLen, auditMaxLen, maxAgeMs, portfolioId, outcome, proposalOp (keep | clear |
- * set), proposal, proposalTtlMs, baseline (the proposal's with set, else written unless ''),
- * reportId, runId, tally ('' | decided | held).
+ * ARGV: mode, expectedVersion, newVersion, doc, report, summary (JSON object; the script adds
+ * "stream_id"), markerTtl, channel, record, audit, nowMs, historyMaxLen, auditMaxLen, maxAgeMs,
+ * portfolioId, outcome, proposalOp (keep | clear | set), proposal, proposalTtlMs, baseline (the
+ * proposal's with set, else written unless ''), reportId, runId, tally ('' | decided | held),
+ * reportsMaxLen, globalMaxLen.
+ * Returns {status, value, published}: ok with the stored summary, dup with the earlier one, stale
+ * with the version, gone.
  */
 const COMMIT_RUN = `#!lua
 ${APPEND}
-local existing = redis.call('HGET', KEYS[4], 'report')
+local existing = redis.call('HGET', KEYS[4], 'summary') or redis.call('HGET', KEYS[4], 'report')
 if existing then
   return {'dup', existing, redis.call('HGET', KEYS[4], 'published') or '0'}
 end
@@ -130,12 +137,13 @@ end
 if op ~= 'set' and ARGV[20] ~= '' then
   redis.call('SET', KEYS[7], ARGV[20])
 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
+local id = append(KEYS[2], 'report', ARGV[5], ARGV[11], ARGV[24], ARGV[14])
 redis.call('SET', KEYS[3], ARGV[5])
+local summary = string.sub(ARGV[6], 1, -2) .. ',"stream_id":"' .. id .. '"}'
 local published = '0'
 if #KEYS == 12 then
-  redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[6], '*', 'report', ARGV[5])
-  redis.call('PUBLISH', ARGV[8], ARGV[5])
+  append(KEYS[8], 'summary', summary, ARGV[11], ARGV[25], ARGV[14])
+  redis.call('PUBLISH', ARGV[8], summary)
   if ARGV[1] == 'write' then
     append(KEYS[9], 'record', ARGV[10], ARGV[11], ARGV[13], ARGV[14])
   end
@@ -153,9 +161,9 @@ if #KEYS == 12 then
   end
   published = '1'
 end
-redis.call('HSET', KEYS[4], 'report', ARGV[5], 'published', published)
+redis.call('HSET', KEYS[4], 'summary', summary, 'id', id, 'published', published)
 redis.call('EXPIRE', KEYS[4], ARGV[7])
-return {'ok', '', published}
+return {'ok', summary, published}
 `;
 
 /**

@@ -49,9 +49,9 @@ export async function applyNow(ctx: ApiContext, portfolioId: string): Promise<Ap
   const { jobId, runId } = await enqueueRecalculate(ctx, portfolioId, false);
   // Trimmed from the kept completed jobs (a busy queue): the run's report tells the result.
   const fromReport = async (): Promise<RecalculateResult> => {
-    const report = await ctx.app.reports.runReport(portfolioId, runId);
-    if (report === null) throw new JobFailedError(jobId, GONE_WITHOUT_REPORT);
-    return resultFromReport(report);
+    const summary = await ctx.app.reports.runSummary(portfolioId, runId);
+    if (summary === null) throw new JobFailedError(jobId, GONE_WITHOUT_REPORT);
+    return resultFromReport(summary);
   };
   try {
     const result = (await ctx.app.queue.waitFor(jobId, events, ctx.applyTimeoutMs, {

@@ -3,7 +3,7 @@
  * (`reports tail`) or one row (`reports show --limit`). The full text of one report is
  * report-text.ts.
  */
-import type { WireReport } from '../domain/index.js';
+import type { WireReport, WireReportSummary } from '../domain/index.js';
 import { type Column, formatTable } from './output.js';
 
 /**
@@ -30,15 +30,45 @@ export function parseStoredReport(json: string): WireReport | null {
   return ok ? (value as WireReport) : null;
 }
 
-/** applied | dry-run | skipped (with the reason). */
-export function reportOutcome(r: WireReport): string {
+/**
+ * A stored summary (the global stream's entries) or a full report, as the fields a line needs; null
+ * when the JSON is neither.
+ */
+export function parseStoredSummary(json: string): ReportLine | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const r = value as Record<string, unknown>;
+  const ok =
+    typeof r['portfolio_id'] === 'string' &&
+    typeof r['run_id'] === 'string' &&
+    typeof r['created_at'] === 'string' &&
+    typeof r['turnover'] === 'number' &&
+    typeof r['changes'] === 'number';
+  return ok ? (value as ReportLine) : null;
+}
+
+/** What one line of `reports tail` shows: a summary has it, and so has a full report. */
+export type ReportLine = Pick<
+  WireReportSummary,
+  'created_at' | 'portfolio_id' | 'run_id' | 'skipped' | 'dry_run' | 'applied' | 'changes' | 'turnover'
+> & { readonly held?: unknown; readonly apply_mode?: string };
+
+/** applied | held | advisory | dry-run | skipped (with the reason). */
+export function reportOutcome(r: ReportLine): string {
   if (r.skipped) return `skipped (${r.skipped.reason})`;
   if (r.dry_run) return 'dry-run';
-  return r.applied ? 'applied' : 'not applied';
+  if (r.applied) return 'applied';
+  if (r.held) return 'held for approval';
+  return r.apply_mode === 'advisory' ? 'advisory' : 'not applied';
 }
 
 /** `time  portfolio  run  outcome  changes  turnover`: one line per report for `reports tail`. */
-export function formatReportLine(r: WireReport): string {
+export function formatReportLine(r: ReportLine): string {
   const changes = `${r.changes} ${r.changes === 1 ? 'change' : 'changes'}`;
   return `${r.created_at}  ${r.portfolio_id}  run ${r.run_id}  ${reportOutcome(r)}  ${changes}  turnover ${percent(r.turnover * 100)}\n`;
 }

@@ -151,12 +151,23 @@ const JUMP_FIELDS = ['revenue', 'profit', 'customers'] as const;
 
 /**
  * Whether `next` differs from `previous` by more than `factor`: magnitudes are compared, each
- * floored at 1 (so 0 -> 3 customers is no jump, 0 -> 10 is), and a change of sign alone is not one.
+ * floored at `floor` (default 1: so 0 -> 5 customers is no jump, 0 -> 6 is), and a change of sign
+ * alone is not one.
  */
-export function isJump(previous: number, next: number, factor: number): boolean {
-  const a = Math.max(Math.abs(previous), 1);
-  const b = Math.max(Math.abs(next), 1);
+export function isJump(previous: number, next: number, factor: number, floor = 1): boolean {
+  const a = Math.max(Math.abs(previous), floor);
+  const b = Math.max(Math.abs(next), floor);
   return b > a * factor * (1 + EPSILON) || a > b * factor * (1 + EPSILON);
+}
+
+/**
+ * A profit near zero swings by large factors on ordinary nights (50 -> 2,000 on a revenue of
+ * 800,000): its magnitude is floored at 1% of the business's revenue (the larger of the two
+ * nights'), the same scale as the consistency check's tolerance.
+ */
+function floorOf(field: (typeof JUMP_FIELDS)[number], before: MetricFigures, now: MetricFigures): number {
+  if (field !== 'profit') return 1;
+  return Math.max(1, PROFIT_TOLERANCE * Math.max(Math.abs(before.revenue), Math.abs(now.revenue)));
 }
 
 /** Every figure of `metrics` that jumped against the baseline (businesses new to it are not checked). */
@@ -171,8 +182,9 @@ export function metricJumps(
     const before = baseline.get(m.businessId);
     if (!before) continue;
     for (const field of JUMP_FIELDS) {
-      if (!isJump(before[field], m[field], factor)) continue;
-      const ratio = Math.max(Math.abs(m[field]), 1) / Math.max(Math.abs(before[field]), 1);
+      const floor = floorOf(field, before, m);
+      if (!isJump(before[field], m[field], factor, floor)) continue;
+      const ratio = Math.max(Math.abs(m[field]), floor) / Math.max(Math.abs(before[field]), floor);
       out.push({
         guard: 'metric-jump',
         businessId: m.businessId,

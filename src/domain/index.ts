@@ -11,6 +11,7 @@ export * from './portfolio-ops.js';
 export * from './proposal.js';
 export * from './ranking.js';
 export * from './recommend.js';
+export * from './report-summary.js';
 export * from './rollup.js';
 export * from './run.js';
 export * from './strategies.js';

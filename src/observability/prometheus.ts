@@ -1,8 +1,10 @@
 /**
  * Prometheus metrics of one process. Workers feed it through `observe` (the JobContext hook);
- * the queue depth and the metrics-source error count are read when Prometheus scrapes.
+ * the queue depth, Redis's memory and the metrics-source error count are read when Prometheus
+ * scrapes.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type RedisMemory, readRedisMemory } from '../adapters/redis-memory.js';
 import type { App } from '../app.js';
 import { withDeadline } from './deadline.js';
 
@@ -12,6 +14,8 @@ export type Observe = (event: string, value: number, labels?: Record<string, str
 export interface PrometheusSources {
   /** Job counts by state (JobQueue.counts()); read at scrape time. */
   readonly queueCounts?: () => Promise<Record<string, number>>;
+  /** Redis's used_memory and maxmemory (INFO memory); read at scrape time. */
+  readonly redisMemory?: () => Promise<RedisMemory>;
   /** Errors counted by the metrics source since the process started; null when it does not count. */
   readonly sourceErrors?: () => number | null;
   /** A scrape never waits longer than this for Redis (a scrape during an outage still answers). */
@@ -98,6 +102,45 @@ export function createPrometheus(sources: PrometheusSources = {}): Prometheus {
       for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
     },
   });
+  // One INFO per scrape for both gauges (prom-client collects them concurrently), so that used
+  // and max come from the same moment.
+  const redisMemory = sources.redisMemory;
+  let memoryRead: Promise<RedisMemory | null> | undefined;
+  const readMemory = (): Promise<RedisMemory | null> => {
+    if (!redisMemory) return Promise.resolve(null);
+    memoryRead ??= withDeadline(redisMemory(), timeoutMs, 'redis memory')
+      .catch(() => null)
+      .finally(() => {
+        memoryRead = undefined;
+      });
+    return memoryRead;
+  };
+  const memoryGauge = (name: string, help: string, value: (m: RedisMemory) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const memory = await readMemory();
+        if (memory) {
+          this.set(value(memory));
+          return;
+        }
+        // Redis did not answer in time: no sample, as for ballast_queue_jobs (reset() would
+        // leave a 0 behind on a gauge without labels).
+        this.remove();
+      },
+    });
+  memoryGauge(
+    'ballast_redis_used_memory_bytes',
+    'Memory used by Redis (INFO memory used_memory), read at scrape time',
+    (m) => m.used,
+  );
+  memoryGauge(
+    'ballast_redis_maxmemory_bytes',
+    'Redis maxmemory (0: no limit), read at scrape time; at the limit, with noeviction, Redis refuses writes',
+    (m) => m.max,
+  );
 
   const observe: Observe = (event, value, labels = {}) => {
     if (!Number.isFinite(value)) return;
@@ -136,8 +179,9 @@ export function createPrometheus(sources: PrometheusSources = {}): Prometheus {
 }
 
 /**
- * The registry of a process built around `app`: queue depth from its queue, source errors from
- * its metrics source. `ballast start` passes `observe` to its worker and the registry to its API.
+ * The registry of a process built around `app`: queue depth from its queue, memory from its Redis,
+ * source errors from its metrics source. `ballast start` passes `observe` to its worker and the
+ * registry to its API.
  */
 export function prometheusFor(
   app: App,
@@ -146,6 +190,7 @@ export function prometheusFor(
   return createPrometheus({
     ...options,
     queueCounts: () => app.queue.counts(),
+    redisMemory: () => readRedisMemory(app.redis),
     sourceErrors: () => app.metricsStats().source?.errors ?? null,
   });
 }

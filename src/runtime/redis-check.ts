@@ -74,3 +74,22 @@ export async function warnAboutRedisSettings(redis: Redis, log: Logger): Promise
     );
   }
 }
+
+/**
+ * warnAboutRedisSettings once `redis` is connected, now or later, without waiting for it: for the
+ * API, which starts and serves (its data routes answer 503) while Redis is unreachable.
+ */
+export function warnAboutRedisSettingsWhenConnected(redis: Redis, log: Logger): void {
+  if (redis.status === 'ready') {
+    void warnAboutRedisSettings(redis, log);
+    return;
+  }
+  const onReady = () => {
+    redis.off('end', onEnd);
+    void warnAboutRedisSettings(redis, log);
+  };
+  // Closed before it ever connected: nothing to check.
+  const onEnd = () => redis.off('ready', onReady);
+  redis.once('ready', onReady);
+  redis.once('end', onEnd);
+}

@@ -7,12 +7,22 @@ import type { App } from '../app.js';
 import { ValidationError } from '../domain/index.js';
 import { describeIssues } from '../domain/wire.js';
 import { abortable, settledWithin } from './abortable.js';
+import { type ActiveJob, ActiveJobs } from './active-jobs.js';
 
 export interface RunningWorker {
   readonly worker: Worker;
+  /** The jobs this process is running now (a shutdown that runs out of time names them). */
+  activeJobs(): ActiveJob[];
   /** Stops taking jobs, waits for the active ones, closes its connections. */
   close(): Promise<void>;
 }
+
+/**
+ * How long BullMQ's close may take once no job is running. Begun while Redis was unreachable,
+ * it waits for its blocking connection to end, which a reconnecting connection never does,
+ * not even once Redis is back.
+ */
+const BULLMQ_CLOSE_GRACE_MS = 1000;
 
 export function jobProcessor(app: App, observe?: JobContext['observe']): Processor {
   return async (name, data, job) => {
@@ -86,7 +96,13 @@ export async function startWorker(
   options: { signal?: AbortSignal } = {},
 ): Promise<RunningWorker> {
   const connection = createRedis(app.config.redisUrl);
-  const worker = createWorker(app.config, app.keys, connection, jobProcessor(app, observe));
+  const active = new ActiveJobs();
+  const processor = jobProcessor(app, observe);
+  const tracked: Processor = (name, data, job) =>
+    active.run({ jobId: job.jobId, job: name, ...payloadIds(data), since: app.clock().toISOString() }, () =>
+      processor(name, data, job),
+    );
+  const worker = createWorker(app.config, app.keys, connection, tracked);
   worker.on('error', (err) => app.log.warn({ err: err.message }, 'worker error'));
   worker.on('failed', (job, err) =>
     app.log.warn(
@@ -109,6 +125,7 @@ export async function startWorker(
     await worker.close(true).catch(() => undefined);
     throw err;
   }
+  for (const warning of app.config.warnings) app.log.warn(warning);
   if (!app.config.guards.enabled) {
     app.log.warn(
       'BALLAST_GUARDS=off: metric checks, the turnover and missing-metrics guards and the run circuit breaker are OFF; every recommendation of an auto portfolio is applied unchecked',
@@ -117,9 +134,23 @@ export async function startWorker(
   let closing: Promise<void> | undefined;
   return {
     worker,
+    activeJobs: () => active.list(),
     close: () => {
       closing ??= (async () => {
-        await worker.close();
+        // From here BullMQ takes no new job; the active ones finish.
+        const closed = worker.close();
+        for (;;) {
+          await active.idle();
+          if (await settledWithin(closed, BULLMQ_CLOSE_GRACE_MS)) break;
+          // A job taken in the meantime is waited for too.
+          if (active.size > 0) continue;
+          // A completion BullMQ had not yet written is lost with the connection: the job is
+          // taken over once its lock lapses, and finds its run committed (nothing applied twice).
+          app.log.warn(
+            'BullMQ worker still closing though no job is running (it began while Redis was unreachable): not waiting for it',
+          );
+          break;
+        }
         // The jobs have finished: a Redis that hangs now must not keep the process up.
         if (connection.status === 'ready') await settledWithin(connection.quit(), 2000);
         connection.disconnect();

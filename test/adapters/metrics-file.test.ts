@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputFileError } from '../../src/adapters/input-file.js';
+import { InputFileError, InputTooLargeError } from '../../src/adapters/input-file.js';
 import { parseMetricsText, readMetricsFile } from '../../src/adapters/metrics-file.js';
 
 const a = { business_id: 'a', revenue: 100, expenses: 60, growth_rate: 5, health_score: 80 };
@@ -156,5 +156,68 @@ describe('readMetricsFile', () => {
       /nope\.json: cannot read: no such file$/,
     );
     await expect(readMetricsFile(dir)).rejects.toThrow(/cannot read: it is a directory$/);
+  });
+
+  it('refuses a file over the limit before reading it, naming the file, its size and the limit', async () => {
+    const path = join(dir, 'big.ndjson');
+    const text = `${JSON.stringify(a)}\n`.repeat(20);
+    await writeFile(path, text);
+    const error = await readMetricsFile(path, { maxBytes: 100 }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(InputTooLargeError);
+    expect((error as Error).message).toBe(
+      `${path}: too large (${Buffer.byteLength(text)} bytes, over the limit of 100 bytes set by BALLAST_METRICS_FILE_MAX_BYTES)`,
+    );
+    // At the limit exactly, it is read.
+    const limit = Buffer.byteLength(text);
+    await expect(readMetricsFile(path, { maxBytes: limit, strict: false })).resolves.toMatchObject({
+      format: 'ndjson',
+    });
+  });
+
+  it('refuses standard input once it passes the limit', async () => {
+    const lines = Array.from({ length: 50 }, () => `${JSON.stringify(b)}\n`);
+    await expect(readMetricsFile('-', { stdin: Readable.from(lines), maxBytes: 1000 })).rejects.toThrow(
+      '<stdin>: too large (over the limit of 1000 bytes set by BALLAST_METRICS_FILE_MAX_BYTES)',
+    );
+  });
+
+  it('reads a large NDJSON file line by line, with the line numbers of the text', async () => {
+    const path = join(dir, 'many.ndjson');
+    const count = 50_000;
+    const lines = Array.from({ length: count }, (_, i) => JSON.stringify({ ...a, business_id: `b${i}` }));
+    // A bad line near the end, and CRLF line ends: numbered as parseMetricsText numbers them.
+    lines[count - 2] = '{"business_id": "cut';
+    const text = `\r\n${lines.join('\r\n')}\r\n`;
+    await writeFile(path, text);
+    const file = await readMetricsFile(path, { strict: false });
+    expect(file.format).toBe('ndjson');
+    expect(file.metrics.size).toBe(count - 1);
+    expect(file.problems.map((p) => p.where)).toEqual([`line ${count}`]);
+    expect(file.problems).toEqual(parseMetricsText(path, text, { strict: false }).problems);
+  });
+
+  it('reads JSON arrays and a pretty-printed object whole, whatever their layout', async () => {
+    const cases: [string, string, string[]][] = [
+      ['array.json', JSON.stringify([a, b], null, 2), ['a', 'b']],
+      ['array-late.json', `\n\n  [${JSON.stringify(a)},\n${JSON.stringify(b)}]`, ['a', 'b']],
+      ['pretty.json', `\ufeff${JSON.stringify(a, null, 2)}\n`, ['a']],
+      ['one-line.json', JSON.stringify(b), ['b']],
+    ];
+    for (const [name, text, ids] of cases) {
+      const path = join(dir, name);
+      await writeFile(path, text);
+      const file = await readMetricsFile(path);
+      expect([...file.metrics.keys()], name).toEqual(ids);
+      expect(file.metrics, name).toEqual(parseMetricsText(path, text.replace(/^\ufeff/, '')).metrics);
+    }
+    // Refusals read the same as parseMetricsText's.
+    const broken = join(dir, 'broken.json');
+    await writeFile(broken, '[\n  {"business_id": "a",\n');
+    await expect(readMetricsFile(broken)).rejects.toThrow(/broken\.json: not valid JSON: .* line 3 column 1/);
+    const empty = join(dir, 'blank.ndjson');
+    await writeFile(empty, '\n \n');
+    await expect(readMetricsFile(empty)).rejects.toThrow(
+      /blank\.ndjson: no metrics in the file: it is empty$/,
+    );
   });
 });

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisMetricsSource } from '../../src/adapters/metrics/redis-metrics-source.js';
 import type { App } from '../../src/app.js';
+import { runCli } from '../../src/cli/run-cli.js';
 import { metricsFromWire, type WireMetrics } from '../../src/domain/index.js';
 import { testApp } from '../helpers/app.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 import { REPO_ROOT } from './cli-process.js';
-import { runIn } from './in-process.js';
+import { cliContext, runIn } from './in-process.js';
 
 const redis = useRedisPrefix('cli-metrics');
 let app: App;
@@ -29,6 +30,14 @@ afterAll(async () => {
 
 const run = (argv: string[], stdin?: string) =>
   runIn(redis.prefix, argv, stdin === undefined ? {} : { stdin });
+
+/** `run` with BALLAST_METRICS_FILE_MAX_BYTES set. */
+async function runCapped(maxBytes: string, argv: string[], stdin?: string) {
+  const { ctx, output } = cliContext(redis.prefix, stdin === undefined ? {} : { stdin });
+  const env = { ...ctx.env, BALLAST_METRICS_FILE_MAX_BYTES: maxBytes };
+  const code = await runCli(argv, { ...ctx, env });
+  return { code, ...output() };
+}
 
 async function file(name: string, text: string): Promise<string> {
   const path = join(dir, name);
@@ -160,6 +169,52 @@ describe('metrics import', () => {
     const { metrics } = await fetchStored(['harbor-coffee']);
     expect(metrics.get('harbor-coffee')?.asOf).toBe('2026-01-31T02:00:00.000Z');
   });
+
+  it('refuses a file over BALLAST_METRICS_FILE_MAX_BYTES before reading it: exit 1, nothing written', async () => {
+    const text = `${JSON.stringify(metric('cap-1'))}\n${JSON.stringify(metric('cap-2'))}\n`;
+    const size = Buffer.byteLength(text);
+    const path = await file('capped.ndjson', text);
+    const result = await runCapped('100', ['metrics', 'import', path]);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `ballast: ${path}: too large (${size} bytes, over the limit of 100 bytes set by BALLAST_METRICS_FILE_MAX_BYTES)\n`,
+    });
+    // Standard input is counted as it comes; the limit takes binary units.
+    const piped = await runCapped('1KiB', ['metrics', 'import', '-'], text.repeat(10));
+    expect(piped.code).toBe(1);
+    expect(piped.stderr).toMatch(
+      /<stdin>: too large \(over the limit of 1024 bytes set by BALLAST_METRICS_FILE_MAX_BYTES\)/,
+    );
+    expect((await fetchStored(['cap-1', 'cap-2'])).metrics.size).toBe(0);
+    // Under the limit, the same file is imported.
+    expect((await runCapped(String(size), ['metrics', 'import', path])).code).toBe(0);
+    expect((await fetchStored(['cap-1', 'cap-2'])).metrics.size).toBe(2);
+  });
+
+  it('refuses a limit that is not a size, naming the variable', async () => {
+    const result = await runCapped('16MB', ['metrics', 'import', join(REPO_ROOT, 'examples/metrics.json')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /BALLAST_METRICS_FILE_MAX_BYTES: must be a size in bytes such as 16777216 or 16MiB/,
+    );
+  });
+
+  it('imports a 50,000-line NDJSON file, read line by line', async () => {
+    const count = 50_000;
+    const lines = Array.from({ length: count }, (_, i) =>
+      JSON.stringify(metric(`many-${i}`, { revenue: i })),
+    );
+    const path = await file('many.ndjson', `${lines.join('\n')}\n`);
+    const result = await run(['metrics', 'import', '--json', path]);
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as { imported: number; business_ids: string[] };
+    expect(out.imported).toBe(count);
+    expect(out.business_ids.at(-1)).toBe(`many-${count - 1}`);
+    const { metrics, missing } = await fetchStored(['many-0', `many-${count - 1}`]);
+    expect(missing.size).toBe(0);
+    expect(metrics.get(`many-${count - 1}`)?.revenue).toBe(count - 1);
+  }, 180_000);
 
   it('is bad usage without a file', async () => {
     const result = await run(['metrics', 'import']);

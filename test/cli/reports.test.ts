@@ -8,6 +8,7 @@ import {
   type BusinessMetrics,
   createPortfolio,
   metricsFromWire,
+  reportSummary,
   reportToWire,
   runPortfolio,
   type WireReport,
@@ -76,7 +77,8 @@ async function publish(portfolioId: string, dryRun = true): Promise<WireReport> 
   });
   expect(committed.status).toBe('ok');
   // On a single Redis the commit script has published already; with BALLAST_REDIS_CLUSTER it has not.
-  if (committed.status === 'ok' && !committed.published) await app.reports.publish(portfolioId, runId, json);
+  if (committed.status === 'ok' && !committed.published)
+    await app.reports.publish(portfolioId, runId, committed.summary);
   return JSON.parse(json) as WireReport;
 }
 
@@ -184,7 +186,7 @@ describe('reports show', () => {
 });
 
 describe('reports tail', () => {
-  it('prints the next reports published on the global stream, one JSON per line', async () => {
+  it('prints the next reports published on the global stream, one summary JSON per line', async () => {
     await publish('other'); // Before the tail starts: not printed.
     const tail = startTail(['--count', '2', '--json']);
     await tail.started;
@@ -195,8 +197,31 @@ describe('reports tail', () => {
     expect(result.stderr).toMatch(
       /^Following ballast-test-cli-reports-[0-9a-f]+:reports \(Ctrl-C to stop\)\n$/,
     );
-    const lines = result.stdout.trimEnd().split('\n');
-    expect(lines.map((line) => JSON.parse(line))).toEqual([first, second]);
+    const lines = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    // The global stream carries summaries; stream_id finds the full report in the portfolio's stream.
+    expect(lines).toEqual([
+      { ...reportSummary(first), stream_id: expect.any(String) },
+      { ...reportSummary(second), stream_id: expect.any(String) },
+    ]);
+    const [entry] = await app.redis.xrange(
+      app.keys.portfolioReports('main'),
+      lines[1].stream_id,
+      lines[1].stream_id,
+    );
+    expect(JSON.parse(entry![1][1]!)).toEqual(second);
+  });
+
+  it('prints one line per report from the global stream', async () => {
+    const tail = startTail(['--count', '1']);
+    await tail.started;
+    const first = await publish('other');
+    const result = await tail.done;
+    expect(result.stdout).toBe(
+      `${NOW}  other  run ${first.run_id}  dry-run  ${first.changes} changes  turnover ${(first.turnover * 100).toFixed(2)}%\n`,
+    );
   });
 
   it("follows one portfolio's stream with a line per report", async () => {

@@ -167,6 +167,18 @@ describe('metricJumps', () => {
     const drop = metricJumps(baseline, new Map([['a', metrics('a', { customers: 1 })]]), 5);
     expect(drop[0]!.detail).toBe('customers 10 -> 1 (x1/10, limit x5)');
   });
+
+  it('floors a profit near zero at 1% of the revenue: break-even swings are no jump, real ones are', () => {
+    const near = new Map([['a', { revenue: 800_000, profit: 50, customers: 10 }]]);
+    // 50 -> 2,000 on a revenue of 800,000: both under the floor of 8,000.
+    const swing = metrics('a', { revenue: 800_000, expenses: 798_000 });
+    expect(metricJumps(near, new Map([['a', swing]]), 5)).toEqual([]);
+    // 50 -> 48,000: 6x the floor.
+    const real = metrics('a', { revenue: 800_000, expenses: 752_000 });
+    expect(metricJumps(near, new Map([['a', real]]), 5)).toEqual([
+      { guard: 'metric-jump', businessId: 'a', detail: 'profit 50 -> 48000 (x6, limit x5)' },
+    ]);
+  });
 });
 
 const settings: GuardSettings = DEFAULT_GUARDS;

@@ -5,8 +5,10 @@ import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
 import { OPERATOR_PRIORITY } from '../../src/adapters/queue.js';
 import { type PrivateRedis, startPrivateRedis } from '../../src/adapters/redis-launcher.js';
 import type { App } from '../../src/app.js';
+import { enqueueNightly } from '../../src/cli/actions/enqueue.js';
 import type { Portfolio } from '../../src/domain/index.js';
 import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
+import { cliContext } from '../cli/in-process.js';
 import { testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { testPrefix } from '../helpers/redis.js';
@@ -213,5 +215,35 @@ describe('Redis at maxmemory with noeviction', () => {
       await next.close();
     }
     await expectAppliedOnce(client, app, everyone, next.runId);
+  });
+
+  it('`enqueue nightly --wait` on a night that meets a full Redis fails, and its summary names the portfolios not written', async () => {
+    await seed('s', 3);
+    const everyone = (await app.store.listIds({ limit: 100 })).slice().sort();
+    // Redis fills up once the fan-out is done (its job id is nightly.<run id>, the run id random).
+    const fannedOut = deferred();
+    const onCompleted = ({ jobId }: { jobId: string }) => {
+      if (jobId.startsWith('nightly.nightly-')) fannedOut.resolve();
+    };
+    events.on('completed', onCompleted);
+    let filled: Promise<string> | undefined;
+    source.beforeAnswer = async () => {
+      await fannedOut.promise;
+      filled ??= fillMemory();
+      await filled;
+    };
+    const { ctx, output } = cliContext(prefix);
+    try {
+      await expect(enqueueNightly(app, ctx, { wait: true, pageSize: 50 })).rejects.toThrow(
+        `${everyone.length} of ${everyone.length} portfolios failed in run`,
+      );
+    } finally {
+      source.beforeAnswer = undefined;
+      events.off('completed', onCompleted);
+      await freeMemory();
+    }
+    const { stdout } = output();
+    expect(stdout).toMatch(new RegExp(`failed: nightly-[^.]+\\.${everyone[0]}: .*OOM command not allowed`));
+    expect(stdout).toContain(`not written (Redis out of memory): ${everyone.join(', ')}\n`);
   });
 });

@@ -67,4 +67,24 @@ describe('Redis settings that put data at risk', () => {
       }
     });
   });
+
+  it('ballast api warns once connected, and serves all the same', async () => {
+    await withRedis(['--maxmemory-policy', 'allkeys-lru'], async (_client, server) => {
+      const api = spawnBallast(
+        ['api', '--insecure-no-auth'],
+        workerEnv(server.url, testPrefix('faults-settings-api'), { BALLAST_API_PORT: '0' }),
+      );
+      try {
+        const listening = await api.waitFor(/"msg":"api listening"/);
+        await api.waitFor(/Redis maxmemory-policy is allkeys-lru, not noeviction/);
+        expect(api.stderr()).toMatch(/"role":"api".*Redis maxmemory-policy is allkeys-lru/);
+        const url = (JSON.parse(listening) as { url: string }).url;
+        expect((await fetch(`${url}/readyz`)).status).toBe(200);
+        api.child.kill('SIGTERM');
+        expect(await api.exited).toBe(0);
+      } finally {
+        if (api.child.exitCode === null) api.child.kill('SIGKILL');
+      }
+    });
+  });
 });

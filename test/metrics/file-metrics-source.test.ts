@@ -98,6 +98,23 @@ describe('file metrics source', () => {
     expect(answer.metrics.has('a')).toBe(true);
   });
 
+  it('makes every business missing when the file is over the limit, saying so, without retrying', async () => {
+    const path = join(dir, 'too-big.ndjson');
+    const text = ndjson(wireMetrics('a'), wireMetrics('b'));
+    await writeFile(path, text);
+    const size = Buffer.byteLength(text);
+    const source = createFileMetricsSource(path, { maxBytes: size - 1 });
+    const { metrics, missing } = await source.fetch(['a', 'b', 'c']);
+    expect(metrics.size).toBe(0);
+    const reason = `metrics file ${path}: too large (${size} bytes, over the limit of ${size - 1} bytes set by BALLAST_METRICS_FILE_MAX_BYTES)`;
+    expect(Object.fromEntries(missing)).toEqual({ a: reason, b: reason, c: reason });
+    // Refused once: waiting would not make it smaller.
+    expect(source.stats()).toEqual({ calls: 0, businessesRequested: 3, errors: 1 });
+    // At the limit, the same file is read.
+    const fits = await createFileMetricsSource(path, { maxBytes: size }).fetch(['a', 'b']);
+    expect(fits.missing.size).toBe(0);
+  });
+
   it('leaves out a business listed twice, saying why', async () => {
     const path = join(dir, 'twice.ndjson');
     await writeFile(path, ndjson(wireMetrics('a'), wireMetrics('a', { revenue: 5 }), wireMetrics('b')));

@@ -1,6 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { addBusiness, createPortfolio, reportToWire, runPortfolio } from '../../src/domain/index.js';
+import {
+  addBusiness,
+  createPortfolio,
+  reportSummary,
+  reportToWire,
+  runPortfolio,
+} from '../../src/domain/index.js';
 import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { useRedisPrefix } from '../helpers/redis.js';
@@ -42,27 +48,47 @@ async function commitOnce(cluster: boolean) {
     expectedVersion: p.version,
     reportJson,
   });
-  if (result.status === 'ok' && !result.published) await app.reports.publish('rc', 'r1', reportJson);
+  if (result.status === 'ok' && !result.published) await app.reports.publish('rc', 'r1', result.summary);
   const global = await fixture.client.xrange(app.keys.reports, '-', '+');
+  const own = await fixture.client.xrange(app.keys.portfolioReports('rc'), '-', '+');
   const received = await message;
   await subscriber.quit();
-  return { app, result, global, received, reportJson };
+  return { app, result, global, own, received, reportJson };
+}
+
+/**
+ * The report is stored in full once (the portfolio's stream, and the latest-report key); the global
+ * stream, the channel and the run marker carry its summary, with the full report's stream id.
+ */
+async function expectStoredOnce(c: Awaited<ReturnType<typeof commitOnce>>) {
+  const { app, global, own, received, reportJson } = c;
+  expect(own.map(([, f]) => f)).toEqual([['report', reportJson]]);
+  const streamId = own[0]![0];
+  const summary = JSON.stringify({ ...reportSummary(JSON.parse(reportJson)), stream_id: streamId });
+  expect(global.map(([, f]) => f)).toEqual([['summary', summary]]);
+  expect(received).toBe(summary);
+  expect(await fixture.client.get(app.keys.latestReport('rc'))).toBe(reportJson);
+  expect(await fixture.client.hgetall(app.keys.runMarker('rc', 'r1'))).toEqual({
+    summary,
+    id: streamId,
+    published: '1',
+  });
+  expect(await app.reports.runReport('rc', 'r1')).toBe(reportJson);
+  expect(await app.reports.runSummary('rc', 'r1')).toBe(summary);
+  // Far smaller than the report: what a night adds besides the one full copy.
+  expect(summary.length).toBeLessThan(reportJson.length / 2);
 }
 
 describe('committing a run', () => {
   it('on a single Redis writes the portfolio, both streams and the channel in one script', async () => {
-    const { app, result, global, received, reportJson } = await commitOnce(false);
-    expect(result).toEqual({ status: 'ok', published: true });
-    expect(global.map(([, f]) => f[1])).toEqual([reportJson]);
-    expect(received).toBe(reportJson);
-    expect(await fixture.client.hget(app.keys.runMarker('rc', 'r1'), 'published')).toBe('1');
+    const c = await commitOnce(false);
+    expect(c.result).toMatchObject({ status: 'ok', published: true });
+    await expectStoredOnce(c);
   });
 
   it('with BALLAST_REDIS_CLUSTER keeps the script on the portfolio slot and publishes after', async () => {
-    const { app, result, global, received, reportJson } = await commitOnce(true);
-    expect(result).toEqual({ status: 'ok', published: false });
-    expect(global.map(([, f]) => f[1])).toEqual([reportJson]);
-    expect(received).toBe(reportJson);
-    expect(await fixture.client.hget(app.keys.runMarker('rc', 'r1'), 'published')).toBe('1');
+    const c = await commitOnce(true);
+    expect(c.result).toMatchObject({ status: 'ok', published: false });
+    await expectStoredOnce(c);
   });
 });

@@ -1,11 +1,11 @@
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nightlyJobId } from '../../jobs/payloads.js';
+import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
 import { ScheduleStore } from '../../src/adapters/schedule-store.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio } from '../../src/domain/index.js';
 import { type FireEvent, type FireOutcome, startScheduler } from '../../src/runtime/scheduler.js';
-import { startWorker } from '../../src/runtime/worker.js';
+import { type RunningWorker, startWorker } from '../../src/runtime/worker.js';
 import { TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { useRedisPrefix } from '../helpers/redis.js';
@@ -75,21 +75,23 @@ describe('scheduler', () => {
     expect((await a.queue.counts()).prioritized).toBe(1);
 
     // Outside the window there is nothing to catch up.
-    const late = app('late', { BALLAST_CRON: '0 2 * * *', BALLAST_CATCH_UP_WINDOW_HOURS: '6' });
+    const late = app('outside-window', { BALLAST_CRON: '0 2 * * *', BALLAST_CATCH_UP_WINDOW_HOURS: '6' });
     const third = await startScheduler(late, { clock: () => new Date('2026-11-25T09:00:00Z'), sweepMs: 0 });
     await third.close();
     expect(third.caughtUp).toBeNull();
 
-    // The worker runs it, and the report says it was a catch-up.
-    const worker = await startWorker(a);
+    // The worker runs it, and the report says it was a catch-up. The events reader is ready
+    // before the worker starts (a job done before it listens would never be heard of), and
+    // waitFor also reads the job's stored state.
     const events = await a.queue.events(a.redis);
+    let worker: RunningWorker | undefined;
     try {
-      const done = new Promise<void>((resolve) =>
-        events.on('completed', ({ jobId }) => {
-          if (jobId === 'cron-20261125T020000Z.cu') resolve();
-        }),
-      );
-      await done;
+      worker = await startWorker(a);
+      // The fan-out adds the portfolio's job before it completes: then that job can be waited on.
+      await a.queue.waitFor(nightlyJobId('cron-20261125T020000Z'), events, 25_000, { pollMs: 500 });
+      await a.queue.waitFor(recalculateJobId('cron-20261125T020000Z', 'cu'), events, 25_000, {
+        pollMs: 500,
+      });
       const report = JSON.parse((await a.reports.latest('cu'))!);
       expect(report).toMatchObject({
         run_id: 'cron-20261125T020000Z',
@@ -99,7 +101,7 @@ describe('scheduler', () => {
       });
     } finally {
       await events.close();
-      await worker.close();
+      await worker?.close();
     }
   });
 

@@ -1,9 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BusinessMetrics } from '../../domain/index.js';
-import { readInputText } from '../input-file.js';
-import { describeProblem, parseMetricsText } from '../metrics-file.js';
+import { InputTooLargeError } from '../input-file.js';
+import { describeProblem, readMetricsFile } from '../metrics-file.js';
 import type { MetricsSource, MetricsSourceStats } from './metrics-source.js';
+
+export interface FileMetricsSourceOptions {
+  /** BALLAST_METRICS_FILE_MAX_BYTES: a larger file is not read, and its businesses are missing. */
+  readonly maxBytes?: number;
+}
 
 export interface FileMetricsSource extends MetricsSource {
   readonly kind: 'file';
@@ -32,15 +37,22 @@ interface Snapshot {
  * READ_ATTEMPTS times, so that a file caught mid-rewrite is read once it is whole). Metrics that
  * do not arrive are no-metrics for the run, never a failed job; like every source's answers, they
  * are kept for the rest of the run by the run cache, so that every portfolio of a run sees the
- * same metrics. The next run reads the file again.
+ * same metrics. The next run reads the file again. A file over `maxBytes` is refused before it is
+ * read, without the retries: waiting will not make it smaller.
  */
-export function createFileMetricsSource(path: string): FileMetricsSource {
+export function createFileMetricsSource(
+  path: string,
+  options: FileMetricsSourceOptions = {},
+): FileMetricsSource {
   const counters: MetricsSourceStats = { calls: 0, businessesRequested: 0, errors: 0 };
   let current: Promise<Snapshot> | undefined;
   let currentSignature = '';
 
   async function load(signature: string): Promise<Snapshot> {
-    const file = parseMetricsText(path, await readInputText(path), { strict: false });
+    const file = await readMetricsFile(path, {
+      strict: false,
+      ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+    });
     const invalid = new Map<string, string>();
     for (const problem of file.problems) {
       if (problem.businessId !== null && !invalid.has(problem.businessId)) {
@@ -54,7 +66,7 @@ export function createFileMetricsSource(path: string): FileMetricsSource {
 
   async function snapshot(): Promise<Snapshot> {
     const s = await stat(path, { bigint: true }).catch(() => undefined);
-    // A file that cannot be stat'ed is left to readInputText to explain.
+    // A file that cannot be stat'ed is left to readMetricsFile to explain.
     const signature = s ? `${s.ino}:${s.size}:${s.mtimeNs}` : 'unreadable';
     if (!current || signature !== currentSignature || signature === 'unreadable') {
       currentSignature = signature;
@@ -78,8 +90,10 @@ export function createFileMetricsSource(path: string): FileMetricsSource {
           snap = await snapshot();
         } catch (err) {
           counters.errors++;
-          if (attempt >= READ_ATTEMPTS || signal?.aborted) {
-            const reason = `metrics file unreadable: ${err instanceof Error ? err.message : String(err)}`;
+          const tooLarge = err instanceof InputTooLargeError;
+          if (tooLarge || attempt >= READ_ATTEMPTS || signal?.aborted) {
+            const message = err instanceof Error ? err.message : String(err);
+            const reason = tooLarge ? `metrics file ${message}` : `metrics file unreadable: ${message}`;
             return { metrics: new Map(), missing: new Map(ids.map((id) => [id, reason])) };
           }
           // An abort ends the wait; the next turn answers missing.

@@ -22,6 +22,11 @@ export interface HttpMetricsSourceOptions {
   concurrency: number;
   /** Ids per `GET /metrics?ids=...`; 0 = one `GET /businesses/{id}/metrics` per business. */
   batchSize: number;
+  /**
+   * Largest answer, in bytes after content decoding (`BALLAST_METRICS_MAX_BYTES`); default 16 MiB.
+   * A larger one is cut off there, and its businesses are missing without a retry.
+   */
+  maxBytes?: number;
   fetchImpl?: typeof fetch;
   log?: MetricsLog;
   /** Source of jitter in [0, 1); default Math.random. */
@@ -37,6 +42,15 @@ export interface HttpMetricsSource extends MetricsSource {
 /** One request's fate, shared by every id it asked for. */
 type Answer = { ok: true; body: unknown } | { ok: false; reason: string };
 
+export const DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The content codings that fetch (undici) decodes itself, with node:zlib, as the body is read.
+ * It passes any other coding through undecoded (and drops every decoder when a list names one,
+ * `gzip, identity` included), so such answers are refused rather than parsed as garbage.
+ */
+const DECODED_CODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
+
 /** A failure that another attempt may fix. */
 class Retryable {
   constructor(readonly reason: string) {}
@@ -45,8 +59,9 @@ class Retryable {
 /**
  * The metrics source of SPEC section 4: one GET per business or per batch of ids, a time-out per
  * attempt, retries with exponential backoff and full jitter for what a retry can fix (5xx,
- * network, time-outs) and none for what it cannot (4xx, invalid answers). A business whose
- * metrics do not arrive is missing with a reason; only the caller's abort makes fetch throw.
+ * network, time-outs) and none for what it cannot (4xx, invalid answers, answers over `maxBytes`
+ * or in a content coding fetch does not decode). A business whose metrics do not arrive is
+ * missing with a reason; only the caller's abort makes fetch throw.
  */
 export function createHttpMetricsSource(opts: HttpMetricsSourceOptions): HttpMetricsSource {
   const baseUrl = opts.baseUrl.replace(/\/+$/, '');
@@ -55,8 +70,16 @@ export function createHttpMetricsSource(opts: HttpMetricsSourceOptions): HttpMet
   const maxBackoffMs = opts.maxBackoffMs ?? 5_000;
   const random = opts.random ?? Math.random;
   const attempts = Math.max(0, Math.floor(opts.retries)) + 1;
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   const limit = pLimit(Math.max(1, Math.floor(opts.concurrency)));
   const counters: MetricsSourceStats = { calls: 0, businessesRequested: 0, errors: 0 };
+
+  /** An answer refused for its size or coding: another attempt would get the same. */
+  function refused(url: string, reason: string): Answer {
+    counters.errors++;
+    opts.log?.warn({ url, reason }, 'metrics answer refused');
+    return { ok: false, reason };
+  }
 
   /** One attempt, holding a concurrency slot only while the request is in flight. */
   async function attempt(url: string, signal: AbortSignal | undefined): Promise<Answer> {
@@ -80,9 +103,22 @@ export function createHttpMetricsSource(opts: HttpMetricsSourceOptions): HttpMet
         counters.errors++;
         return { ok: false, reason: `HTTP ${res.status} (not retried)` };
       }
-      const text = await res.text();
+      const coding = unsupportedCoding(res.headers.get('content-encoding'));
+      if (coding !== undefined) {
+        await res.body?.cancel().catch(() => {});
+        return refused(url, `unsupported content-encoding ${coding}`);
+      }
+      const tooLarge = `answer too large (over ${maxBytes} bytes`;
+      const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+      if (declared > maxBytes) {
+        await res.body?.cancel().catch(() => {});
+        return refused(url, `${tooLarge}: Content-Length ${declared})`);
+      }
+      const bytes = await readAtMost(res.body, maxBytes);
+      if (bytes === undefined) return refused(url, `${tooLarge})`);
       try {
-        return { ok: true, body: JSON.parse(text) as unknown };
+        // What res.text() does: UTF-8, a byte-order mark dropped, bad sequences replaced.
+        return { ok: true, body: JSON.parse(new TextDecoder().decode(bytes)) as unknown };
       } catch (err) {
         counters.errors++;
         return { ok: false, reason: `invalid metrics: not JSON (${(err as Error).message})` };
@@ -201,6 +237,39 @@ class Collector {
   result(): MetricsResult {
     return { metrics: this.metrics, missing: this.missing };
   }
+}
+
+/**
+ * The body's bytes (decoded, as fetch hands them over), or undefined once they pass `max`: the
+ * read is cancelled there, which aborts the request, so the rest is neither received nor decoded
+ * (a gzip bomb stops at the cap too).
+ */
+async function readAtMost(
+  body: ReadableStream<Uint8Array> | null,
+  max: number,
+): Promise<Uint8Array | undefined> {
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks, total);
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+}
+
+/** The Content-Encoding header when fetch would not decode it; undefined when the body is plain or decoded. */
+function unsupportedCoding(header: string | null): string | undefined {
+  const value = header?.trim().toLowerCase() ?? '';
+  if (value === '' || value === 'identity') return undefined;
+  const codings = value.split(',').map((c) => c.trim());
+  return codings.every((c) => DECODED_CODINGS.has(c)) ? undefined : value;
 }
 
 /** undici hides the useful part (ECONNREFUSED...) in `cause`. */

@@ -25,6 +25,10 @@ export interface MetricsSourceConfig {
   readonly retries: number;
   readonly concurrency: number;
   readonly batchSize: number;
+  /** BALLAST_METRICS_MAX_BYTES, for `http`; its default when left out. */
+  readonly maxBytes?: number | undefined;
+  /** BALLAST_METRICS_FILE_MAX_BYTES, for `file`; its default when left out. */
+  readonly fileMaxBytes?: number | undefined;
 }
 
 export interface MetricsSourceDeps {
@@ -47,13 +51,17 @@ export function createMetricsSource(
         retries: config.retries,
         concurrency: config.concurrency,
         batchSize: config.batchSize,
+        ...(config.maxBytes !== undefined ? { maxBytes: config.maxBytes } : {}),
         ...(deps.log ? { log: deps.log } : {}),
       });
     case 'redis':
       return createRedisMetricsSource(deps.redis, deps.keys);
     case 'file':
       if (!config.file) throw new Error('BALLAST_METRICS_FILE is required when BALLAST_METRICS_SOURCE=file');
-      return createFileMetricsSource(config.file);
+      return createFileMetricsSource(
+        config.file,
+        config.fileMaxBytes !== undefined ? { maxBytes: config.fileMaxBytes } : {},
+      );
     default:
       throw new Error(
         `unknown metrics source ${JSON.stringify(config.source satisfies never)}: set BALLAST_METRICS_SOURCE to http, redis or file`,

@@ -72,7 +72,15 @@ export const reportsResponse = z.object({ portfolio_id: z.string(), reports: z.a
 export const healthResponse = z.object({ status: z.literal('ok') });
 
 export const readyResponse = z.object({
-  status: z.enum(['ready', 'unavailable']),
+  status: z.enum(['ready', 'degraded', 'unavailable']),
   redis: z.enum(['ok', 'down']),
   queue: z.enum(['ok', 'down']),
+  memory: z
+    .object({
+      used: z.number().describe('used_memory, bytes'),
+      max: z.number().describe('maxmemory, bytes'),
+      ratio: z.number().describe('used / max'),
+    })
+    .optional()
+    .describe('Redis memory, present when Redis has a maxmemory and answered INFO'),
 });

@@ -56,9 +56,9 @@ export async function enqueueRecalculate(
       await app.queue.waitFor(jobId, events, undefined, {
         // Trimmed from the kept completed jobs (a busy queue): its report says it finished.
         ifGone: async () => {
-          const report = await app.reports.runReport(portfolio.id, runId);
-          if (report === null) throw new JobFailedError(jobId, GONE_WITHOUT_REPORT);
-          return report;
+          const summary = await app.reports.runSummary(portfolio.id, runId);
+          if (summary === null) throw new JobFailedError(jobId, GONE_WITHOUT_REPORT);
+          return summary;
         },
       });
     } catch (err) {
@@ -199,6 +199,26 @@ async function printRun(
     );
   }
   ctx.out(failures.map((f) => `failed: ${f.job_id}: ${f.reason}\n`).join(''));
+  const oom = notWrittenForMemory(runId, failures);
+  if (oom.length > 0) ctx.out(`not written (Redis out of memory): ${oom.join(', ')}\n`);
+}
+
+/** Redis's refusal at maxmemory with noeviction, as BullMQ records it as a failure reason. */
+const OOM_REASON = /\bOOM command not allowed\b/;
+
+/**
+ * The portfolios whose job failed because Redis was full: nothing of the run was written for
+ * them (its commit is refused whole, docs/operations.md "Redis settings").
+ */
+function notWrittenForMemory(
+  runId: string,
+  failures: readonly { job_id: string; reason: string }[],
+): string[] {
+  const childPrefix = `${runId}.`;
+  return failures
+    .filter((f) => OOM_REASON.test(f.reason) && f.job_id.startsWith(childPrefix))
+    .map((f) => f.job_id.slice(childPrefix.length))
+    .sort();
 }
 
 /** A JSON array written as its items come (each already JSON), one per line. */

@@ -8,6 +8,7 @@ import { heapLimitMb } from '../../runtime/heap.js';
 import { type Heartbeat, startHeartbeat } from '../../runtime/heartbeat.js';
 import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
 import { type RunningScheduler, SchedulerAbortedError, startScheduler } from '../../runtime/scheduler.js';
+import { shutdownDeadline } from '../../runtime/shutdown.js';
 import { shutdownSignal } from '../../runtime/signals.js';
 import { type RunningWorker, startWorker, WorkerAbortedError } from '../../runtime/worker.js';
 import type { CliContext } from '../context.js';
@@ -37,6 +38,12 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   let scheduler: RunningScheduler | undefined;
   let api: RunningApi | undefined;
   let heartbeat: Heartbeat | undefined;
+  const deadline = shutdownDeadline({
+    log,
+    timeoutMs: config.shutdownTimeoutMs,
+    stop,
+    openWork: () => ({ activeJobs: worker?.activeJobs() ?? [] }),
+  });
   try {
     worker = await startWorker(app, prometheus.observe, { signal: abort.signal });
     await warnAboutRedisSettings(app.redis, log);
@@ -53,17 +60,23 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
     );
     heartbeat = startHeartbeat(app.redis, app.keys, 'start', log);
     const signal = await stop;
-    log.info({ signal }, 'shutting down: no new runs, finishing active jobs');
+    log.info(
+      { signal, timeoutMs: config.shutdownTimeoutMs },
+      'shutting down: no new runs, finishing active jobs',
+    );
   } catch (err) {
     if (!(err instanceof WorkerAbortedError || err instanceof SchedulerAbortedError)) throw err;
     log.info('stopping before the start finished (Redis not reachable yet)');
   } finally {
     // Stop scheduling first, then stop taking requests, then let the active jobs finish.
-    await scheduler?.close();
-    await api?.close();
-    await worker?.close();
-    await heartbeat?.stop();
-    await app.close();
+    const [s, a, w, h] = [scheduler, api, worker, heartbeat];
+    await deadline.close([
+      s && { name: 'scheduler', close: () => s.close() },
+      a && { name: 'api', close: () => a.close() },
+      w && { name: 'worker', close: () => w.close() },
+      h && { name: 'heartbeat', close: () => h.stop() },
+      { name: 'connections', close: () => app.close() },
+    ]);
     log.info('ballast stopped');
   }
 }

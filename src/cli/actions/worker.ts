@@ -5,6 +5,7 @@ import { createLogger } from '../../logger.js';
 import { heapLimitMb } from '../../runtime/heap.js';
 import { startHeartbeat } from '../../runtime/heartbeat.js';
 import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
+import { shutdownDeadline } from '../../runtime/shutdown.js';
 import { shutdownSignal } from '../../runtime/signals.js';
 import { type RunningWorker, startWorker, WorkerAbortedError } from '../../runtime/worker.js';
 import type { CliContext } from '../context.js';
@@ -15,16 +16,22 @@ export async function runWorker(ctx: CliContext): Promise<void> {
   const log = createLogger(config.logLevel, { role: 'worker' });
   const app = createApp(config, { log });
   const stop = shutdownSignal();
+  let worker: RunningWorker | undefined;
+  const deadline = shutdownDeadline({
+    log,
+    timeoutMs: config.shutdownTimeoutMs,
+    stop,
+    openWork: () => ({ activeJobs: worker?.activeJobs() ?? [] }),
+  });
   // Listening before the start: a start waiting on an unreachable Redis stops on SIGTERM too.
   const abort = new AbortController();
   void stop.then(() => abort.abort());
-  let worker: RunningWorker;
   try {
     worker = await startWorker(app, undefined, { signal: abort.signal });
   } catch (err) {
     if (!(err instanceof WorkerAbortedError)) throw err;
     log.info('worker stopping before it started (Redis not reachable yet)');
-    await app.close();
+    await deadline.close([{ name: 'connections', close: () => app.close() }]);
     log.info('worker stopped');
     return;
   }
@@ -43,9 +50,12 @@ export async function runWorker(ctx: CliContext): Promise<void> {
   // For `ballast health` (the container health check): this worker is alive.
   const heartbeat = startHeartbeat(app.redis, app.keys, 'worker', log);
   const signal = await stop;
-  log.info({ signal }, 'shutting down: finishing active jobs');
-  await worker.close();
-  await heartbeat.stop();
-  await app.close();
+  log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: finishing active jobs');
+  const running = worker;
+  await deadline.close([
+    { name: 'worker', close: () => running.close() },
+    { name: 'heartbeat', close: () => heartbeat.stop() },
+    { name: 'connections', close: () => app.close() },
+  ]);
   log.info('worker stopped');
 }

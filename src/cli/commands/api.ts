@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { RefusedError } from '../../domain/index.js';
+import { warnAboutRedisSettingsWhenConnected } from '../../runtime/redis-check.js';
 import type { CliContext } from '../context.js';
 
 interface ApiOptions {
@@ -27,15 +28,18 @@ export function registerApiCommand(program: Command, ctx: CliContext): void {
         );
       }
       // fastify, bullmq and pino load only when this command runs (see program.ts).
-      const [{ startApi }, { createApp }, { createLogger }, { shutdownSignal }] = await Promise.all([
-        import('../../api/start-api.js'),
-        import('../../app.js'),
-        import('../../logger.js'),
-        import('../../runtime/signals.js'),
-      ]);
+      const [{ startApi }, { createApp }, { createLogger }, { shutdownSignal }, { shutdownDeadline }] =
+        await Promise.all([
+          import('../../api/start-api.js'),
+          import('../../app.js'),
+          import('../../logger.js'),
+          import('../../runtime/signals.js'),
+          import('../../runtime/shutdown.js'),
+        ]);
       const log = createLogger(config.logLevel, { role: 'api' });
       const app = createApp(config, { log });
       const stop = shutdownSignal();
+      const deadline = shutdownDeadline({ log, timeoutMs: config.shutdownTimeoutMs, stop });
       let api: Awaited<ReturnType<typeof startApi>>;
       try {
         api = await startApi(app, config, { insecureNoAuth: options.insecureNoAuth });
@@ -52,10 +56,13 @@ export function registerApiCommand(program: Command, ctx: CliContext): void {
         },
         'api listening',
       );
+      warnAboutRedisSettingsWhenConnected(app.redis, log);
       const signal = await stop;
-      log.info({ signal }, 'api stopping: finishing requests in flight');
-      await api.close();
-      await app.close();
+      log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'api stopping: finishing requests in flight');
+      await deadline.close([
+        { name: 'api', close: () => api.close() },
+        { name: 'connections', close: () => app.close() },
+      ]);
       log.info('api stopped');
     });
 }

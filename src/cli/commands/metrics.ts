@@ -1,6 +1,7 @@
 /** `ballast metrics import FILE`: business metrics into the redis metrics source. */
 import type { Command } from 'commander';
 import { readMetricsFile } from '../../adapters/metrics-file.js';
+import { loadConfig } from '../../config.js';
 import {
   describeWarning,
   ImportRefusedError,
@@ -27,6 +28,9 @@ Warnings (on stderr, or under "warnings" with --json); the file is imported all 
 With BALLAST_GUARDS=off only not-in-portfolio is checked. --strict refuses a file
 with any warning: exit 1, nothing written.
 
+A file over BALLAST_METRICS_FILE_MAX_BYTES (default 256MiB) is refused before it is
+read: exit 1, nothing written. NDJSON is read line by line; a JSON array whole.
+
 Example:
   ballast metrics import examples/metrics.json
   ballast metrics import --strict nightly.ndjson
@@ -49,8 +53,10 @@ export function registerMetricsCommand(program: Command, ctx: CliContext): void 
     )
     .addHelpText('after', WARNINGS_HELP)
     .action(async (path: string, options: ImportOptions) => {
-      // The whole file is read and validated before Redis is touched (and even when it is down).
-      const file = await readMetricsFile(path, { stdin: ctx.stdin });
+      // The whole file is read and validated before Redis is touched (and even when it is down);
+      // NDJSON line by line, and a file over BALLAST_METRICS_FILE_MAX_BYTES not at all.
+      const { fileMaxBytes } = loadConfig(ctx.env).metrics;
+      const file = await readMetricsFile(path, { stdin: ctx.stdin, maxBytes: fileMaxBytes });
       // An empty file or array is refused by readMetricsFile ("no metrics in the file").
       const result = await withApp(ctx, (app) =>
         // The command's clock, not the app's: stale as_of is judged against the CLI's now.

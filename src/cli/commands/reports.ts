@@ -6,7 +6,12 @@ import type { CliContext } from '../context.js';
 import { withApp } from '../lazy-with-app.js';
 import { integerIn, parseId } from '../option-parsers.js';
 import { formatJson } from '../output.js';
-import { formatReportHistory, formatReportLine, parseStoredReport } from '../report-summary.js';
+import {
+  formatReportHistory,
+  formatReportLine,
+  parseStoredReport,
+  parseStoredSummary,
+} from '../report-summary.js';
 import { formatReportText } from '../report-text.js';
 
 /** Matches the default trim length of the streams: asking for more cannot return more. */
@@ -54,7 +59,10 @@ export function registerReportsCommand(program: Command, ctx: CliContext): void 
     .option('--portfolio <portfolio-id>', "follow one portfolio's stream instead of the global one", parseId)
     .option('--from-start', 'print the reports still in the stream first, oldest first')
     .option('--count <n>', 'stop after n reports', integerIn(1, Number.MAX_SAFE_INTEGER))
-    .option('--json', 'print one report JSON per line (NDJSON)')
+    .option(
+      '--json',
+      "print one JSON per line (NDJSON): report summaries from the global stream (with stream_id, the full report's id in the portfolio's stream), full reports with --portfolio",
+    )
     .action(async (options: TailOptions) => {
       await withApp(ctx, (app) => tail(app, ctx, options));
     });
@@ -115,7 +123,9 @@ async function tail(app: App, ctx: CliContext, options: TailOptions): Promise<vo
       from,
       signal: controller.signal,
     })) {
-      const report = parseStoredReport(entry.report);
+      // The global stream carries summaries; a portfolio's stream full reports.
+      const report =
+        options.portfolio === undefined ? parseStoredSummary(entry.report) : parseStoredReport(entry.report);
       if (!report) {
         ctx.err(`ballast: skipped stream entry ${entry.id}: not a readable report\n`);
         continue;
