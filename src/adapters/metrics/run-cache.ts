@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { BusinessMetrics } from '../../domain/index.js';
 import type { MetricsSource } from './metrics-source.js';
 
@@ -211,7 +212,11 @@ export function createRunCachedSource(source: MetricsSource, opts: RunCacheOptio
         }
         const added = toFetch.length > 0 ? request(run, toFetch) : new Map<string, Cell>();
         const waiting = ids.map((id) => found.get(id) ?? added.get(id)!);
-        const leaves = [...new Set(waiting.map((cell) => cell.request))].map((r) => r.join(signal));
+        const requests = [...new Set(waiting.map((cell) => cell.request))];
+        // One listener per shared request it waits on, and one more: a portfolio whose businesses
+        // other portfolios' requests are fetching can wait on many (not a leak: all are removed).
+        if (signal) setMaxListeners(Math.max(getMaxListeners(signal), requests.length + 10), signal);
+        const leaves = requests.map((r) => r.join(signal));
         try {
           const answers = await untilAborted(Promise.all(waiting.map((cell) => cell.promise)), signal);
           const metrics = new Map<string, BusinessMetrics>();

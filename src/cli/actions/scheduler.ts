@@ -2,9 +2,9 @@ import { createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
 import { type Heartbeat, startHeartbeat } from '../../runtime/heartbeat.js';
+import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
 import { type RunningScheduler, SchedulerAbortedError, startScheduler } from '../../runtime/scheduler.js';
 import { shutdownDeadline } from '../../runtime/shutdown.js';
-import { warnAboutRedisSettings } from '../../runtime/redis-check.js';
 import { shutdownSignal } from '../../runtime/signals.js';
 import type { CliContext } from '../context.js';
 
