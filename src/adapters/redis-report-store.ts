@@ -3,6 +3,7 @@ import { type Portfolio, reportSummary, type WireReport } from '../domain/index.
 import type { RecordArgs } from './history-args.js';
 import type { Keys } from './keys.js';
 import { RedisPortfolioStore } from './redis-portfolio-store.js';
+import { fieldValue, type StreamReport, tailStream } from './redis-report-tail.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
 
 export type CommitResult =
@@ -66,10 +67,7 @@ export interface CommitInput {
   readonly nowMs?: number;
 }
 
-export interface StreamReport {
-  readonly id: string;
-  readonly report: string;
-}
+export type { StreamReport } from './redis-report-tail.js';
 
 /** How many reports are kept, and how long (BALLAST_RETENTION_*). */
 export interface ReportRetention {
@@ -436,57 +434,11 @@ export class RedisReportStore {
   }
 
   /**
-   * Follow a report stream (global, or one portfolio's) from `from` ('$' = only new ones). Uses
-   * its own blocking connection; stops when `signal` aborts.
+   * Follow a report stream (global: summaries; one portfolio's: full reports) from `from` ('$' =
+   * only new ones). Uses its own blocking connection; stops when `signal` aborts.
    */
-  async *tail(options: {
-    portfolioId?: string;
-    from?: string;
-    signal?: AbortSignal;
-  }): AsyncGenerator<StreamReport> {
+  tail(options: { portfolioId?: string; from?: string; signal?: AbortSignal }): AsyncGenerator<StreamReport> {
     const key = options.portfolioId ? this.keys.portfolioReports(options.portfolioId) : this.keys.reports;
-    const reader = this.redis.duplicate();
-    // A duplicate has none of the original's listeners: without one, every failed reconnect while
-    // Redis is down would print ioredis's "Unhandled error event". The original reports outages.
-    reader.on('error', () => {});
-    let last = options.from ?? '$';
-    // While Redis is down the read waits in ioredis's offline queue, which disconnect() does not
-    // flush: the read is raced against the signal, or Ctrl-C during an outage would never return.
-    let stopped: () => void = () => {};
-    const stop = new Promise<null>((resolve) => {
-      stopped = () => resolve(null);
-    });
-    const abort = () => {
-      stopped();
-      reader.disconnect();
-    };
-    options.signal?.addEventListener('abort', abort, { once: true });
-    try {
-      while (!options.signal?.aborted) {
-        const read = reader.xread('BLOCK', 1000, 'STREAMS', key, last).catch((err: unknown) => {
-          if (options.signal?.aborted) return null;
-          throw err;
-        });
-        const result = await Promise.race([read, stop]);
-        if (!result) continue;
-        for (const [, entries] of result) {
-          for (const [id, fields] of entries) {
-            last = id;
-            // The global stream's entries are summaries; a portfolio's are full reports.
-            yield { id, report: fieldValue(fields, 'report') || fieldValue(fields, 'summary') };
-          }
-        }
-      }
-    } finally {
-      options.signal?.removeEventListener('abort', abort);
-      // Not twice: a second disconnect() of a closed connection arms ioredis's 2 s "still open"
-      // timer, which nothing clears, and keeps the process alive that long after Ctrl-C.
-      if (reader.status !== 'end') reader.disconnect();
-    }
+    return tailStream(this.redis, key, options);
   }
-}
-
-function fieldValue(fields: string[], name: string): string {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]!;
-  return '';
 }
