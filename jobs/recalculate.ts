@@ -188,7 +188,7 @@ export const recalculateJob = defineJob({
       switch (committed.status) {
         case 'ok':
           if (!committed.published) {
-            await ctx.reports.publish(portfolioId, runId, reportJson, {
+            await ctx.reports.publish(portfolioId, runId, committed.summary, {
               outcome,
               records,
               proposal,
@@ -210,8 +210,12 @@ export const recalculateJob = defineJob({
           if (payload.fanOut) await circuitAtEnd(ctx, runId);
           return summarise(wire, false);
         case 'dup':
-          if (!committed.published) await ctx.reports.publish(portfolioId, runId, committed.summary);
+          // On Redis Cluster a commit whose second round trip never happened left what it still
+          // owes (outcome, tally, proposals index, audit entry) in its marker: paid now.
+          if (!committed.published)
+            await ctx.reports.publish(portfolioId, runId, committed.summary, committed.pending);
           log.info('run was committed before; nothing applied again');
+          if (payload.fanOut) await circuitAtEnd(ctx, runId);
           return summarise(JSON.parse(committed.summary), true);
         case 'stale':
           log.info({ attempt, version: committed.version }, 'portfolio changed during the run; recomputing');

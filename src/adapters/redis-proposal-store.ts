@@ -78,7 +78,15 @@ export class RedisProposalStore {
       if (proposal) out.push(proposal);
       else stale.push(ids[i]!);
     });
-    if (stale.length > 0) await this.redis.zrem(this.keys.proposals, ...stale);
+    // Only entries whose proposal is still gone: a run may set a new one meanwhile. On Redis
+    // Cluster the two keys are in different slots: the index is trimmed by expiry instead.
+    if (stale.length > 0 && !this.options.cluster) {
+      const prune = this.redis.pipeline() as unknown as Pick<ScriptedRedis, 'ballastPruneIndexEntry'> & {
+        exec(): Promise<unknown>;
+      };
+      for (const id of stale) prune.ballastPruneIndexEntry(this.keys.proposal(id), this.keys.proposals, id);
+      await prune.exec();
+    }
     return out;
   }
 

@@ -16,7 +16,13 @@ export type CommitResult =
    * This run was committed for this portfolio before: its summary (a full report for a run
    * committed before summaries existed), and whether it reached the global stream.
    */
-  | { readonly status: 'dup'; readonly summary: string; readonly published: boolean }
+  | {
+      readonly status: 'dup';
+      readonly summary: string;
+      readonly published: boolean;
+      /** On Redis Cluster, what the unpublished commit still owes (for `publish`). */
+      readonly pending: PublishExtra | null;
+    }
   | { readonly status: 'stale'; readonly version: number }
   | { readonly status: 'gone' };
 
@@ -68,6 +74,18 @@ export interface CommitInput {
 }
 
 export type { StreamReport } from './redis-report-tail.js';
+
+/** What `publish` writes besides the global stream and the channel (Redis Cluster's second round trip). */
+export interface PublishExtra {
+  readonly outcome: RunOutcome;
+  readonly records: Pick<RecordArgs, 'audit' | 'tail'> | null;
+  readonly proposal?: Pick<ProposalWrite, 'op'>;
+  readonly tally?: 'decided' | 'held' | null;
+  readonly nowMs?: number;
+}
+
+/** Marker fields of what an unpublished commit owes (written in the 7-key form only). */
+const PENDING_FIELDS = ['outcome', 'tally', 'proposal_op', 'audit', 'tail'] as const;
 
 /** How many reports are kept, and how long (BALLAST_RETENTION_*). */
 export interface ReportRetention {
@@ -159,7 +177,12 @@ export class RedisReportStore {
       case 'ok':
         return { status: 'ok', summary: value, published: published === '1' };
       case 'dup':
-        return { status: 'dup', summary: value, published: published === '1' };
+        return {
+          status: 'dup',
+          summary: value,
+          published: published === '1',
+          pending: published === '1' ? null : await this.pending(input.portfolioId, input.runId),
+        };
       case 'stale':
         return { status: 'stale', version: Number(value) };
       default:
@@ -180,11 +203,7 @@ export class RedisReportStore {
     portfolioId: string,
     runId: string,
     summaryJson: string,
-    extra:
-      | (Pick<CommitInput, 'outcome' | 'proposal' | 'tally' | 'nowMs'> & {
-          readonly records: RecordArgs | null;
-        })
-      | null = null,
+    extra: PublishExtra | null = null,
   ): Promise<void> {
     const r = this.options.retention;
     const pipeline = this.redis.pipeline();
@@ -221,7 +240,9 @@ export class RedisReportStore {
         pipeline.zrem(this.keys.proposals, portfolioId);
       }
     }
-    const results = await pipeline.hset(this.keys.runMarker(portfolioId, runId), 'published', '1').exec();
+    const marker = this.keys.runMarker(portfolioId, runId);
+    pipeline.hset(marker, 'published', '1').hdel(marker, ...PENDING_FIELDS);
+    const results = await pipeline.exec();
     for (const [err] of results ?? []) if (err) throw err;
     // Counted once: only by the call that added this portfolio to the run's hash (a crash in
     // between loses one count, which the breaker tolerates).
@@ -232,6 +253,25 @@ export class RedisReportStore {
       const done = await tally.expire(runKey, this.options.markerTtlSeconds).exec();
       for (const [err] of done ?? []) if (err) throw err;
     }
+  }
+
+  /** What an unpublished commit left in its marker for the second round trip (Redis Cluster). */
+  private async pending(portfolioId: string, runId: string): Promise<PublishExtra | null> {
+    const [outcome, tally, op, audit, tail] = await this.redis.hmget(
+      this.keys.runMarker(portfolioId, runId),
+      ...PENDING_FIELDS,
+    );
+    if (!outcome) return null;
+    const parts = (tail ?? '').split(',');
+    return {
+      outcome: outcome as RunOutcome,
+      tally: tally === 'decided' || tally === 'held' ? tally : null,
+      proposal: { op: op === 'set' || op === 'clear' ? op : 'keep' },
+      records: audit
+        ? { audit, tail: [parts[0] ?? '0', parts[1] ?? '1', parts[2] ?? '1', parts[3] ?? '0'] }
+        : null,
+      nowMs: Number(parts[0]) || Date.now(),
+    };
   }
 
   /** The guards' tally of a run so far, and whether (why) its circuit breaker opened. */

@@ -78,8 +78,9 @@ return append(KEYS[1], ARGV[5] or 'record', ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `;
 
 /**
- * Remove an index entry whose document is gone (KEYS: portfolio, global index; ARGV: id). Returns
- * 1 when it removed one, 0 when the portfolio exists (or the entry was not there).
+ * Remove an index entry whose document is gone (KEYS: portfolio, global index; ARGV: id; also a
+ * proposal and the proposals index). Returns 1 when it removed one, 0 when the document exists
+ * (or the entry was not there).
  */
 const PRUNE_INDEX_ENTRY = `#!lua
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -162,6 +163,13 @@ if #KEYS == 12 then
   published = '1'
 end
 redis.call('HSET', KEYS[4], 'summary', summary, 'id', id, 'published', published)
+if #KEYS == 7 then
+  -- What the second round trip owes, for a retry to pay should this process die before it.
+  local audit = ''
+  if ARGV[1] == 'write' then audit = ARGV[10] end
+  redis.call('HSET', KEYS[4], 'outcome', ARGV[16], 'tally', ARGV[23], 'proposal_op', op, 'audit', audit,
+    'tail', ARGV[11] .. ',' .. ARGV[12] .. ',' .. ARGV[13] .. ',' .. ARGV[14])
+end
 redis.call('EXPIRE', KEYS[4], ARGV[7])
 return {'ok', summary, published}
 `;

@@ -65,6 +65,8 @@ const PROFIT_TOLERANCE = 0.01;
 /** Margin points of tolerance against profit / revenue. */
 const MARGIN_TOLERANCE = 1;
 const EPSILON = 1e-12;
+/** How far ahead of the worker's clock an `as_of` may be (clocks of two systems differ a little). */
+const FUTURE_SKEW_MS = 3600_000;
 
 /**
  * Why a business's metrics cannot be used, or null. Inconsistent figures are checked first, then
@@ -98,6 +100,13 @@ export function metricProblem(
   if (m.asOf !== undefined) {
     const at = Date.parse(m.asOf);
     const age = nowMs - at;
+    if (age < -FUTURE_SKEW_MS) {
+      return {
+        guard: 'invalid-metrics',
+        businessId: m.businessId,
+        detail: `as_of ${m.asOf} is ${duration(-age)} in the future (clocks may differ by ${duration(FUTURE_SKEW_MS)})`,
+      };
+    }
     if (!(age <= settings.maxMetricsAgeMs)) {
       return {
         guard: 'stale-metrics',
@@ -195,15 +204,20 @@ export function metricJumps(
   return out;
 }
 
-/** The baseline after a run that was not held: the old one for businesses without usable metrics. */
+/**
+ * The baseline once a run's metrics are accepted: the old figures for businesses without usable
+ * metrics, and for those in `keep` (businesses whose figures jumped on a night that moved nothing,
+ * so was not held: a jump is accepted only through an approval, never by a quiet night).
+ */
 export function nextBaseline(
   portfolio: Portfolio,
   previous: Baseline | null,
   usable: ReadonlyMap<string, BusinessMetrics>,
+  keep: ReadonlySet<string> | null = null,
 ): Map<string, MetricFigures> {
   const out = new Map<string, MetricFigures>();
   for (const a of portfolio.allocations) {
-    const m = usable.get(a.businessId);
+    const m = keep?.has(a.businessId) && previous?.has(a.businessId) ? undefined : usable.get(a.businessId);
     const figures = m
       ? { revenue: m.revenue, profit: m.profit, customers: m.customers }
       : previous?.get(a.businessId);

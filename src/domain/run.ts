@@ -156,7 +156,16 @@ export function runPortfolio(input: RunInput): RunOutcome {
     skipped: null,
     durations: null,
   };
-  return { report, portfolio: after, decision, baseline: () => nextBaseline(portfolio, baseline, metrics) };
+  // A held run's proposal carries the new figures (approval accepts them); any other run keeps the
+  // old figures of a business that jumped.
+  const keep =
+    decision.kind === 'hold' || jumps.length === 0 ? null : new Set(jumps.map((j) => j.businessId!));
+  return {
+    report,
+    portfolio: after,
+    decision,
+    baseline: () => nextBaseline(portfolio, baseline, metrics, keep),
+  };
 }
 
 export interface SkipInput {

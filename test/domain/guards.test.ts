@@ -95,6 +95,17 @@ describe('metricProblem: stale metrics', () => {
   });
 });
 
+describe('metricProblem: as_of in the future', () => {
+  it('accepts an hour of clock skew and flags beyond it', () => {
+    const ahead = (ms: number) => new Date(NOW + ms).toISOString();
+    expect(metricProblem(metrics('a', { as_of: ahead(HOUR) }), NOW, DEFAULT_GUARDS)).toBeNull();
+    expect(metricProblem(metrics('a', { as_of: ahead(HOUR + 1000) }), NOW, DEFAULT_GUARDS)).toMatchObject({
+      guard: 'invalid-metrics',
+      detail: expect.stringMatching(/is 1 h in the future/),
+    });
+  });
+});
+
 describe('screenMetrics', () => {
   it('sets aside only the flagged businesses, and returns the same map when none is', () => {
     const clean = new Map([['a', metrics('a')]]);
@@ -357,6 +368,27 @@ describe('runPortfolio with guards', () => {
     expect(byId['d']!.action).toBe('no-metrics');
     expect(out.report.applied).toBe(true);
     expect(out.report.metrics!.businessesWithoutMetrics).toBe(2);
+  });
+
+  it('a jump on a night that moves nothing is flagged, not held, and not taken into the baseline', () => {
+    const locked = { ...portfolio, allocations: portfolio.allocations.map((a) => ({ ...a, locked: true })) };
+    const baseline = run(portfolio, sane).baseline();
+    const jumped = new Map(sane);
+    jumped.set('a', metrics('a', { revenue: 100_000, expenses: 600 }));
+    const out = runPortfolio({
+      portfolio: locked,
+      metrics: jumped,
+      runId: 'r5',
+      reportId: 'r5.p1',
+      trigger: 'cron',
+      now: T0,
+      dryRun: false,
+      guards: { settings, baseline, circuitOpen: null },
+    });
+    expect(out.decision).toEqual({ kind: 'apply' });
+    expect(out.report.flags.map((f) => [f.businessId, f.guard])).toContainEqual(['a', 'metric-jump']);
+    expect(out.baseline().get('a')).toEqual(baseline.get('a'));
+    expect(out.baseline().get('b')).toEqual({ revenue: 1300, profit: 700, customers: 10 });
   });
 
   it('in advisory mode reports and never applies', () => {

@@ -187,6 +187,21 @@ describe('guards on a real run', () => {
     await expect(rejectPendingProposal(app, 'r1', { actor: 'x' })).rejects.toThrow(NotFoundError);
   });
 
+  it('drops the index entry of an expired proposal when listing, and keeps a live one', async () => {
+    source.set(...sane('e'));
+    for (const id of ['e1', 'e2']) {
+      await seed(app, id, ['e1', 'e2', 'e3'], { applyMode: 'approve' });
+      await recalc(id, `manual-${id}-1`);
+    }
+    // e1's proposal expires (its TTL, here by hand): the index still names it until a list.
+    await app.redis.del(app.keys.proposal('e1'));
+    const listed = (await listProposals(app)).proposals.map((p) => p.portfolio_id);
+    expect(listed).toContain('e2');
+    expect(listed).not.toContain('e1');
+    expect(await app.redis.zscore(app.keys.proposals, 'e1')).toBeNull();
+    expect(await app.redis.zscore(app.keys.proposals, 'e2')).not.toBeNull();
+  });
+
   it('an advisory portfolio never moves and leaves no proposal; a dry run shows what would be held', async () => {
     source.set(...sane('a'));
     const p = await seed(app, 'a1', ['a1', 'a2', 'a3'], { applyMode: 'advisory' });
@@ -297,6 +312,17 @@ describe('with BALLAST_REDIS_CLUSTER (the index, tally and audit follow the comm
       });
       expect(await watching).toMatchObject({ total: 2, completed: 2, failed: 0 });
       expect((await runSummary(cl, runId)).outcomes).toMatchObject({ held: 2 });
+      // The second round trip publishes summaries too, with the full report's stream id.
+      const global = await cl.redis.xrange(cl.keys.reports, '-', '+');
+      expect(global).toHaveLength(2);
+      for (const [, fields] of global) {
+        expect(fields[0]).toBe('summary');
+        expect(JSON.parse(fields[1]!)).toMatchObject({
+          run_id: runId,
+          held: { guards: ['approval-required'] },
+        });
+        expect(JSON.parse(fields[1]!).stream_id).toMatch(/^\d+-\d+$/);
+      }
       expect(await cl.reports.runTally(runId)).toMatchObject({ decided: 2, held: 0 });
       const listed = await listProposals(cl);
       expect(listed.proposals.map((x) => x.portfolio_id).sort()).toEqual(['k1', 'k2']);

@@ -92,3 +92,61 @@ describe('committing a run', () => {
     await expectStoredOnce(c);
   });
 });
+
+describe('a commit on Redis Cluster whose second round trip never happened', () => {
+  it('leaves what it owes in its marker, and the retry pays it: outcome, tally, audit entry', async () => {
+    const prefix = `${fixture.prefix}-owed`;
+    const app = testApp(prefix, { env: { BALLAST_REDIS_CLUSTER: 'true' } });
+    apps.push(app);
+    let p = createPortfolio({ id: 'ow', name: 'ow', ownerId: 'o', strategy: 'revenue' }, T);
+    p = await app.store.create(addBusiness(addBusiness(p, 'c1', {}, T), 'c2', {}, T), TEST_EDIT);
+    const { metrics } = await source.fetch(['c1', 'c2']);
+    const outcome = runPortfolio({
+      portfolio: p,
+      metrics,
+      runId: 'r2',
+      reportId: 'r2.ow',
+      trigger: 'cron',
+      now: T,
+      dryRun: false,
+    });
+    const records = app.store.records(p, outcome.portfolio, TEST_EDIT);
+    const input = {
+      portfolioId: 'ow',
+      runId: 'r2',
+      write: { after: outcome.portfolio, records },
+      checkVersion: true,
+      outcome: 'changed' as const,
+      expectedVersion: p.version,
+      reportJson: JSON.stringify(reportToWire(outcome.report)),
+      tally: 'decided' as const,
+    };
+    const first = await app.reports.commit(input);
+    expect(first).toMatchObject({ status: 'ok', published: false });
+    // The process dies here: no publish. The retry finds the run committed, and what it owes.
+    const again = await app.reports.commit(input);
+    expect(again).toMatchObject({
+      status: 'dup',
+      published: false,
+      pending: {
+        outcome: 'changed',
+        tally: 'decided',
+        proposal: { op: 'keep' },
+        records: { audit: records.audit },
+      },
+    });
+    if (again.status !== 'dup') throw new Error('expected dup');
+    await app.reports.publish('ow', 'r2', again.summary, again.pending);
+    expect(await fixture.client.hget(app.keys.runPortfolios('r2'), 'ow')).toBe('changed');
+    expect(await app.reports.runTally('r2')).toMatchObject({ decided: 1, held: 0 });
+    const audit = await fixture.client.xrange(app.keys.audit, '-', '+');
+    expect(audit.map(([, f]) => f[1])).toEqual([
+      expect.stringContaining('"portfolio_id":"ow"'),
+      records.audit,
+    ]);
+    const global = await fixture.client.xrange(app.keys.reports, '-', '+');
+    expect(global.map(([, f]) => f[0])).toEqual(['summary']);
+    const marker = await fixture.client.hgetall(app.keys.runMarker('ow', 'r2'));
+    expect(Object.keys(marker).sort()).toEqual(['id', 'published', 'summary']);
+  });
+});
