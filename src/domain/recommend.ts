@@ -1,5 +1,5 @@
 import { settleBand } from './drift-band.js';
-import { InvariantError, RefusedError, ValidationError } from './errors.js';
+import { InvariantError, ValidationError } from './errors.js';
 import { pct } from './format.js';
 import {
   type Allocation,
@@ -8,48 +8,13 @@ import {
   type Strategy,
   SUM_TOLERANCE,
 } from './model.js';
+import { badScore, InOrderLookup, infeasible, keepSumExact, MOVABLE, sumOver } from './recommend-math.js';
+import type { Action, ActionKind, Recommendation, RecommendOptions } from './recommend-types.js';
 import { type ScoreContext, STRATEGY_LABEL, strategyScore } from './strategies.js';
 import { waterFill } from './water-fill.js';
 
-export const ACTION_KINDS = ['increase', 'decrease', 'maintain', 'locked', 'no-metrics'] as const;
-export type ActionKind = (typeof ACTION_KINDS)[number];
+export * from './recommend-types.js';
 
-export interface Action {
-  readonly businessId: string;
-  readonly action: ActionKind;
-  readonly currentWeight: number;
-  /** The weight after the run; equal to the current weight for maintain, locked and no-metrics. */
-  readonly recommendedWeight: number;
-  readonly reason: string;
-}
-
-export interface Recommendation {
-  readonly portfolioId: string;
-  /** The portfolio version this was computed from: apply refuses any other. */
-  readonly version: number;
-  readonly strategy: Strategy;
-  /** In portfolio order, one per business. */
-  readonly actions: readonly Action[];
-  /** Half the sum of |new - old|. */
-  readonly turnover: number;
-  /** Set when max_turnover scaled every move down by this factor. */
-  readonly turnoverScale: number | null;
-  /** Current weight of the unlocked allocations, and of those among them without metrics. */
-  readonly unlockedWeight: number;
-  readonly missingWeight: number;
-}
-
-export interface RecommendOptions {
-  /** Why a business has no metrics this run (missing, invalid, timed out...), for the report. */
-  readonly missingReasons?: ReadonlyMap<string, string>;
-  /**
-   * Plain drift-band rounds before the indexed ones take over (see drift-band.ts); default
-   * max(8, log2 n). Tests set 0 to run the indexed rounds on small portfolios.
-   */
-  readonly plainRounds?: number;
-}
-
-const MOVABLE = 0;
 const LOCKED = 1;
 const NO_METRICS = 2;
 const MAINTAINED = 3;
@@ -409,94 +374,4 @@ interface ReasonContext {
   readonly turnoverScale: number | null;
   readonly maxTurnover: number;
   readonly missingReasons: ReadonlyMap<string, string> | undefined;
-}
-
-function sumOver(indices: Int32Array, values: Float64Array): number {
-  let total = 0;
-  for (let j = 0; j < indices.length; j++) total += values[indices[j]!]!;
-  return total;
-}
-
-/**
- * The movers absorb the float residue so that the whole portfolio sums to 1 (or stays as it
- * was): like absorbRounding over the allocations that moved, without copying them out.
- */
-function keepSumExact(
-  next: Float64Array,
-  state: Uint8Array,
-  lo: Float64Array,
-  hi: Float64Array,
-  current: Float64Array,
-): void {
-  const n = next.length;
-  let before = 0;
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    before += current[i]!;
-    total += next[i]!;
-  }
-  const target = n > 0 && Math.abs(before - 1) <= 1e-6 ? 1 : before;
-  const residue = target - total;
-  if (residue === 0) return;
-  let best = -1;
-  let bestRoom = 0;
-  for (let i = 0; i < n; i++) {
-    if (state[i] !== MOVABLE || next[i] === current[i]) continue;
-    const room = residue > 0 ? hi[i]! - next[i]! : next[i]! - lo[i]!;
-    if (room > bestRoom) {
-      bestRoom = room;
-      best = i;
-    }
-  }
-  if (best >= 0)
-    next[best] = next[best]! + (residue > 0 ? Math.min(residue, bestRoom) : -Math.min(-residue, bestRoom));
-}
-
-/**
- * Map.get on 100,000 string keys costs a cache miss each. Metrics are usually fetched, and so
- * inserted, in portfolio order: walk the map's entries alongside the allocations and fall back
- * to get() for any business that is not next in line. Same answers as get(), whatever the order.
- */
-class InOrderLookup<V> {
-  readonly #map: ReadonlyMap<string, V>;
-  readonly #entries: Iterator<[string, V]>;
-  #cursor: IteratorResult<[string, V]>;
-
-  constructor(map: ReadonlyMap<string, V>) {
-    this.#map = map;
-    this.#entries = map.entries();
-    this.#cursor = this.#entries.next();
-  }
-
-  get(key: string): V | undefined {
-    const cursor = this.#cursor;
-    if (cursor.done !== true && cursor.value[0] === key) {
-      this.#cursor = this.#entries.next();
-      return cursor.value[1];
-    }
-    return this.#map.get(key);
-  }
-}
-
-function badScore(portfolio: Portfolio, a: Allocation, m: BusinessMetrics, score: number): ValidationError {
-  const figures = `revenue ${m.revenue}, profit ${m.profit}, growth_rate ${m.growthRate}, health_score ${m.healthScore}, target_weight ${a.targetWeight}`;
-  return new ValidationError(
-    `cannot rebalance portfolio ${portfolio.id}: the ${portfolio.strategy} score of business ${a.businessId} is ${score} (${figures}); metrics must be finite numbers`,
-  );
-}
-
-function infeasible(
-  portfolio: Portfolio,
-  problem: 'min-too-high' | 'max-too-low',
-  sumLo: number,
-  sumHi: number,
-  mass: number,
-): RefusedError {
-  const why =
-    problem === 'min-too-high'
-      ? `the minimum weights of the allocations that can move add up to ${pct(sumLo)}, but only ${pct(mass)} is free after locked and metric-less allocations`
-      : `the maximum weights of the allocations that can move add up to ${pct(sumHi)}, but ${pct(mass)} must be placed after locked and metric-less allocations`;
-  return new RefusedError(
-    `cannot rebalance portfolio ${portfolio.id}: ${why}; change the bounds or unlock an allocation`,
-  );
 }
