@@ -23,6 +23,13 @@ export interface RunTally {
   readonly failures: readonly RunFailure[];
 }
 
+export interface WatchOptions {
+  readonly reconcile?: () => Promise<RunTally>;
+  readonly quietMs?: number;
+  readonly signal?: AbortSignal;
+  readonly isRepeat?: (returnvalue: unknown) => boolean;
+}
+
 /**
  * Follows a nightly run: its fan-out job gives the total, and every child job of the run
  * (job id `<runId>.<portfolioId>`) counts as done or failed when it finishes. The events reader
@@ -51,12 +58,7 @@ export function watchRun(
   runId: string,
   fanOutJobId: string,
   onProgress: (progress: RunProgress) => void,
-  options: {
-    readonly reconcile?: () => Promise<RunTally>;
-    readonly quietMs?: number;
-    readonly signal?: AbortSignal;
-    readonly isRepeat?: (returnvalue: unknown) => boolean;
-  } = {},
+  options: WatchOptions = {},
 ): Promise<RunProgress> {
   const childPrefix = `${runId}.`;
   const quietMs = options.quietMs ?? 5000;

@@ -10,7 +10,7 @@ import { type Job, type JobsOptions, type JobType, Queue, QueueEvents } from 'bu
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Keys } from './keys.js';
-import { type RunProgress, type RunTally, watchRun } from './queue-run-watch.js';
+import { type RunProgress, type WatchOptions, watchRun } from './queue-run-watch.js';
 import { finishedJobs } from './queue-worker.js';
 
 /** Operators' jobs carry no priority and so run before prioritized (nightly) ones. */
@@ -222,12 +222,7 @@ export class JobQueue {
     runId: string,
     fanOutJobId: string,
     onProgress: (progress: RunProgress) => void,
-    options: {
-      readonly reconcile?: () => Promise<RunTally>;
-      readonly quietMs?: number;
-      readonly signal?: AbortSignal;
-      readonly isRepeat?: (returnvalue: unknown) => boolean;
-    } = {},
+    options: WatchOptions = {},
   ): Promise<RunProgress> {
     return watchRun(this.queue, this.onError, events, runId, fanOutJobId, onProgress, options);
   }

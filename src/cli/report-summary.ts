@@ -7,10 +7,11 @@ import type { WireReport, WireReportSummary } from '../domain/index.js';
 import { type Column, formatTable } from './output.js';
 
 /**
- * The stored JSON as a report, or null when it is not one. Reports are written by Ballast, but the
+ * The stored JSON as a report (`full`) or as the fields a line needs (a summary of the global
+ * stream, or a report), or null when it is not one. Reports are written by Ballast, but the
  * streams are public and shared: a foreign or truncated entry must not crash an operator's tail.
  */
-export function parseStoredReport(json: string): WireReport | null {
+function parseStored(json: string, full: boolean): Record<string, unknown> | null {
   let value: unknown;
   try {
     value = JSON.parse(json);
@@ -23,33 +24,18 @@ export function parseStoredReport(json: string): WireReport | null {
     typeof r['portfolio_id'] === 'string' &&
     typeof r['run_id'] === 'string' &&
     typeof r['created_at'] === 'string' &&
-    Array.isArray(r['actions']) &&
-    Array.isArray(r['ranking']) &&
     typeof r['turnover'] === 'number' &&
-    typeof r['changes'] === 'number';
-  return ok ? (value as WireReport) : null;
+    typeof r['changes'] === 'number' &&
+    (!full || (Array.isArray(r['actions']) && Array.isArray(r['ranking'])));
+  return ok ? r : null;
 }
 
-/**
- * A stored summary (the global stream's entries) or a full report, as the fields a line needs; null
- * when the JSON is neither.
- */
+export function parseStoredReport(json: string): WireReport | null {
+  return parseStored(json, true) as WireReport | null;
+}
+
 export function parseStoredSummary(json: string): ReportLine | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const r = value as Record<string, unknown>;
-  const ok =
-    typeof r['portfolio_id'] === 'string' &&
-    typeof r['run_id'] === 'string' &&
-    typeof r['created_at'] === 'string' &&
-    typeof r['turnover'] === 'number' &&
-    typeof r['changes'] === 'number';
-  return ok ? (value as ReportLine) : null;
+  return parseStored(json, false) as ReportLine | null;
 }
 
 /** What one line of `reports tail` shows: a summary has it, and so has a full report. */
