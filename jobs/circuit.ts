@@ -7,6 +7,7 @@ import { circuitTrips, describeCircuit } from '../src/domain/index.js';
 import type { JobContext } from './job.js';
 
 type CircuitContext = Pick<JobContext, 'reports' | 'config' | 'log' | 'observe'>;
+type RunEndContext = CircuitContext & Pick<JobContext, 'clock'>;
 
 /**
  * Before a portfolio of the run commits: null while the breaker is closed, else what the held
@@ -20,20 +21,23 @@ export async function circuitBefore(ctx: CircuitContext, runId: string): Promise
 }
 
 /**
- * After a portfolio of the run commits, and after the fan-out records its total: when every
- * portfolio of the run is done, a run too small to have reached the minimum count is judged on
- * its whole. Nothing is left to hold then; the breaker's log line, counter and flag still say so.
+ * After a portfolio of the run commits or fails for good, and after the fan-out records its total:
+ * when every portfolio of the run is done, the run's end is recorded (once: HSETNX), and a run too
+ * small to have reached the breaker's minimum count is judged on its whole. Nothing is left to
+ * hold then; the breaker's log line, counter and flag still say so.
  */
-export async function circuitAtEnd(ctx: CircuitContext, runId: string): Promise<void> {
-  if (!ctx.config.guards.enabled) return;
+export async function checkRunEnd(ctx: RunEndContext, runId: string): Promise<void> {
   try {
     const progress = await ctx.reports.runProgress(runId);
-    if (progress.circuitOpen !== null || progress.total === null) return;
-    if (progress.done < progress.total) return;
+    if (progress.total === null || progress.done < progress.total) return;
+    if (await ctx.reports.recordFinished(runId, ctx.clock().toISOString())) {
+      ctx.log.info({ runId, total: progress.total }, 'nightly run finished');
+    }
+    if (!ctx.config.guards.enabled || progress.circuitOpen !== null) return;
     if (circuitTrips(progress, ctx.config.guards, true)) await open(ctx, runId, progress);
   } catch (err) {
     // The portfolio is committed: a failed check must not fail (and retry) its job.
-    ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'circuit breaker check failed');
+    ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'run end check failed');
   }
 }
 

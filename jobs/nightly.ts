@@ -1,5 +1,5 @@
 import { NIGHTLY_PRIORITY } from '../src/adapters/queue.js';
-import { circuitAtEnd } from './circuit.js';
+import { checkRunEnd } from './circuit.js';
 import { defineJob } from './job.js';
 import { nightlyPayload, type RecalculatePayload, recalculateJobId } from './payloads.js';
 
@@ -20,9 +20,14 @@ export const nightlyJob = defineJob({
   handler: async (payload, ctx): Promise<NightlyResult> => {
     const { runId } = payload;
     const { log } = ctx; // bound to the job id and run id already
+    await ctx.reports.recordStarted(runId, ctx.clock().toISOString());
     let total = 0;
     for await (const ids of ctx.store.idChunks(ctx.config.fanOutChunk)) {
       if (ctx.signal.aborted) throw new Error('fan-out aborted: the worker is shutting down');
+      if (await ctx.reports.runCancelled(runId)) {
+        log.warn({ fannedOut: total }, 'nightly run cancelled by an operator: fan-out stopped');
+        break;
+      }
       await ctx.queue.addBulk(
         ids.map((portfolioId) => {
           const data: RecalculatePayload = {
@@ -46,7 +51,7 @@ export const nightlyJob = defineJob({
     }
     await ctx.reports.recordFanOut(runId, total, ctx.clock().toISOString());
     // Every portfolio may have committed before the total was recorded.
-    await circuitAtEnd(ctx, runId);
+    await checkRunEnd(ctx, runId);
     log.info({ total }, 'nightly run fanned out');
     return { runId, total };
   },

@@ -15,7 +15,7 @@ import {
   skipReason,
 } from '../src/domain/index.js';
 import { runActor } from '../src/services/actor.js';
-import { circuitAtEnd, circuitBefore } from './circuit.js';
+import { checkRunEnd, circuitBefore } from './circuit.js';
 import { defineJob, type JobContext } from './job.js';
 import { recalculatePayload } from './payloads.js';
 
@@ -75,6 +75,7 @@ export const recalculateJob = defineJob({
         const first = await ctx.reports.recordGone(runId, portfolioId);
         const pruned = await ctx.store.pruneIndexEntry(portfolioId);
         log.warn({ pruned }, `${PORTFOLIO_GONE}: skipped without a report, its index entry removed`);
+        await checkRunEnd(ctx, runId);
         return { portfolioId, runId, reportId: null, skipped: PORTFOLIO_GONE, gone: true, duplicate: !first };
       }
       const now = ctx.clock().toISOString();
@@ -207,7 +208,7 @@ export const recalculateJob = defineJob({
             log.info({ changes: report.changes, applied: report.applied, skipped: skip }, 'run committed');
           }
           ctx.observe?.('turnover', report.turnover);
-          if (payload.fanOut) await circuitAtEnd(ctx, runId);
+          if (payload.fanOut) await checkRunEnd(ctx, runId);
           return summarise(wire, false);
         case 'dup':
           // On Redis Cluster a commit whose second round trip never happened left what it still
@@ -215,7 +216,7 @@ export const recalculateJob = defineJob({
           if (!committed.published)
             await ctx.reports.publish(portfolioId, runId, committed.summary, committed.pending);
           log.info('run was committed before; nothing applied again');
-          if (payload.fanOut) await circuitAtEnd(ctx, runId);
+          if (payload.fanOut) await checkRunEnd(ctx, runId);
           return summarise(JSON.parse(committed.summary), true);
         case 'stale':
           log.info({ attempt, version: committed.version }, 'portfolio changed during the run; recomputing');

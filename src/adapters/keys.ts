@@ -35,6 +35,16 @@ export interface Keys {
    * dry-run), written when the run commits each one. Expires with the run markers.
    */
   runPortfolios(runId: string): string;
+  /**
+   * Sorted set of nightly runs, scored by when each was queued (ms): `ballast runs list`. Entries
+   * older than the run markers' life are dropped by the write that adds one.
+   */
+  readonly runs: string;
+  /**
+   * Hash of the portfolios of a run whose job failed for good: portfolio id -> the error. Expires
+   * with the run markers.
+   */
+  runFailed(runId: string): string;
   /** Stream of a portfolio's versions: one `record` (history record JSON) per change. */
   history(portfolioId: string): string;
   /** Stream of every change to every portfolio: one `record` (audit entry JSON) each. */
@@ -77,6 +87,8 @@ export function createKeys(prefix: string): Keys {
     run: (runId) => `${prefix}:run:${runId}`,
     runGone: (runId) => `${prefix}:run:${runId}:gone`,
     runPortfolios: (runId) => `${prefix}:run:${runId}:portfolios`,
+    runs: `${prefix}:runs`,
+    runFailed: (runId) => `${prefix}:run:${runId}:failed`,
     history: (id) => `${prefix}:{${id}}:history`,
     audit: `${prefix}:audit`,
     proposal: (id) => `${prefix}:{${id}}:proposal`,

@@ -62,6 +62,8 @@ export interface AddJob {
 }
 
 const UNFINISHED: JobType[] = ['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'];
+/** Not started: what `jobs cancel` and `runs cancel` may remove. */
+const PENDING: JobType[] = ['waiting', 'prioritized', 'delayed'];
 
 export class JobQueue {
   readonly queue: Queue;
@@ -236,6 +238,41 @@ export class JobQueue {
   async hasUnfinished(prefixes: readonly string[]): Promise<boolean> {
     const ids = await this.queue.getRanges(UNFINISHED, 0, -1);
     return ids.some((id) => prefixes.some((p) => id.startsWith(p)));
+  }
+
+  /**
+   * Jobs in these states, newest first as BullMQ orders each state, `start` to `end` inclusive
+   * (BullMQ's paging: over the states together).
+   */
+  async listJobs(states: readonly JobType[], start: number, end: number): Promise<JobInfo[]> {
+    const out: JobInfo[] = [];
+    for (const state of states) {
+      const jobs = await this.queue.getJobs([state], 0, end);
+      for (const job of jobs) if (job) out.push(describeJob(job, state));
+    }
+    return out.slice(start, end + 1);
+  }
+
+  /** The ids of the jobs not yet started (waiting, prioritized, delayed) whose id starts with `prefix`. */
+  async pendingJobIds(prefix: string): Promise<string[]> {
+    const ids = await this.queue.getRanges(PENDING, 0, -1);
+    return ids.filter((id) => id.startsWith(prefix));
+  }
+
+  /**
+   * Removes a job that has not started (waiting, prioritized or delayed): its state, or null when it
+   * was removed. A job that started meanwhile is not touched (BullMQ refuses to remove a locked job).
+   */
+  async removePending(jobId: string): Promise<string | null> {
+    const state = await this.queue.getJobState(jobId);
+    if (!(PENDING as string[]).includes(state)) return state;
+    try {
+      const removed = await this.queue.remove(jobId);
+      return removed === 1 ? null : await this.queue.getJobState(jobId);
+    } catch {
+      // Taken by a worker between the state read and the removal.
+      return this.queue.getJobState(jobId);
+    }
   }
 
   async failedReason(jobId: string): Promise<string | null> {

@@ -63,3 +63,25 @@ export function startHeartbeat(
     },
   };
 }
+
+/**
+ * The hosts with a live worker under this prefix (a `worker` or `start` role's heartbeat): what
+ * `enqueue --wait` checks before warning that nothing will run its job.
+ */
+export async function liveWorkerHosts(redis: Redis, keys: Keys): Promise<string[]> {
+  const hosts: string[] = [];
+  for (const role of ['worker', 'start'] as const) {
+    const prefix = keys.heartbeat(role, '');
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of found) hosts.push(key.slice(prefix.length));
+    } while (cursor !== '0');
+  }
+  return [...new Set(hosts)].sort();
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}

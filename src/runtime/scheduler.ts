@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import { nightlyJobId } from '../../jobs/payloads.js';
-import { NIGHTLY_PRIORITY } from '../adapters/queue.js';
 import { ScheduleStore } from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
+import { schedulerActor } from '../services/actor.js';
+import { enqueueNightly } from '../services/runs.js';
 import { abortable, abortableSleep } from './abortable.js';
 import { nextSlot, nextSlots, parseSchedule, previousSlot, slotAt } from './cron-slots.js';
 import { cronRunId } from './run-ids.js';
@@ -96,21 +97,16 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
   const runExists = async (runId: string): Promise<boolean> =>
     (await app.queue.getJob(nightlyJobId(runId))) !== null || (await app.reports.fanOutTotal(runId)) !== null;
 
-  const enqueue = async (runId: string, catchUp: boolean): Promise<void> => {
+  const enqueue = async (slot: Date, catchUp: boolean): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await app.queue.add({
-          name: 'nightly',
-          data: { runId, trigger: 'cron', catchUp },
-          jobId: nightlyJobId(runId),
-          priority: NIGHTLY_PRIORITY,
-        });
+        await enqueueNightly(app, { trigger: 'cron', actor: schedulerActor(), slot, catchUp });
         return;
       } catch (err) {
         const delay = retryDelaysMs[attempt];
         if (delay === undefined || closing.signal.aborted) throw err;
         log.warn(
-          { runId, attempt: attempt + 1, err: errorMessage(err) },
+          { runId: cronRunId(slot), attempt: attempt + 1, err: errorMessage(err) },
           'could not enqueue the nightly run; retrying',
         );
         await abortableSleep(delay, closing.signal);
@@ -164,7 +160,7 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
       }
     }
     try {
-      await enqueue(runId, catchUp);
+      await enqueue(slot, catchUp);
     } catch (err) {
       await store
         .releaseClaim(runId, claim)

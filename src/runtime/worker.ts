@@ -1,5 +1,7 @@
 import type { Worker } from 'bullmq';
+import { checkRunEnd } from '../../jobs/circuit.js';
 import type { JobContext } from '../../jobs/job.js';
+import { recalculatePayload } from '../../jobs/payloads.js';
 import { isJobName, jobRegistry } from '../../jobs/registry.js';
 import { createWorker, type Processor } from '../adapters/queue-worker.js';
 import { createRedis } from '../adapters/redis.js';
@@ -104,7 +106,7 @@ export async function startWorker(
     );
   const worker = createWorker(app.config, app.keys, connection, tracked);
   worker.on('error', (err) => app.log.warn({ err: err.message }, 'worker error'));
-  worker.on('failed', (job, err) =>
+  worker.on('failed', (job, err) => {
     app.log.warn(
       {
         jobId: job?.id,
@@ -114,8 +116,10 @@ export async function startWorker(
         err: err.message,
       },
       'job attempt failed',
-    ),
-  );
+    );
+    // BullMQ sets finishedOn only when the job failed for good (no retry left).
+    if (job?.name === 'recalculate' && job.finishedOn) void recordFinalFailure(app, job.data, err.message);
+  });
   void worker.run().catch((err: unknown) => app.log.error({ err: String(err) }, 'worker stopped'));
   try {
     await abortable(worker.waitUntilReady(), options.signal, () => new WorkerAbortedError());
@@ -158,4 +162,23 @@ export async function startWorker(
       return closing;
     },
   };
+}
+
+/**
+ * A nightly run's portfolio whose job failed for good: the run keeps why (BullMQ trims its failed
+ * jobs), and counts it as done, so that the run can end.
+ */
+async function recordFinalFailure(app: App, data: unknown, reason: string): Promise<void> {
+  const parsed = recalculatePayload.safeParse(data);
+  if (!parsed.success || !parsed.data.fanOut) return;
+  const { runId, portfolioId } = parsed.data;
+  try {
+    await app.reports.recordFailed(runId, portfolioId, reason);
+    await checkRunEnd(app, runId);
+  } catch (err) {
+    app.log.warn(
+      { runId, portfolioId, err: err instanceof Error ? err.message : String(err) },
+      'could not record a failed portfolio of the run',
+    );
+  }
 }

@@ -17,3 +17,5 @@ export function cliActor(configured: string | undefined): string {
 
 export const apiActor = (tokenName: string): string => `api:${tokenName}`;
 export const runActor = (runId: string): string => `run:${runId}`;
+/** The scheduler's own runs: `scheduler:<host>`. */
+export const schedulerActor = (): string => `scheduler:${hostname()}`;

@@ -18,6 +18,7 @@ export async function runSummary(app: Pick<App, 'reports'>, runId: string): Prom
     advisory: 0,
     skipped: 0,
     'dry-run': 0,
+    cancelled: 0,
   };
   for await (const page of app.reports.runOutcomes(runId)) {
     for (const [, o] of page) if (Object.hasOwn(outcomes, o)) outcomes[o]++;

@@ -1,8 +1,6 @@
 /** SPEC section 6's additions: enqueue runs, follow jobs, read published reports. */
-import { type NightlyPayload, nightlyJobId } from '../../../jobs/payloads.js';
-import { OPERATOR_PRIORITY } from '../../adapters/queue.js';
 import { NotFoundError } from '../../domain/index.js';
-import { manualRunId } from '../../runtime/run-ids.js';
+import { enqueueNightly } from '../../services/runs.js';
 import type { RegisterRoutes } from '../context.js';
 import { enqueueRecalculate } from '../rebalance.js';
 import { errorResponses, jobParams, portfolioParams } from '../schemas/common.js';
@@ -58,11 +56,8 @@ export const registerRunRoutes: RegisterRoutes = (server, ctx) => {
         response: { 202: enqueuedResponse },
       },
     },
-    async (_request, reply) => {
-      const runId = manualRunId(app.clock(), 'nightly');
-      const jobId = nightlyJobId(runId);
-      const data: NightlyPayload = { runId, trigger: 'manual' };
-      await app.queue.add({ name: 'nightly', data, jobId, priority: OPERATOR_PRIORITY });
+    async (request, reply) => {
+      const { runId, jobId } = await enqueueNightly(app, { trigger: 'manual', actor: request.actor });
       reply.code(202);
       return { job_id: jobId, run_id: runId };
     },

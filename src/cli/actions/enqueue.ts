@@ -1,12 +1,16 @@
 import { nightlyJobId, recalculateJobId } from '../../../jobs/payloads.js';
 import { GONE_WITHOUT_REPORT, PORTFOLIO_GONE } from '../../../jobs/recalculate.js';
 import { JobFailedError, OPERATOR_PRIORITY, type RunProgress } from '../../adapters/queue.js';
+import { redactUrl } from '../../adapters/redis.js';
 import type { RunOutcome } from '../../adapters/redis-report-store.js';
 import type { App } from '../../app.js';
 import { RefusedError, skipReason } from '../../domain/index.js';
 import { followRun } from '../../runtime/follow-run.js';
+import { liveWorkerHosts } from '../../runtime/heartbeat.js';
 import { manualRunId } from '../../runtime/run-ids.js';
+import { cliActor } from '../../services/actor.js';
 import { type RunSummary, runSummary } from '../../services/run-summary.js';
+import { enqueueNightly as enqueueNightlyRun } from '../../services/runs.js';
 import type { CliContext } from '../context.js';
 import { HeldError, UsageError } from '../errors.js';
 import { formatJson, formatTable, tableStream } from '../output.js';
@@ -18,10 +22,13 @@ export interface RecalculateOptions {
   wait?: boolean;
   json?: boolean;
   failOnHeld?: boolean;
+  noWorkerWarnMs?: number;
 }
 
 export interface NightlyOptions {
   wait?: boolean;
+  /** How long `--wait` waits for a worker's heartbeat before warning (default 10 s; tests use less). */
+  noWorkerWarnMs?: number;
   json?: boolean;
   failOnHeld?: boolean;
   /** Portfolios whose reports are read back and printed at once (default 500; tests use less). */
@@ -52,6 +59,10 @@ export async function enqueueRecalculate(
       );
       return;
     }
+    const first = `queued job ${jobId} (run ${runId})\n`;
+    if (options.json) ctx.err(first);
+    else ctx.out(first);
+    const warning = warnWithoutWorker(app, ctx, options.noWorkerWarnMs);
     try {
       await app.queue.waitFor(jobId, events, undefined, {
         // Trimmed from the kept completed jobs (a busy queue): its report says it finished.
@@ -63,6 +74,8 @@ export async function enqueueRecalculate(
       });
     } catch (err) {
       throw new RefusedError(`job ${jobId} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      warning.cancel();
     }
     const report = await app.reports.runReport(portfolio.id, runId);
     if (!report) throw new RefusedError(`job ${jobId} finished but its report is missing`);
@@ -87,12 +100,7 @@ export async function enqueueNightly(app: App, ctx: CliContext, options: Nightly
     const watching = events
       ? followRun(app, events, runId, progressPrinter(ctx, ctx.now()), { signal: stop.signal })
       : undefined;
-    await app.queue.add({
-      name: 'nightly',
-      data: { runId, trigger: 'manual' },
-      jobId,
-      priority: OPERATOR_PRIORITY,
-    });
+    await enqueueNightlyRun(app, { trigger: 'manual', actor: cliActor(app.config.actor), runId });
     if (!watching) {
       ctx.out(
         options.json
@@ -101,7 +109,12 @@ export async function enqueueNightly(app: App, ctx: CliContext, options: Nightly
       );
       return;
     }
-    const progress = await watching;
+    // First, before waiting: an interrupted wait still leaves the id to follow with `runs show`.
+    const first = `queued nightly run ${runId} (job ${jobId}); follow it with: ballast runs show ${runId} --wait\n`;
+    if (options.json) ctx.err(first);
+    else ctx.out(first);
+    const warning = warnWithoutWorker(app, ctx, options.noWorkerWarnMs);
+    const progress = await watching.finally(() => warning.cancel());
     const summary = await runSummary(app, runId);
     await printRun(app, ctx, runId, progress, summary, options.json === true, options.pageSize ?? PAGE);
     if (progress.failed > 0) {
@@ -335,5 +348,34 @@ function progressPrinter(ctx: CliContext, started: Date): (p: RunProgress) => vo
     if (!finished && now - lastLine < 1000) return;
     lastLine = now;
     ctx.err(`progress: ${done}/${total} portfolios, ${p.failed} failed, ${elapsed}s\n`);
+  };
+}
+
+const NO_WORKER_WARN_MS = 10_000;
+
+/**
+ * Warns once, on stderr, when no worker under this prefix has a heartbeat `afterMs` into a wait:
+ * with no worker (or under a mistyped BALLAST_PREFIX) the job would wait silently forever.
+ */
+function warnWithoutWorker(app: App, ctx: CliContext, afterMs = NO_WORKER_WARN_MS): { cancel(): void } {
+  let cancelled = false;
+  const timer = setTimeout(() => {
+    void liveWorkerHosts(app.redis, app.keys)
+      .then((hosts) => {
+        if (cancelled || hosts.length > 0) return;
+        ctx.err(
+          `warning: no worker is running for prefix ${app.keys.prefix} on ${redactUrl(app.config.redisUrl)} ` +
+            '(no worker heartbeat): the job waits until one starts (node bin/ballast.js worker), ' +
+            'or check BALLAST_PREFIX and REDIS_URL\n',
+        );
+      })
+      .catch(() => undefined);
+  }, afterMs);
+  timer.unref();
+  return {
+    cancel() {
+      cancelled = true;
+      clearTimeout(timer);
+    },
   };
 }

@@ -1,0 +1,388 @@
+/**
+ * Runs as an operator sees them (`ballast runs list|show|cancel`, `GET /runs`, the console): who
+ * asked for each, when it ran, what it did to each portfolio. Read from the run's records in Redis,
+ * which outlive BullMQ's kept jobs (they expire with the run markers, BALLAST_RUN_MARKER_TTL_S).
+ */
+import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
+import { NIGHTLY_PRIORITY, OPERATOR_PRIORITY } from '../adapters/queue.js';
+import type { RunOutcome, RunRecord } from '../adapters/redis-run-store.js';
+import type { App } from '../app.js';
+import { NotFoundError, RefusedError } from '../domain/index.js';
+import { type RunState, runIsLive, runState, TURNOVER_BUCKETS, turnoverBucket } from '../domain/run-state.js';
+import { cronRunId, manualRunId } from '../runtime/run-ids.js';
+
+type Deps = Pick<App, 'reports' | 'queue' | 'clock' | 'config'>;
+
+export const DEFAULT_RUNS_LIMIT = 20;
+export const MAX_RUNS_LIMIT = 500;
+export const DEFAULT_RUN_PORTFOLIOS = 200;
+export const MAX_RUN_PORTFOLIOS = 10_000;
+const PAGE = 500;
+
+/** What a run did, counted: the outcomes of its portfolios, and those gone or failed for good. */
+export interface RunCounts {
+  changed: number;
+  unchanged: number;
+  held: number;
+  advisory: number;
+  skipped: number;
+  dry_run: number;
+  cancelled: number;
+  gone: number;
+  failed: number;
+}
+
+export interface WireRun {
+  readonly run_id: string;
+  readonly trigger: string | null;
+  readonly slot: string | null;
+  readonly actor: string | null;
+  readonly catch_up: boolean;
+  readonly queued_at: string | null;
+  readonly started_at: string | null;
+  readonly finished_at: string | null;
+  readonly cancelled_at: string | null;
+  readonly cancelled_by: string | null;
+  readonly state: RunState;
+  /** Portfolios fanned out; null until the fan-out has ended. */
+  readonly total: number | null;
+  readonly done: number;
+  readonly counts: RunCounts;
+  readonly circuit_open: string | null;
+}
+
+export type PortfolioOutcome = RunOutcome | 'gone' | 'failed';
+
+export interface WireRunPortfolio {
+  readonly portfolio_id: string;
+  readonly outcome: PortfolioOutcome;
+  readonly report_id: string | null;
+  readonly changes: number | null;
+  readonly turnover: number | null;
+  /** Why it was skipped (paused, archived...), when it was. */
+  readonly skipped: string | null;
+  /** Why it was held: each guard and its detail (read from the full report). */
+  readonly held: readonly { readonly guard: string; readonly detail: string }[] | null;
+  /** Why its job failed for good. */
+  readonly error: string | null;
+}
+
+export interface WireRunDetail extends WireRun {
+  readonly turnover: readonly { readonly bucket: string; readonly count: number }[];
+  /** How many portfolios the run has a record of; `portfolios` lists the first `limit` of them. */
+  readonly portfolios_total: number;
+  readonly portfolios: readonly WireRunPortfolio[];
+}
+
+interface Stats {
+  readonly counts: RunCounts;
+  readonly turnover: number[];
+}
+
+export interface EnqueueNightlyOptions {
+  readonly trigger: 'cron' | 'manual';
+  readonly actor: string;
+  /** A scheduled (or backfilled) run's slot: its run id is the slot's. */
+  readonly slot?: Date | undefined;
+  readonly catchUp?: boolean | undefined;
+  /** An operator's run id chosen beforehand (to follow the run before it is queued). */
+  readonly runId?: string | undefined;
+}
+
+/**
+ * Queues a nightly run and records it in the runs index first (so that `runs list` shows it while
+ * it waits for a worker). The run id of a slot is the slot's: queueing a slot twice adds nothing.
+ */
+export async function enqueueNightly(
+  app: Pick<App, 'reports' | 'queue' | 'clock'>,
+  options: EnqueueNightlyOptions,
+): Promise<{ runId: string; jobId: string }> {
+  const now = app.clock();
+  const runId = options.runId ?? (options.slot ? cronRunId(options.slot) : manualRunId(now, 'nightly'));
+  const jobId = nightlyJobId(runId);
+  const catchUp = options.catchUp === true;
+  await app.reports.recordQueued(
+    {
+      runId,
+      trigger: options.trigger,
+      slot: options.slot?.toISOString() ?? null,
+      actor: options.actor,
+      catchUp,
+    },
+    now,
+  );
+  await app.queue.add({
+    name: 'nightly',
+    data: { runId, trigger: options.trigger, catchUp },
+    jobId,
+    priority: options.trigger === 'cron' ? NIGHTLY_PRIORITY : OPERATOR_PRIORITY,
+  });
+  return { runId, jobId };
+}
+
+/** The newest runs first (nightly runs: scheduled, backfilled and operators'). */
+export async function listRuns(app: Deps, limit = DEFAULT_RUNS_LIMIT): Promise<WireRun[]> {
+  const ids = await app.reports.recentRunIds(limit);
+  const records = await app.reports.runRecords(ids);
+  const out: WireRun[] = [];
+  for (const record of records) {
+    if (record) out.push(await describeRun(app, record));
+  }
+  return out;
+}
+
+/** One run: its counts, turnover distribution and its portfolios (those needing a look first). */
+export async function showRun(
+  app: Deps,
+  runId: string,
+  options: { readonly limit?: number; readonly outcome?: PortfolioOutcome } = {},
+): Promise<WireRunDetail> {
+  const record = await requireRun(app, runId);
+  const run = await describeRun(app, record);
+  const stats = await runStats(app, record, run.state, true);
+  const all = await runPortfolios(app, runId, options.outcome);
+  const limit = options.limit ?? DEFAULT_RUN_PORTFOLIOS;
+  const page = all.slice(0, limit);
+  const held = page.filter((p) => p.outcome === 'held' || p.outcome === 'advisory');
+  const reports = await app.reports.runReports(
+    held.map((p) => p.portfolio_id),
+    runId,
+  );
+  const reasons = new Map<string, WireRunPortfolio['held']>();
+  held.forEach((p, i) => {
+    const text = reports[i];
+    if (!text) return;
+    const report = JSON.parse(text) as { held?: { reasons?: { guard: string; detail: string }[] } | null };
+    reasons.set(
+      p.portfolio_id,
+      report.held?.reasons?.map((r) => ({ guard: r.guard, detail: r.detail })) ?? null,
+    );
+  });
+  return {
+    ...run,
+    turnover: TURNOVER_BUCKETS.map((b, i) => ({ bucket: b.label, count: stats.turnover[i] ?? 0 })),
+    portfolios_total: all.length,
+    portfolios: page.map((p) =>
+      reasons.has(p.portfolio_id) ? { ...p, held: reasons.get(p.portfolio_id)! } : p,
+    ),
+  };
+}
+
+export interface CancelResult {
+  readonly run_id: string;
+  /** Portfolios whose jobs were removed before they started. */
+  readonly cancelled: number;
+  /** Whether the fan-out itself was removed before it started (then no portfolio runs). */
+  readonly fan_out_cancelled: boolean;
+  readonly state: RunState;
+}
+
+/**
+ * Cancels what of a run has not started: its fan-out if it is still queued (a running fan-out stops
+ * at its next chunk), and every portfolio job still waiting. Jobs already running finish.
+ */
+export async function cancelRun(app: Deps, runId: string, actor: string): Promise<CancelResult> {
+  const record = await requireRun(app, runId);
+  const before = await describeRun(app, record);
+  if (!runIsLive(before.state)) {
+    throw new RefusedError(`run ${runId} is ${before.state}: only a queued or running run can be cancelled`);
+  }
+  await app.reports.recordCancelledRun(runId, app.clock().toISOString(), actor);
+  const fanOutCancelled = (await app.queue.removePending(nightlyJobId(runId))) === null;
+  const prefix = recalculateJobId(runId, '');
+  let cancelled = 0;
+  for (;;) {
+    const ids = (await app.queue.pendingJobIds(prefix)).slice(0, PAGE);
+    if (ids.length === 0) break;
+    const removed: string[] = [];
+    await Promise.all(
+      ids.map(async (id) => {
+        if ((await app.queue.removePending(id)) === null) removed.push(id.slice(prefix.length));
+      }),
+    );
+    await app.reports.recordCancelled(runId, removed);
+    cancelled += removed.length;
+    if (removed.length === 0) break;
+  }
+  const progress = await app.reports.runProgress(runId);
+  if (progress.total !== null && progress.done >= progress.total) {
+    await app.reports.recordFinished(runId, app.clock().toISOString());
+  }
+  const [after] = await app.reports.runRecords([runId]);
+  const state = after ? (await describeRun(app, after)).state : 'cancelled';
+  return { run_id: runId, cancelled, fan_out_cancelled: fanOutCancelled, state };
+}
+
+async function requireRun(app: Deps, runId: string): Promise<RunRecord> {
+  const [record] = await app.reports.runRecords([runId]);
+  if (record) return record;
+  if (await app.queue.getJob(nightlyJobId(runId))) {
+    // Queued by a version that did not record runs: its fan-out job is all there is.
+    return emptyRecord(runId);
+  }
+  throw new NotFoundError(
+    `run ${runId} not found: runs are kept ${Math.round(app.config.runMarkerTtlSeconds / 86400)} days (BALLAST_RUN_MARKER_TTL_S); ballast runs list shows the recent ones`,
+  );
+}
+
+async function describeRun(app: Deps, record: RunRecord): Promise<WireRun> {
+  const done = record.committed + record.gone + record.failed;
+  const fanOutJob =
+    record.total === null && record.finishedAt === null
+      ? ((await app.queue.getJob(nightlyJobId(record.runId)))?.state ?? null)
+      : null;
+  const state = runState({ ...record, done, fanOutJob });
+  const stats = await runStats(app, record, state, false);
+  return {
+    run_id: record.runId,
+    trigger: record.trigger,
+    slot: record.slot,
+    actor: record.actor,
+    catch_up: record.catchUp,
+    queued_at: record.queuedAt,
+    started_at: record.startedAt,
+    finished_at: record.finishedAt,
+    cancelled_at: record.cancelledAt,
+    cancelled_by: record.cancelledBy,
+    state,
+    total: record.total,
+    done,
+    counts: stats.counts,
+    circuit_open: record.circuitOpen,
+  };
+}
+
+/**
+ * A run's counts (and, when asked, its turnover distribution): from its kept stats once it has
+ * finished, else counted from its records a page at a time; a finished run's are then kept.
+ */
+async function runStats(app: Deps, record: RunRecord, state: RunState, turnover: boolean): Promise<Stats> {
+  if (record.stats) return JSON.parse(record.stats) as Stats;
+  const counts = emptyCounts();
+  const buckets = TURNOVER_BUCKETS.map(() => 0);
+  const finished = state === 'finished' && record.total !== null;
+  for await (const page of app.reports.runOutcomes(record.runId, PAGE)) {
+    for (const [, outcome] of page) {
+      const key = (outcome === 'dry-run' ? 'dry_run' : outcome) as keyof RunCounts;
+      if (Object.hasOwn(counts, key)) counts[key]++;
+    }
+    if (!turnover && !finished) continue;
+    const summaries = await app.reports.markerSummaries(
+      page.map(([id]) => id),
+      record.runId,
+    );
+    for (const summary of summaries) {
+      if (summary) buckets[turnoverBucket((JSON.parse(summary) as { turnover: number }).turnover)]!++;
+    }
+  }
+  counts.gone = record.gone;
+  counts.failed = record.failed;
+  const stats = { counts, turnover: buckets };
+  if (finished) await app.reports.keepStats(record.runId, JSON.stringify(stats));
+  return stats;
+}
+
+const ATTENTION: readonly PortfolioOutcome[] = [
+  'failed',
+  'held',
+  'advisory',
+  'changed',
+  'cancelled',
+  'skipped',
+  'unchanged',
+  'dry-run',
+  'gone',
+];
+
+/** Every portfolio the run has a record of, those needing a look first, then by id. */
+async function runPortfolios(
+  app: Deps,
+  runId: string,
+  only: PortfolioOutcome | undefined,
+): Promise<WireRunPortfolio[]> {
+  const out = new Map<string, WireRunPortfolio>();
+  for await (const page of app.reports.runFailures(runId, PAGE)) {
+    for (const [id, error] of page) out.set(id, entry(id, 'failed', null, error));
+  }
+  for await (const page of app.reports.runOutcomes(runId, PAGE)) {
+    const summaries = await app.reports.markerSummaries(
+      page.map(([id]) => id),
+      runId,
+    );
+    for (const [i, [id, outcome]] of page.entries()) {
+      out.set(id, entry(id, outcome, summaries[i] ?? null, null));
+    }
+  }
+  for await (const ids of app.reports.goneIds(runId, PAGE)) {
+    for (const id of ids) if (!out.has(id)) out.set(id, entry(id, 'gone', null, null));
+  }
+  const rank = (o: PortfolioOutcome) => ATTENTION.indexOf(o);
+  return [...out.values()]
+    .filter((p) => only === undefined || p.outcome === only)
+    .sort((a, b) => rank(a.outcome) - rank(b.outcome) || (a.portfolio_id < b.portfolio_id ? -1 : 1));
+}
+
+function entry(
+  id: string,
+  outcome: PortfolioOutcome,
+  summaryJson: string | null,
+  error: string | null,
+): WireRunPortfolio {
+  const summary = summaryJson
+    ? (JSON.parse(summaryJson) as {
+        report_id: string;
+        changes: number;
+        turnover: number;
+        skipped: { reason: string } | null;
+        held: { guards: string[] } | null;
+      })
+    : null;
+  return {
+    portfolio_id: id,
+    outcome,
+    report_id: summary?.report_id ?? null,
+    changes: summary?.changes ?? null,
+    turnover: summary?.turnover ?? null,
+    skipped: summary?.skipped?.reason ?? null,
+    held: summary?.held ? summary.held.guards.map((guard) => ({ guard, detail: '' })) : null,
+    error,
+  };
+}
+
+function emptyCounts(): RunCounts {
+  return {
+    changed: 0,
+    unchanged: 0,
+    held: 0,
+    advisory: 0,
+    skipped: 0,
+    dry_run: 0,
+    cancelled: 0,
+    gone: 0,
+    failed: 0,
+  };
+}
+
+function emptyRecord(runId: string): RunRecord {
+  return {
+    runId,
+    trigger: null,
+    slot: null,
+    actor: null,
+    catchUp: false,
+    queuedAt: null,
+    startedAt: null,
+    fannedOutAt: null,
+    finishedAt: null,
+    cancelledAt: null,
+    cancelledBy: null,
+    stats: null,
+    total: null,
+    decided: 0,
+    held: 0,
+    circuitOpen: null,
+    committed: 0,
+    gone: 0,
+    failed: 0,
+  };
+}
