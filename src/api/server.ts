@@ -32,6 +32,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerHistoryRoutes } from './routes/history.js';
 import { registerPortfolioRoutes } from './routes/portfolios.js';
 import { registerProposalRoutes } from './routes/proposals.js';
+import { registerRunListRoutes } from './routes/run-list.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { strictRoutes } from './strict-routes.js';
 
@@ -64,6 +65,7 @@ const ROUTES: readonly RegisterRoutes[] = [
   registerBusinessRoutes,
   registerAnalysisRoutes,
   registerRunRoutes,
+  registerRunListRoutes,
   registerHistoryRoutes,
   registerProposalRoutes,
   registerHealthRoutes,

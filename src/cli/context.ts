@@ -24,6 +24,8 @@ export interface CliContext {
    * command runs until its other end condition.
    */
   readonly onInterrupt?: (handler: () => void) => () => void;
+  /** How long `--wait` waits for a worker's heartbeat before warning; default 10 s (tests use less). */
+  readonly noWorkerWarnMs?: number;
 }
 
 export function processContext(): CliContext {

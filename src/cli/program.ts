@@ -13,6 +13,7 @@ import { registerAuditCommand } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEnqueueCommand } from './commands/enqueue.js';
 import { registerHealthCommand } from './commands/health.js';
+import { registerJobsCommand } from './commands/jobs.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerPortfolioCommand } from './commands/portfolio.js';
@@ -36,6 +37,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerEnqueueCommand,
   registerReportsCommand,
   registerRunsCommand,
+  registerJobsCommand,
   registerProposalsCommand,
   registerAuditCommand,
   registerWorkerCommand,

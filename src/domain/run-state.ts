@@ -3,6 +3,37 @@
  * and (before its fan-out has ended) the state of its fan-out job.
  */
 
+/** How many runs `runs list` shows by default, and at most. */
+export const DEFAULT_RUNS_LIMIT = 20;
+export const MAX_RUNS_LIMIT = 500;
+/** How many of a run's portfolios `runs show` lists by default, and at most. */
+export const DEFAULT_RUN_PORTFOLIOS = 200;
+export const MAX_RUN_PORTFOLIOS = 10_000;
+
+/** What a run did to one portfolio: its committed outcome, or gone (no document), or failed for good. */
+export type PortfolioOutcome =
+  | 'changed'
+  | 'unchanged'
+  | 'held'
+  | 'advisory'
+  | 'skipped'
+  | 'dry-run'
+  | 'cancelled'
+  | 'gone'
+  | 'failed';
+
+export const PORTFOLIO_OUTCOMES: readonly PortfolioOutcome[] = [
+  'failed',
+  'held',
+  'advisory',
+  'changed',
+  'cancelled',
+  'skipped',
+  'unchanged',
+  'dry-run',
+  'gone',
+];
+
 export type RunState =
   /** Queued, no worker has started its fan-out yet. */
   | 'queued'

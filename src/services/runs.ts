@@ -5,18 +5,25 @@
  */
 import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
 import { NIGHTLY_PRIORITY, OPERATOR_PRIORITY } from '../adapters/queue.js';
-import type { RunOutcome, RunRecord } from '../adapters/redis-run-store.js';
+import type { RunRecord } from '../adapters/redis-run-store.js';
 import type { App } from '../app.js';
 import { NotFoundError, RefusedError } from '../domain/index.js';
-import { type RunState, runIsLive, runState, TURNOVER_BUCKETS, turnoverBucket } from '../domain/run-state.js';
+import {
+  DEFAULT_RUN_PORTFOLIOS,
+  DEFAULT_RUNS_LIMIT,
+  PORTFOLIO_OUTCOMES,
+  type PortfolioOutcome,
+  type RunState,
+  runIsLive,
+  runState,
+  TURNOVER_BUCKETS,
+  turnoverBucket,
+} from '../domain/run-state.js';
+import { abortableSleep } from '../runtime/abortable.js';
 import { cronRunId, manualRunId } from '../runtime/run-ids.js';
 
 type Deps = Pick<App, 'reports' | 'queue' | 'clock' | 'config'>;
 
-export const DEFAULT_RUNS_LIMIT = 20;
-export const MAX_RUNS_LIMIT = 500;
-export const DEFAULT_RUN_PORTFOLIOS = 200;
-export const MAX_RUN_PORTFOLIOS = 10_000;
 const PAGE = 500;
 
 /** What a run did, counted: the outcomes of its portfolios, and those gone or failed for good. */
@@ -31,6 +38,8 @@ export interface RunCounts {
   gone: number;
   failed: number;
 }
+
+export type { PortfolioOutcome } from '../domain/run-state.js';
 
 export interface WireRun {
   readonly run_id: string;
@@ -51,8 +60,6 @@ export interface WireRun {
   readonly circuit_open: string | null;
 }
 
-export type PortfolioOutcome = RunOutcome | 'gone' | 'failed';
-
 export interface WireRunPortfolio {
   readonly portfolio_id: string;
   readonly outcome: PortfolioOutcome;
@@ -62,16 +69,16 @@ export interface WireRunPortfolio {
   /** Why it was skipped (paused, archived...), when it was. */
   readonly skipped: string | null;
   /** Why it was held: each guard and its detail (read from the full report). */
-  readonly held: readonly { readonly guard: string; readonly detail: string }[] | null;
+  readonly held: { guard: string; detail: string }[] | null;
   /** Why its job failed for good. */
   readonly error: string | null;
 }
 
 export interface WireRunDetail extends WireRun {
-  readonly turnover: readonly { readonly bucket: string; readonly count: number }[];
+  readonly turnover: { bucket: string; count: number }[];
   /** How many portfolios the run has a record of; `portfolios` lists the first `limit` of them. */
   readonly portfolios_total: number;
-  readonly portfolios: readonly WireRunPortfolio[];
+  readonly portfolios: WireRunPortfolio[];
 }
 
 interface Stats {
@@ -213,6 +220,28 @@ export async function cancelRun(app: Deps, runId: string, actor: string): Promis
   return { run_id: runId, cancelled, fan_out_cancelled: fanOutCancelled, state };
 }
 
+/**
+ * Waits until a run is no longer queued or running, reading its record every `pollMs` (a run's
+ * record is one hash and three counts: cheap), and calling `onProgress` when its count moves.
+ * Resolves with the run as it ended, or as it was when `signal` aborted.
+ */
+export async function waitForRun(
+  app: Deps,
+  runId: string,
+  onProgress: (run: WireRun) => void,
+  options: { readonly pollMs?: number; readonly signal?: AbortSignal } = {},
+): Promise<WireRun> {
+  let last = '';
+  for (;;) {
+    const run = await describeRun(app, await requireRun(app, runId));
+    const seen = `${run.state} ${run.done} ${run.total}`;
+    if (seen !== last) onProgress(run);
+    last = seen;
+    if (!runIsLive(run.state) || options.signal?.aborted) return run;
+    await abortableSleep(options.pollMs ?? 1000, options.signal).catch(() => undefined);
+  }
+}
+
 async function requireRun(app: Deps, runId: string): Promise<RunRecord> {
   const [record] = await app.reports.runRecords([runId]);
   if (record) return record;
@@ -282,19 +311,7 @@ async function runStats(app: Deps, record: RunRecord, state: RunState, turnover:
   return stats;
 }
 
-const ATTENTION: readonly PortfolioOutcome[] = [
-  'failed',
-  'held',
-  'advisory',
-  'changed',
-  'cancelled',
-  'skipped',
-  'unchanged',
-  'dry-run',
-  'gone',
-];
-
-/** Every portfolio the run has a record of, those needing a look first, then by id. */
+/** Every portfolio the run has a record of, those needing a look first (PORTFOLIO_OUTCOMES' order), then by id. */
 async function runPortfolios(
   app: Deps,
   runId: string,
@@ -316,7 +333,7 @@ async function runPortfolios(
   for await (const ids of app.reports.goneIds(runId, PAGE)) {
     for (const id of ids) if (!out.has(id)) out.set(id, entry(id, 'gone', null, null));
   }
-  const rank = (o: PortfolioOutcome) => ATTENTION.indexOf(o);
+  const rank = (o: PortfolioOutcome) => PORTFOLIO_OUTCOMES.indexOf(o);
   return [...out.values()]
     .filter((p) => only === undefined || p.outcome === only)
     .sort((a, b) => rank(a.outcome) - rank(b.outcome) || (a.portfolio_id < b.portfolio_id ? -1 : 1));

@@ -17,6 +17,7 @@ export interface InProcessOptions {
   /** Called with each chunk written to stderr (to wait for `reports tail` to start). */
   readonly onErr?: (text: string) => void;
   readonly onInterrupt?: CliContext['onInterrupt'];
+  readonly noWorkerWarnMs?: number;
 }
 
 export function cliContext(prefix: string, options: InProcessOptions = {}) {
@@ -35,6 +36,7 @@ export function cliContext(prefix: string, options: InProcessOptions = {}) {
     interactive: false,
     now: () => new Date(NOW),
     ...(options.onInterrupt ? { onInterrupt: options.onInterrupt } : {}),
+    ...(options.noWorkerWarnMs !== undefined ? { noWorkerWarnMs: options.noWorkerWarnMs } : {}),
   };
   return { ctx, output: () => ({ stdout, stderr }) };
 }

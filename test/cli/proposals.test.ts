@@ -80,10 +80,13 @@ async function seed(id: string, ...extra: string[]): Promise<void> {
   for (const b of [`${id}1`, `${id}2`, `${id}3`]) await json(ALICE, 'portfolio', 'add-business', id, b);
 }
 
+const QUEUED = /^queued job manual-\S+ \(run manual-\S+\); waiting for it\n$/;
+
 /** `enqueue recalculate --portfolio id --wait` that must hold the recommendation (exit 0). */
 async function hold(id: string): Promise<InProcessResult> {
   const result = await as(ALICE, 'enqueue', 'recalculate', '--portfolio', id, '--wait');
-  expect(result.stderr, result.stderr).toBe('');
+  // Only the job and run ids, printed before the wait.
+  expect(result.stderr, result.stderr).toMatch(QUEUED);
   expect(result.code).toBe(0);
   expect(result.stdout).toMatch(new RegExp(`^portfolio ${id}, run manual-\\S+: held \\(`));
   return result;
@@ -353,7 +356,9 @@ describe('enqueue --fail-on-held', () => {
     const held = await as(ALICE, 'enqueue', 'recalculate', '--portfolio', 'fh', '--wait', '--fail-on-held');
     expect(held.code).toBe(3);
     expect(held.stdout).toContain('held (approval-required)');
-    expect(held.stderr).toBe('ballast: the recommendation for fh was held for approval (--fail-on-held)\n');
+    expect(held.stderr).toMatch(
+      /^queued job \S+ \(run \S+\); waiting for it\nballast: the recommendation for fh was held for approval \(--fail-on-held\)\n$/,
+    );
     // A later run replaces the proposal and says so.
     const first = await json<WireProposal>(ALICE, 'proposals', 'show', 'fh');
     const json3 = await as(
@@ -387,7 +392,7 @@ describe('enqueue --fail-on-held', () => {
       '--wait',
       '--fail-on-held',
     );
-    expect(applied.stderr).toBe('');
+    expect(applied.stderr).toMatch(QUEUED);
     expect(applied.code).toBe(0);
     expect(applied.stdout).toMatch(/^portfolio fa, run \S+: applied, 2 changes/);
   });

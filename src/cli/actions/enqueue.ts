@@ -22,13 +22,10 @@ export interface RecalculateOptions {
   wait?: boolean;
   json?: boolean;
   failOnHeld?: boolean;
-  noWorkerWarnMs?: number;
 }
 
 export interface NightlyOptions {
   wait?: boolean;
-  /** How long `--wait` waits for a worker's heartbeat before warning (default 10 s; tests use less). */
-  noWorkerWarnMs?: number;
   json?: boolean;
   failOnHeld?: boolean;
   /** Portfolios whose reports are read back and printed at once (default 500; tests use less). */
@@ -59,10 +56,10 @@ export async function enqueueRecalculate(
       );
       return;
     }
-    const first = `queued job ${jobId} (run ${runId})\n`;
-    if (options.json) ctx.err(first);
-    else ctx.out(first);
-    const warning = warnWithoutWorker(app, ctx, options.noWorkerWarnMs);
+    // First, before waiting, on stderr (stdout keeps the result): an interrupted wait still
+    // leaves the run id to follow with `runs show`.
+    ctx.err(`queued job ${jobId} (run ${runId}); waiting for it\n`);
+    const warning = warnWithoutWorker(app, ctx, ctx.noWorkerWarnMs);
     try {
       await app.queue.waitFor(jobId, events, undefined, {
         // Trimmed from the kept completed jobs (a busy queue): its report says it finished.
@@ -109,11 +106,12 @@ export async function enqueueNightly(app: App, ctx: CliContext, options: Nightly
       );
       return;
     }
-    // First, before waiting: an interrupted wait still leaves the id to follow with `runs show`.
-    const first = `queued nightly run ${runId} (job ${jobId}); follow it with: ballast runs show ${runId} --wait\n`;
-    if (options.json) ctx.err(first);
-    else ctx.out(first);
-    const warning = warnWithoutWorker(app, ctx, options.noWorkerWarnMs);
+    // First, before waiting, on stderr (stdout keeps the result): an interrupted wait still
+    // leaves the run id to follow.
+    ctx.err(
+      `queued nightly run ${runId} (job ${jobId}); follow it with: ballast runs show ${runId} --wait\n`,
+    );
+    const warning = warnWithoutWorker(app, ctx, ctx.noWorkerWarnMs);
     const progress = await watching.finally(() => warning.cancel());
     const summary = await runSummary(app, runId);
     await printRun(app, ctx, runId, progress, summary, options.json === true, options.pageSize ?? PAGE);

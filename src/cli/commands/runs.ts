@@ -1,13 +1,38 @@
 /** `ballast runs ...`: what a run did, and taking it back. */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { RefusedError } from '../../domain/index.js';
+import {
+  DEFAULT_RUN_PORTFOLIOS,
+  DEFAULT_RUNS_LIMIT,
+  MAX_RUN_PORTFOLIOS,
+  MAX_RUNS_LIMIT,
+  PORTFOLIO_OUTCOMES as OUTCOMES,
+  type PortfolioOutcome,
+} from '../../domain/run-state.js';
 import { cliActor } from '../../services/actor.js';
 import type { RevertResult } from '../../services/revert.js';
 import type { CliContext } from '../context.js';
 import { formatRevertText } from '../history-text.js';
 import { withApp } from '../lazy-with-app.js';
-import { parseRunId } from '../option-parsers.js';
+import { integerIn, parseRunId } from '../option-parsers.js';
 import { formatJson } from '../output.js';
+import { formatRunCancelText, formatRunListText, formatRunText } from '../run-text.js';
+
+interface ShowOptions {
+  readonly wait?: boolean;
+  readonly limit?: number;
+  readonly outcome?: PortfolioOutcome;
+  readonly json?: boolean;
+}
+
+function parseOutcome(value: string): PortfolioOutcome {
+  const found = OUTCOMES.find((o) => o === value);
+  if (!found)
+    throw new InvalidArgumentError(
+      `unknown outcome ${JSON.stringify(value)}: use one of ${OUTCOMES.join(', ')}`,
+    );
+  return found;
+}
 
 interface RevertOptions {
   readonly dryRun?: boolean;
@@ -15,8 +40,85 @@ interface RevertOptions {
   readonly json?: boolean;
 }
 
+const services = () => import('../../services/runs.js');
+
 export function registerRunsCommand(program: Command, ctx: CliContext): void {
-  const runs = program.command('runs').description('what a run changed, and taking it back');
+  const runs = program
+    .command('runs')
+    .description('nightly runs: what each did, following one, cancelling one, taking one back');
+
+  runs
+    .command('list')
+    .description('the latest nightly runs, newest first: trigger, slot, times, state, counts')
+    .option(
+      '--limit <n>',
+      `at most this many (default ${DEFAULT_RUNS_LIMIT}, up to ${MAX_RUNS_LIMIT})`,
+      integerIn(1, MAX_RUNS_LIMIT),
+    )
+    .option(
+      '--json',
+      'print an array of {run_id, trigger, slot, queued_at, started_at, finished_at, state, total, done, counts, ...}',
+    )
+    .action(async (options: { limit?: number; json?: boolean }) => {
+      const list = await withApp(ctx, async (app) =>
+        (await services()).listRuns(app, options.limit ?? DEFAULT_RUNS_LIMIT),
+      );
+      ctx.out(options.json ? formatJson(list) : formatRunListText(list));
+    });
+
+  runs
+    .command('show')
+    .description("one run: its progress, counts, turnover distribution and each portfolio's outcome")
+    .argument('<run-id>', 'the run id (cron-…, manual-…, nightly-…)', parseRunId)
+    .option('--wait', 'follow the run until it ends (progress on stderr), then print it')
+    .option(
+      '--limit <n>',
+      `portfolios listed, those needing a look first (default ${DEFAULT_RUN_PORTFOLIOS}, up to ${MAX_RUN_PORTFOLIOS})`,
+      integerIn(1, MAX_RUN_PORTFOLIOS),
+    )
+    .option('--outcome <outcome>', `only portfolios with this outcome: ${OUTCOMES.join(', ')}`, parseOutcome)
+    .option(
+      '--json',
+      'print {run_id, ..., counts, turnover, portfolios_total, portfolios: [{portfolio_id, outcome, ...}]}',
+    )
+    .action(async (runId: string, options: ShowOptions) => {
+      const run = await withApp(ctx, async (app) => {
+        const { showRun, waitForRun } = await services();
+        if (options.wait) {
+          const controller = new AbortController();
+          const stop = ctx.onInterrupt?.(() => controller.abort()) ?? (() => {});
+          try {
+            await waitForRun(
+              app,
+              runId,
+              (r) => ctx.err(`run ${r.run_id}: ${r.state}, ${r.done} of ${r.total ?? '?'} done\n`),
+              {
+                signal: controller.signal,
+              },
+            );
+          } finally {
+            stop();
+          }
+        }
+        return showRun(app, runId, { limit: options.limit, outcome: options.outcome });
+      });
+      ctx.out(options.json ? formatJson(run) : formatRunText(run));
+    });
+
+  runs
+    .command('cancel')
+    .description(
+      'remove what of a run has not started: its fan-out if still queued, every portfolio job still ' +
+        'waiting (a running fan-out stops at its next chunk; jobs already running finish)',
+    )
+    .argument('<run-id>', 'the run id', parseRunId)
+    .option('--json', 'print {run_id, cancelled, fan_out_cancelled, state}')
+    .action(async (runId: string, options: { json?: boolean }) => {
+      const result = await withApp(ctx, async (app) =>
+        (await services()).cancelRun(app, runId, cliActor(app.config.actor)),
+      );
+      ctx.out(options.json ? formatJson(result) : formatRunCancelText(result));
+    });
 
   runs
     .command('revert')
