@@ -236,7 +236,7 @@ async function expireRun(
     const keys = ids.slice(i, i + 500).map((id) => k.runMarker(id, runId));
     await app.redis.unlink(...keys);
   }
-  await app.redis.unlink(k.run(runId), k.runPortfolios(runId), k.runGone(runId));
+  await app.redis.unlink(k.run(runId), k.runPortfolios(runId), k.runGone(runId), k.runFailed(runId));
 }
 
 interface KeyGroup {
