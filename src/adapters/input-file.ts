@@ -4,8 +4,8 @@
  * print it on one line and exit 1, and the API can answer 400.
  */
 import { open } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { BallastError } from '../domain/index.js';
+import { decodeUtf8, findDuplicateKey, strictUtf8Decoder } from './json-strict.js';
 
 export class InputFileError extends BallastError {
   override readonly name = 'InputFileError';
@@ -62,13 +62,14 @@ export async function readInputText(
     chunks.push(chunk);
     size += chunk.length;
   }
-  let text: string;
+  let text: string | null;
   try {
-    text = Buffer.concat(chunks, size).toString('utf8');
+    text = decodeUtf8(Buffer.concat(chunks, size));
   } catch {
     // ERR_STRING_TOO_LONG: V8 strings stop at about 512 MiB.
     throw new InputFileError(path, `too large to read as one JSON text (${size} bytes); use NDJSON`);
   }
+  if (text === null) throw new InputFileError(path, 'not valid UTF-8: save the file as UTF-8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
@@ -77,12 +78,19 @@ export async function readInputText(
  * are needed: only the current line is held, never the whole file.
  */
 export async function* readInputLines(path: string, options: ReadInputOptions = {}): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8');
+  const decoder = strictUtf8Decoder();
+  const decode = (chunk?: Buffer): string => {
+    try {
+      return chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream: true });
+    } catch {
+      throw new InputFileError(path, 'not valid UTF-8: save the file as UTF-8');
+    }
+  };
   // Pieces of a line that spans chunks, joined once it ends (one long line stays linear).
   let pending: string[] = [];
   let first = true;
   for await (const chunk of inputChunks(path, options)) {
-    let text = decoder.write(chunk);
+    let text = decode(chunk);
     if (first && text !== '') {
       first = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -97,7 +105,7 @@ export async function* readInputLines(path: string, options: ReadInputOptions = 
     if (start < text.length) pending.push(text.slice(start));
   }
   // The last line, empty after a final \n: joined with \n, the lines are the text again.
-  yield pending.join('') + decoder.end();
+  yield pending.join('') + decode();
 }
 
 /**
@@ -145,11 +153,25 @@ function cannotRead(path: string): (err: unknown) => never {
 
 /** JSON.parse with the position turned into a line and column an editor can jump to. */
 export function parseJsonText(path: string, text: string, where = ''): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new InputFileError(path, `${where}not valid JSON: ${describeJsonError(message, text)}`);
+  }
+  refuseDuplicateKeys(path, text, where);
+  return value;
+}
+
+/** A key given twice in one object is refused: JSON.parse would silently keep the last one. */
+export function refuseDuplicateKeys(path: string, text: string, where = ''): void {
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) {
+    throw new InputFileError(
+      path,
+      `${where}the key ${JSON.stringify(duplicate.key)} is given twice in one object (at ${lineAndColumn(text, duplicate.offset)}): keys must be unique`,
+    );
   }
 }
 

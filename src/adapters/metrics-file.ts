@@ -16,7 +16,14 @@ import {
   isValidId,
   safeMetricsFromWire,
 } from '../domain/index.js';
-import { describeJsonError, InputFileError, parseJsonText, readInputLines } from './input-file.js';
+import {
+  describeJsonError,
+  InputFileError,
+  parseJsonText,
+  readInputLines,
+  refuseDuplicateKeys,
+} from './input-file.js';
+import { findDuplicateKey } from './json-strict.js';
 
 export type MetricsFileFormat = 'json' | 'ndjson';
 
@@ -194,8 +201,10 @@ function splitEntries(path: string, text: string): { format: MetricsFileFormat; 
   // A single pretty-printed object is one entry; anything else is read line by line.
   if (trimmed.startsWith('{') && trimmed.includes('\n')) {
     const single = tryParse(text);
-    if (single.ok && isPlainObject(single.value))
+    if (single.ok && isPlainObject(single.value)) {
+      refuseDuplicateKeys(path, text);
       return { format: 'json', entries: [{ where: 'index 0', value: single.value }] };
+    }
   }
   const entries: RawEntry[] = [];
   const lines = text.split('\n');
@@ -209,9 +218,17 @@ function splitEntries(path: string, text: string): { format: MetricsFileFormat; 
 /** One non-blank NDJSON line, trimmed; `n` is 1-based. */
 function lineEntry(n: number, line: string): RawEntry {
   const parsed = tryParse(line);
-  return parsed.ok
-    ? { where: `line ${n}`, value: parsed.value }
-    : { where: `line ${n}`, syntaxError: `not valid JSON: ${describeJsonError(parsed.error, line)}` };
+  if (!parsed.ok) {
+    return { where: `line ${n}`, syntaxError: `not valid JSON: ${describeJsonError(parsed.error, line)}` };
+  }
+  const duplicate = findDuplicateKey(line);
+  if (duplicate) {
+    return {
+      where: `line ${n}`,
+      syntaxError: `the key ${JSON.stringify(duplicate.key)} is given twice in one object: keys must be unique`,
+    };
+  }
+  return { where: `line ${n}`, value: parsed.value };
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {

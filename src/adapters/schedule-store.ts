@@ -4,6 +4,12 @@ import type { Keys } from './keys.js';
 export interface ScheduleState {
   readonly paused: boolean;
   readonly pausedAt: string | null;
+  /** Who paused it, and why, while it is paused. */
+  readonly pausedBy: string | null;
+  readonly pauseNote: string | null;
+  /** The last resume, and who did it. */
+  readonly resumedAt: string | null;
+  readonly resumedBy: string | null;
   /** The last pause that has ended: slots between these two were not run and never will be. */
   readonly lastPause: { readonly from: string; readonly until: string } | null;
   /** The last slot decided, run or skipped. */
@@ -23,6 +29,9 @@ export type SlotClaim =
   | { readonly kind: 'enqueued'; readonly value: string }
   | { readonly kind: 'paused'; readonly value: string; readonly at: string };
 
+/** A claim this old whose run does not exist was left by a holder that died before enqueueing. */
+export const STALE_CLAIM_MS = 2 * 60 * 1000;
+
 const PAUSED = 'paused';
 const ENQUEUED = 'enqueued';
 
@@ -32,15 +41,33 @@ const TAKE_OVER = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`;
 const MARK_ENQUEUED = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end return 0`;
-// Pausing twice keeps the first start: the pause began then.
-const PAUSE = `if redis.call('HGET', KEYS[1], 'paused') ~= '1' then
-  redis.call('HSET', KEYS[1], 'paused', '1', 'paused_at', ARGV[1]) end return 1`;
+// Pausing twice keeps the first pause (its start, who and why): the pause began then.
+const PAUSE = `if redis.call('HGET', KEYS[1], 'paused') == '1' then return 0 end
+redis.call('HSET', KEYS[1], 'paused', '1', 'paused_at', ARGV[1], 'paused_by', ARGV[2], 'pause_note', ARGV[3])
+return 1`;
 const RESUME = `local paused = redis.call('HGET', KEYS[1], 'paused')
 local from = redis.call('HGET', KEYS[1], 'paused_at')
-redis.call('HSET', KEYS[1], 'paused', '0', 'paused_at', '')
-if paused == '1' and from and from ~= '' then
+redis.call('HSET', KEYS[1], 'paused', '0', 'paused_at', '', 'paused_by', '', 'pause_note', '')
+if paused ~= '1' then return 0 end
+redis.call('HSET', KEYS[1], 'resumed_at', ARGV[1], 'resumed_by', ARGV[2])
+if from and from ~= '' then
   redis.call('HSET', KEYS[1], 'last_pause_from', from, 'last_pause_until', ARGV[1]) end
 return 1`;
+
+/** What a running scheduler says of itself: the configuration it obeys, as `schedule status` shows it. */
+export interface SchedulerPresence {
+  /** `<host>:<pid>`, as its slot claims name it. */
+  readonly holder: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly cron: string;
+  readonly timezone: string;
+  readonly catchUp: boolean;
+  readonly catchUpWindowHours: number;
+  readonly version: string;
+  /** When it last wrote this (its clock). */
+  readonly writtenAt: string;
+}
 
 /** The nightly schedule's shared state: every scheduler replica reads and obeys it. */
 export class ScheduleStore {
@@ -59,6 +86,10 @@ export class ScheduleStore {
     return {
       paused: h.paused === '1',
       pausedAt: h.paused_at || null,
+      pausedBy: h.paused === '1' ? h.paused_by || null : null,
+      pauseNote: h.paused === '1' ? h.pause_note || null : null,
+      resumedAt: h.resumed_at || null,
+      resumedBy: h.resumed_by || null,
       lastPause:
         h.last_pause_from && h.last_pause_until
           ? { from: h.last_pause_from, until: h.last_pause_until }
@@ -74,9 +105,74 @@ export class ScheduleStore {
   /**
    * Pausing records since when; resuming records the pause that ended, so that a scheduler
    * that was down during it still knows its slots were skipped and must not catch them up.
+   * False when nothing changed (paused already, or not paused).
    */
-  async setPaused(paused: boolean, at: string): Promise<void> {
-    await this.redis.eval(paused ? PAUSE : RESUME, 1, this.key, at);
+  async setPaused(
+    paused: boolean,
+    at: string,
+    by: { readonly actor?: string; readonly note?: string | undefined } = {},
+  ): Promise<boolean> {
+    const args = paused ? [at, by.actor ?? '', by.note ?? ''] : [at, by.actor ?? ''];
+    return (await this.redis.eval(paused ? PAUSE : RESUME, 1, this.key, ...args)) === 1;
+  }
+
+  /**
+   * A running scheduler's configuration, kept `ttlMs` (it rewrites it well before): a stopped
+   * scheduler's disappears by itself. A set indexes them (no SCAN of the keyspace); it expires
+   * with the last of them, and members whose entry is gone are dropped as they are found.
+   */
+  async writePresence(p: SchedulerPresence, ttlMs: number): Promise<void> {
+    const key = this.presenceKey(p.holder);
+    await this.redis.hset(key, {
+      host: p.host,
+      pid: String(p.pid),
+      cron: p.cron,
+      timezone: p.timezone,
+      catch_up: p.catchUp ? '1' : '0',
+      catch_up_window_hours: String(p.catchUpWindowHours),
+      version: p.version,
+      written_at: p.writtenAt,
+    });
+    await this.redis.pexpire(key, ttlMs);
+    await this.redis.sadd(this.presenceIndex, p.holder);
+    // Never shortens a longer life another scheduler gave the index.
+    if ((await this.redis.pttl(this.presenceIndex)) < ttlMs)
+      await this.redis.pexpire(this.presenceIndex, ttlMs);
+  }
+
+  async removePresence(holder: string): Promise<void> {
+    await this.redis.del(this.presenceKey(holder));
+    await this.redis.srem(this.presenceIndex, holder);
+  }
+
+  /** The schedulers running now (their entries have not expired), by host and pid. */
+  async presences(): Promise<SchedulerPresence[]> {
+    const holders = (await this.redis.smembers(this.presenceIndex)).sort();
+    if (holders.length === 0) return [];
+    // One command each, not a pipeline: on Redis Cluster the entries live in different slots.
+    const entries = await Promise.all(holders.map((holder) => this.redis.hgetall(this.presenceKey(holder))));
+    const out: SchedulerPresence[] = [];
+    const gone: string[] = [];
+    holders.forEach((holder, i) => {
+      const fields = entries[i];
+      if (!fields?.cron || !fields.timezone) {
+        gone.push(holder);
+        return;
+      }
+      out.push({
+        holder,
+        host: fields.host ?? holder,
+        pid: Number(fields.pid ?? 0),
+        cron: fields.cron,
+        timezone: fields.timezone,
+        catchUp: fields.catch_up === '1',
+        catchUpWindowHours: Number(fields.catch_up_window_hours ?? 0),
+        version: fields.version ?? '',
+        writtenAt: fields.written_at ?? '',
+      });
+    });
+    if (gone.length > 0) await this.redis.srem(this.presenceIndex, ...gone);
+    return out;
   }
 
   /**
@@ -170,6 +266,14 @@ export class ScheduleStore {
       last_catch_up: '0',
       last_skipped: reason,
     });
+  }
+
+  private get presenceIndex(): string {
+    return `${this.key}:schedulers`;
+  }
+
+  private presenceKey(holder: string): string {
+    return `${this.key}:scheduler:${holder}`;
   }
 
   private slotKey(runId: string): string {

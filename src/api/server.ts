@@ -34,6 +34,7 @@ import { registerPortfolioRoutes } from './routes/portfolios.js';
 import { registerProposalRoutes } from './routes/proposals.js';
 import { registerRunListRoutes } from './routes/run-list.js';
 import { registerRunRoutes } from './routes/runs.js';
+import { registerScheduleRoutes } from './routes/schedule.js';
 import { strictRoutes } from './strict-routes.js';
 
 export interface ApiServerOptions {
@@ -68,6 +69,7 @@ const ROUTES: readonly RegisterRoutes[] = [
   registerRunListRoutes,
   registerHistoryRoutes,
   registerProposalRoutes,
+  registerScheduleRoutes,
   registerHealthRoutes,
 ];
 

@@ -11,14 +11,15 @@ import {
 import { spread, sumWeights } from './spread.js';
 import {
   assertApplyMode,
-  assertFinite,
+  assertAttentionHours,
+  assertBudget,
   assertFraction,
   assertId,
   assertName,
-  assertNonNegative,
   assertPriority,
   assertStatus,
   assertStrategy,
+  assertTargetRoi,
 } from './validate.js';
 
 export interface CreatePortfolioInput {
@@ -44,9 +45,9 @@ export function createPortfolio(input: CreatePortfolioInput, now: string): Portf
     ownerId: assertId('owner id', input.ownerId),
     status: input.status === undefined ? DEFAULTS.status : assertStatus(input.status),
     strategy: input.strategy === undefined ? DEFAULTS.strategy : assertStrategy(input.strategy),
-    totalBudget: input.totalBudget === undefined ? 0 : assertNonNegative('total_budget', input.totalBudget),
+    totalBudget: input.totalBudget === undefined ? 0 : assertBudget(input.totalBudget),
     targetRoi:
-      input.targetRoi === undefined ? DEFAULTS.targetRoi : assertFinite('target_roi', input.targetRoi),
+      input.targetRoi === undefined ? DEFAULTS.targetRoi : assertTargetRoi(input.targetRoi),
     driftThreshold:
       input.driftThreshold === undefined
         ? DEFAULTS.driftThreshold
@@ -54,7 +55,7 @@ export function createPortfolio(input: CreatePortfolioInput, now: string): Portf
     attentionHoursPerWeek:
       input.attentionHoursPerWeek === undefined
         ? DEFAULTS.attentionHoursPerWeek
-        : assertNonNegative('attention_hours_per_week', input.attentionHoursPerWeek),
+        : assertAttentionHours(input.attentionHoursPerWeek),
     maxTurnover:
       input.maxTurnover === undefined ? undefined : assertFraction('max_turnover', input.maxTurnover),
     applyMode: input.applyMode === undefined ? 'auto' : assertApplyMode(input.applyMode),
@@ -101,8 +102,8 @@ export function updatePortfolio(p: Portfolio, input: UpdatePortfolioInput, now: 
       totalBudget:
         input.totalBudget === undefined
           ? p.totalBudget
-          : assertNonNegative('total_budget', input.totalBudget),
-      targetRoi: input.targetRoi === undefined ? p.targetRoi : assertFinite('target_roi', input.targetRoi),
+          : assertBudget(input.totalBudget),
+      targetRoi: input.targetRoi === undefined ? p.targetRoi : assertTargetRoi(input.targetRoi),
       driftThreshold:
         input.driftThreshold === undefined
           ? p.driftThreshold
@@ -110,7 +111,7 @@ export function updatePortfolio(p: Portfolio, input: UpdatePortfolioInput, now: 
       attentionHoursPerWeek:
         input.attentionHoursPerWeek === undefined
           ? p.attentionHoursPerWeek
-          : assertNonNegative('attention_hours_per_week', input.attentionHoursPerWeek),
+          : assertAttentionHours(input.attentionHoursPerWeek),
       maxTurnover,
       applyMode: input.applyMode === undefined ? p.applyMode : assertApplyMode(input.applyMode),
       maxAutoTurnover,

@@ -39,6 +39,42 @@ export function assertFinite(field: string, value: unknown): number {
   return value;
 }
 
+/** Budgets past this are typing mistakes (1.8e308 was accepted): a quadrillion. */
+export const MAX_TOTAL_BUDGET = 1e15;
+/** target_roi is a percent: from losing everything to a hundredfold. */
+export const TARGET_ROI_MIN = -100;
+export const TARGET_ROI_MAX = 10_000;
+/** A week has 168 hours. */
+export const MAX_ATTENTION_HOURS = 168;
+
+export function assertBudget(value: unknown): number {
+  const n = assertNonNegative('total_budget', value);
+  if (n > MAX_TOTAL_BUDGET) {
+    throw new ValidationError(`total_budget must be at most ${MAX_TOTAL_BUDGET} (1e15), got ${show(value)}`);
+  }
+  return n;
+}
+
+export function assertTargetRoi(value: unknown): number {
+  const n = assertFinite('target_roi', value);
+  if (n < TARGET_ROI_MIN || n > TARGET_ROI_MAX) {
+    throw new ValidationError(
+      `target_roi is a percent from ${TARGET_ROI_MIN} to ${TARGET_ROI_MAX}, got ${show(value)}`,
+    );
+  }
+  return n;
+}
+
+export function assertAttentionHours(value: unknown): number {
+  const n = assertNonNegative('attention_hours_per_week', value);
+  if (n > MAX_ATTENTION_HOURS) {
+    throw new ValidationError(
+      `attention_hours_per_week must be at most ${MAX_ATTENTION_HOURS} (the hours of a week), got ${show(value)}`,
+    );
+  }
+  return n;
+}
+
 export function assertPriority(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 10) {
     throw new ValidationError(`${field} must be an integer from 1 to 10, got ${show(value)}`);
@@ -81,11 +117,51 @@ function hasControlCharacter(value: string): boolean {
   return false;
 }
 
+/**
+ * Invisible characters that make a name read as something it is not: bidi controls (U+202E turns
+ * "txt.exe" into what reads "exe.txt") and zero-width characters (two names that look the same).
+ */
+const INVISIBLE: ReadonlyMap<number, string> = new Map([
+  [0x061c, 'ARABIC LETTER MARK'],
+  [0x200b, 'ZERO WIDTH SPACE'],
+  [0x200c, 'ZERO WIDTH NON-JOINER'],
+  [0x200d, 'ZERO WIDTH JOINER'],
+  [0x200e, 'LEFT-TO-RIGHT MARK'],
+  [0x200f, 'RIGHT-TO-LEFT MARK'],
+  [0x202a, 'LEFT-TO-RIGHT EMBEDDING'],
+  [0x202b, 'RIGHT-TO-LEFT EMBEDDING'],
+  [0x202c, 'POP DIRECTIONAL FORMATTING'],
+  [0x202d, 'LEFT-TO-RIGHT OVERRIDE'],
+  [0x202e, 'RIGHT-TO-LEFT OVERRIDE'],
+  [0x2060, 'WORD JOINER'],
+  [0x2066, 'LEFT-TO-RIGHT ISOLATE'],
+  [0x2067, 'RIGHT-TO-LEFT ISOLATE'],
+  [0x2068, 'FIRST STRONG ISOLATE'],
+  [0x2069, 'POP DIRECTIONAL ISOLATE'],
+  [0xfeff, 'ZERO WIDTH NO-BREAK SPACE'],
+]);
+
+/** The first invisible (bidi or zero-width) character of `value`, as `U+202E (RIGHT-TO-LEFT OVERRIDE)`. */
+function invisibleCharacter(value: string): string | undefined {
+  for (let i = 0; i < value.length; i++) {
+    const name = INVISIBLE.get(value.charCodeAt(i));
+    if (name) return `U+${value.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')} (${name})`;
+  }
+  return undefined;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** Why `value` cannot be a name (a portfolio's or a business's), or undefined when it can. */
 export function nameProblem(value: string): string | undefined {
   if (value.trim().length === 0) return 'must not be empty or only spaces';
   if (value.length > NAME_MAX_LENGTH) return `must be at most ${NAME_MAX_LENGTH} characters`;
   if (hasControlCharacter(value)) return 'must not contain control characters (such as terminal escapes)';
+  const invisible = invisibleCharacter(value);
+  if (invisible) {
+    return `must not contain ${invisible}: bidi controls and zero-width characters make a name read as another`;
+  }
+  if (LONE_SURROGATE.test(value)) return 'must not contain a lone surrogate (broken UTF-16)';
   return undefined;
 }
 
@@ -96,10 +172,11 @@ export function nameProblem(value: string): string | undefined {
  * shown by its id, as one sent without a name. A valid name is returned unchanged.
  */
 export function repairName(value: string): string | undefined {
-  if (nameProblem(value) === undefined) return value;
+  if (nameProblem(value) === undefined) return value.normalize('NFC');
   let out = '';
   let inRun = false;
-  for (const char of value) {
+  for (const char of value.normalize('NFC')) {
+    if (INVISIBLE.has(char.charCodeAt(0))) continue;
     if (hasControlCharacter(char)) {
       if (!inRun) out += ' ';
       inRun = true;
@@ -125,7 +202,8 @@ export function assertName(field: string, value: unknown): string {
   if (typeof value !== 'string') throw new ValidationError(`${field} must be a string, got ${show(value)}`);
   const problem = nameProblem(value);
   if (problem !== undefined) throw new ValidationError(`${field} ${problem}, got ${show(value)}`);
-  return value;
+  // One spelling per name: "é" typed as one code point or as "e" and a combining accent.
+  return value.normalize('NFC');
 }
 
 /**
@@ -167,5 +245,10 @@ function isRealDate(value: string): boolean {
 
 function show(value: unknown): string {
   if (typeof value === 'number') return String(value);
-  return JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  // Echoed in messages printed on terminals: invisible characters escaped (JSON escapes lone surrogates).
+  return text.replace(
+    /[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -281,3 +281,19 @@ function matchesDayOfWeek(
   }
   return false;
 }
+
+/**
+ * The slots from `from` to `to`, both included, in order; at most `limit + 1` of them, so that
+ * a caller with a limit learns that the range holds more without listing them all.
+ */
+export function slotsBetween(schedule: CronSchedule, from: Date, to: Date, limit: number): Date[] {
+  const slots: Date[] = [];
+  let after = new Date(from.getTime() - 1);
+  while (slots.length <= limit) {
+    const next = nextSlot(schedule, after);
+    if (!next || next.getTime() > to.getTime()) break;
+    slots.push(next);
+    after = next;
+  }
+  return slots;
+}

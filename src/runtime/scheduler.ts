@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import { nightlyJobId } from '../../jobs/payloads.js';
-import { ScheduleStore } from '../adapters/schedule-store.js';
+import { ScheduleStore, STALE_CLAIM_MS } from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
 import { schedulerActor } from '../services/actor.js';
 import { enqueueNightly } from '../services/runs.js';
 import { abortable, abortableSleep } from './abortable.js';
-import { nextSlot, nextSlots, parseSchedule, previousSlot, slotAt } from './cron-slots.js';
+import { nextSlot, parseSchedule, previousSlot, slotAt } from './cron-slots.js';
 import { cronRunId } from './run-ids.js';
+import { startPresence } from './scheduler-presence.js';
 
 export interface SchedulerOptions {
   /** Replaces the app's clock for every slot decision (tests). */
@@ -58,8 +59,6 @@ const HOUR_MS = 3600 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 /** A late or failed slot is still run this long after it fell due, at least. */
 const MIN_RECENT_MS = HOUR_MS;
-/** A claim this old whose run does not exist was left by a replica that died before enqueueing. */
-const STALE_CLAIM_MS = 2 * 60 * 1000;
 const RETRY_BASE_MS = 30 * 1000;
 const RETRY_MAX_MS = 10 * 60 * 1000;
 /** How long close() lets a slot being enqueued finish (so that a failed one gives its claim back). */
@@ -86,8 +85,24 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
   const retryDelaysMs = options.retryDelaysMs ?? [1000, 4000];
   const sweepMs = options.sweepMs ?? 30_000;
   const startedAt = clock().getTime();
+  const catchUpOn = options.catchUp ?? config.catchUp;
   // Slots before this are not this process's to run: before the start, only within the window.
-  const earliestSlot = (options.catchUp ?? config.catchUp) ? startedAt - windowMs : startedAt;
+  const earliestSlot = catchUpOn ? startedAt - windowMs : startedAt;
+  // What this scheduler obeys, for `schedule status` (whatever the asking shell's BALLAST_CRON).
+  const presence = startPresence(
+    store,
+    {
+      holder,
+      host: hostname(),
+      pid: process.pid,
+      cron: config.cron,
+      timezone: config.timezone,
+      catchUp: catchUpOn,
+      catchUpWindowHours: config.catchUpWindowHours,
+    },
+    clock,
+    log,
+  );
 
   const closing = new AbortController();
   /** Slots this process has seen settled: sweeps and node-cron's firings skip them. */
@@ -288,6 +303,7 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
     closing.abort();
     clearTimeout(timer);
     await task.destroy();
+    await presence.stop();
     // A slot being enqueued finishes (or gives its claim back) while the connections are open.
     if (running) {
       // The wait ends with the slot: a sleep left running would keep the process up for waitMs.
@@ -299,7 +315,8 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
   let caughtUp: string | null = null;
   const first = kick();
   try {
-    const outcome = await abortable(first, options.signal, () => new SchedulerAbortedError());
+    const started = Promise.all([first, presence.first]);
+    const [outcome] = await abortable(started, options.signal, () => new SchedulerAbortedError());
     const slot = previousSlot(schedule, new Date(startedAt), startedAt - earliestSlot);
     if (outcome === 'enqueued' && slot && slot.getTime() < startedAt) {
       caughtUp = cronRunId(slot);
@@ -325,11 +342,6 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
     sweep: () => kick(),
     close: () => shutdown(CLOSE_WAIT_MS),
   };
-}
-
-/** The next `count` slots of the configured schedule after `now` (DST as the scheduler runs them). */
-export function nextRuns(expression: string, timezone: string, count: number, now: Date): Date[] {
-  return nextSlots(parseSchedule(expression, timezone), now, count);
 }
 
 function errorMessage(err: unknown): string {

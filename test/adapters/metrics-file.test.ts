@@ -82,6 +82,13 @@ describe('parseMetricsText', () => {
     );
   });
 
+  it('refuses a key given twice in one object, in every format, naming it', () => {
+    const twice = '{"business_id": "a", "revenue": 100, "expenses": 60, "revenue": 900}';
+    expect(refusal(`[${twice}]`)).toMatch(/the key "revenue" is given twice in one object \(at column \d+\)/);
+    expect(refusal(`${JSON.stringify(b)}\n${twice}\n`)).toMatch(/line 2: the key "revenue" is given twice/);
+    expect(refusal(twice.replace(', "expenses"', ',\n "expenses"'))).toMatch(/"revenue" is given twice/);
+  });
+
   it('refuses a business listed twice', () => {
     expect(refusal(JSON.stringify([a, b, a]))).toMatch(
       /index 2 \(business_id a\): business_id a is listed twice \(index 0 and index 2\)/,
@@ -219,5 +226,21 @@ describe('readMetricsFile', () => {
     await expect(readMetricsFile(empty)).rejects.toThrow(
       /blank\.ndjson: no metrics in the file: it is empty$/,
     );
+  });
+});
+
+describe('readMetricsFile and UTF-8', () => {
+  it('refuses a file that is not UTF-8 instead of replacing its bytes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ballast-utf8-'));
+    try {
+      const path = join(dir, 'latin1.ndjson');
+      await writeFile(path, Buffer.from('{"business_id": "a", "name": "caf\xe9", "revenue": 1}\n', 'latin1'));
+      await expect(readMetricsFile(path)).rejects.toThrow(/not valid UTF-8/);
+      const json = join(dir, 'latin1.json');
+      await writeFile(json, Buffer.from('[{"business_id": "a", "name": "caf\xe9", "revenue": 1}]', 'latin1'));
+      await expect(readMetricsFile(json)).rejects.toThrow(/not valid UTF-8/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,11 +1,11 @@
 /**
- * Random JSON bodies, paths, ids, query strings and headers at every route: never a 5xx, and
- * every 4xx carries a message. Seeded: FC_SEED=<n> replays a run; fast-check prints the seed,
+ * Random JSON bodies (duplicate keys, any Unicode), paths, ids, query strings and headers at every
+ * route: never a 5xx, every 4xx carries a message, and a refused request changes nothing. Seeded: FC_SEED=<n> replays a run; fast-check prints the seed,
  * the path and the shrunk request on failure.
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { STATUSES, STRATEGIES } from '../../src/domain/index.js';
+import { type Portfolio, STATUSES, STRATEGIES } from '../../src/domain/index.js';
 import { wire } from '../helpers/memory-metrics.js';
 import { TOKEN, useApi } from './api-fixture.js';
 
@@ -216,6 +216,29 @@ const body = fc.oneof(
       '{"a":'.repeat(200),
     ),
   },
+  // Keys given twice (JSON.parse would keep the last), names with invisible or any Unicode.
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom('name', 'weight', 'id', 'owner_id', 'status'), field, field)
+      .map(
+        ([k, a, b]) =>
+          `{${JSON.stringify(k)}:${JSON.stringify(a)},"x":1,${JSON.stringify(k)}:${JSON.stringify(b)}}`,
+      ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.oneof(
+          fc.string({ unit: 'grapheme', maxLength: 12 }),
+          fc.string({ unit: 'binary', maxLength: 12 }),
+          fc.constantFrom('a\u202eb', 'a\u200bb', 'Cafe\u0301', '\ud800'),
+        ),
+        fc.oneof(id, fc.constant('fz')),
+      )
+      .map(([name, pid]) => JSON.stringify({ name, id: pid, owner_id: 'o', business_id: pid })),
+  },
 );
 
 const contentType = fc.oneof(
@@ -285,6 +308,7 @@ describe('any request', () => {
         const headers: Record<string, string> = { ...r.extraHeaders };
         if (r.authorization !== undefined) headers.authorization = r.authorization;
         if (r.contentType !== undefined && r.body !== undefined) headers['content-type'] = r.contentType;
+        const before = editable(await api.app.store.get('fz'));
         const response = await api.server.inject({
           method,
           url,
@@ -297,6 +321,9 @@ describe('any request', () => {
         if (r.authorization !== `Bearer ${TOKEN}` && !PUBLIC.has(path.replace(/\/$/, ''))) {
           expect(response.statusCode, where).toBe(401);
         }
+        // A refused request stores nothing (weights aside: the worker applies queued runs meanwhile).
+        if (response.statusCode >= 400)
+          expect(editable(await api.app.store.get('fz')), where).toEqual(before);
         if (response.statusCode >= 400 && method !== 'HEAD') {
           const parsed = JSON.parse(response.body) as { message?: unknown };
           expect(typeof parsed.message, where).toBe('string');
@@ -329,6 +356,27 @@ describe('any request', () => {
     }
   }, 60_000);
 });
+
+/**
+ * What a request may change of a portfolio and a run may not: its settings and its businesses (a
+ * run rewrites the document with new weights, and may add settings it now writes by default).
+ */
+function editable(p: Portfolio | null) {
+  if (!p) return null;
+  return {
+    name: p.name,
+    status: p.status,
+    strategy: p.strategy,
+    totalBudget: p.totalBudget,
+    targetRoi: p.targetRoi,
+    driftThreshold: p.driftThreshold,
+    attentionHoursPerWeek: p.attentionHoursPerWeek,
+    maxTurnover: p.maxTurnover ?? null,
+    applyMode: p.applyMode ?? 'auto',
+    maxAutoTurnover: p.maxAutoTurnover ?? null,
+    businesses: p.allocations.map((a) => [a.businessId, a.locked, a.priority]),
+  };
+}
 
 /** fast-check keeps 32 bits of a seed: so do we, so that the seed it prints and ours agree. */
 function readSeed(raw: string | undefined): number {

@@ -145,7 +145,16 @@ describe('/docs', () => {
       '/portfolios/{id}/proposal': ['get'],
       '/portfolios/{id}/proposal/approve': ['post'],
       '/portfolios/{id}/proposal/reject': ['post'],
-      '/jobs/{job_id}': ['get'],
+      '/jobs/{job_id}': ['get', 'delete'],
+      '/jobs': ['get'],
+      '/runs': ['get'],
+      '/runs/{run_id}': ['get'],
+      '/runs/{run_id}/pending': ['delete'],
+      '/schedule': ['get'],
+      '/schedule/pause': ['post'],
+      '/schedule/resume': ['post'],
+      '/schedule/trigger': ['post'],
+      '/schedule/backfill': ['post'],
       '/healthz': ['get'],
       '/readyz': ['get'],
       '/metrics': ['get'],
@@ -188,7 +197,7 @@ describe('/docs', () => {
         expect(shown.description, `${method} ${path}`).toEqual(expect.any(String));
       }
     }
-    expect(operations).toBe(26);
+    expect(operations).toBe(36);
     expect(Object.keys(doc.paths['/runs/nightly']!.post!.responses).sort()).toEqual(
       ['202', '400', '401', '413', '415', '503'].sort(),
     );

@@ -1,116 +1,121 @@
-import { nightlyJobId } from '../../../jobs/payloads.js';
-import { type ScheduleState, ScheduleStore } from '../../adapters/schedule-store.js';
+/** `ballast schedule ...`: what the running schedulers obey, steering them, runs now and backfills. */
 import type { App } from '../../app.js';
-import { localIso } from '../../runtime/cron-slots.js';
-import { tallyRun } from '../../runtime/follow-run.js';
-import { nextRuns } from '../../runtime/scheduler.js';
+import { cliActor } from '../../services/actor.js';
+import {
+  type BackfillResult,
+  backfillSchedule,
+  pauseSchedule,
+  resumeSchedule,
+  scheduleStatus,
+  triggerNightly,
+  type WireSchedule,
+} from '../../services/schedule.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatPairs } from '../output.js';
 import { withApp } from '../with-app.js';
 
 export async function showStatus(ctx: CliContext, json: boolean): Promise<void> {
-  await withApp(ctx, (app) => status(app, ctx, json));
+  const status = await withApp(ctx, (app) => scheduleStatus(app, { now: ctx.now() }));
+  printStatus(ctx, status, json);
 }
 
-export async function setPaused(ctx: CliContext, paused: boolean, json: boolean): Promise<void> {
-  await withApp(ctx, async (app) => {
-    await new ScheduleStore(app.redis, app.keys).setPaused(paused, ctx.now().toISOString());
-    ctx.out(json ? formatJson({ paused }) : `nightly schedule ${paused ? 'paused' : 'resumed'}\n`);
-  });
+export async function pause(ctx: CliContext, options: { note?: string; json?: boolean }): Promise<void> {
+  const status = await withApp(ctx, (app) =>
+    pauseSchedule(app, { actor: actor(app), note: options.note, now: ctx.now() }),
+  );
+  if (!options.json) ctx.out(`nightly schedule paused: ${pausedText(status)}\n`);
+  printStatus(ctx, status, options.json === true, false);
 }
 
-/** What became of the last slot: skipped by a pause, or its run's counts from what is stored. */
-interface LastRun {
-  readonly state: 'skipped' | 'queued' | 'fanning out' | 'fan-out failed' | 'running' | 'done' | 'unknown';
-  readonly total: number | null;
-  readonly completed: number | null;
-  readonly failed: number | null;
-  readonly outcome: string;
-}
-
-async function lastRun(app: App, state: ScheduleState, runId: string): Promise<LastRun> {
-  const none = { total: null, completed: null, failed: null };
-  if (state.lastSkipped) return { state: 'skipped', ...none, outcome: `not run: ${state.lastSkipped}` };
-  // The fan-out's record and the run markers outlive the jobs BullMQ keeps (BALLAST_KEEP_COMPLETED).
-  const tally = await tallyRun(app, runId);
-  if (tally.total !== null) {
-    const done = tally.completed + tally.failed >= tally.total;
-    return {
-      state: done ? 'done' : 'running',
-      total: tally.total,
-      completed: tally.completed,
-      failed: tally.failed,
-      outcome: `${tally.completed} completed, ${tally.failed} failed of ${tally.total} portfolios${done ? '' : ' (running)'}`,
-    };
+export async function resume(ctx: CliContext, options: { json?: boolean }): Promise<void> {
+  const status = await withApp(ctx, (app) => resumeSchedule(app, { actor: actor(app), now: ctx.now() }));
+  if (!options.json) {
+    const by = status.resumed_by ? ` by ${status.resumed_by}` : '';
+    ctx.out(`nightly schedule resumed${by}; slots that passed while paused are not run\n`);
   }
-  const job = await app.queue.getJob(nightlyJobId(runId));
-  if (!job)
-    return { state: 'unknown', ...none, outcome: 'no record of it (expired, or its fan-out never ran)' };
-  if (job.state === 'failed') {
-    return {
-      state: 'fan-out failed',
-      ...none,
-      outcome: `fan-out failed: ${job.failedReason ?? 'unknown reason'}`,
-    };
-  }
-  if (job.state === 'active') return { state: 'fanning out', ...none, outcome: 'fanning out' };
-  // waiting, prioritized (nightly jobs are), delayed (a retry's backoff)...
-  return { state: 'queued', ...none, outcome: `queued (${job.state}), waiting for a worker` };
+  printStatus(ctx, status, options.json === true, false);
 }
 
-async function status(app: App, ctx: CliContext, json: boolean): Promise<void> {
-  const state = await new ScheduleStore(app.redis, app.keys).state();
-  const tz = app.config.timezone;
-  const next = nextRuns(app.config.cron, tz, 5, ctx.now());
-  const last = state.lastRunId ? await lastRun(app, state, state.lastRunId) : null;
-  const slot = state.lastSlot ? new Date(state.lastSlot) : null;
+export async function trigger(ctx: CliContext, options: { json?: boolean }): Promise<void> {
+  const queued = await withApp(ctx, (app) => triggerNightly(app, { actor: actor(app) }));
+  ctx.out(
+    options.json
+      ? formatJson(queued)
+      : `queued nightly run ${queued.run_id} (job ${queued.job_id}); follow it with: ballast runs show ${queued.run_id} --wait\n`,
+  );
+}
+
+export async function backfill(
+  ctx: CliContext,
+  options: { from: string; to: string; dryRun?: boolean; json?: boolean },
+): Promise<void> {
+  const result = await withApp(ctx, (app) =>
+    backfillSchedule(app, {
+      from: options.from,
+      to: options.to,
+      actor: actor(app),
+      dryRun: options.dryRun === true,
+      now: ctx.now(),
+    }),
+  );
+  ctx.out(options.json ? formatJson(result) : backfillText(result));
+}
+
+function actor(app: App): string {
+  return cliActor(app.config.actor);
+}
+
+function printStatus(ctx: CliContext, s: WireSchedule, json: boolean, full = true): void {
   if (json) {
-    ctx.out(
-      formatJson({
-        cron: app.config.cron,
-        timezone: tz,
-        paused: state.paused,
-        paused_at: state.pausedAt,
-        next_runs: next.map((d) => d.toISOString()),
-        next_runs_local: next.map((d) => localIso(tz, d)),
-        last_run:
-          state.lastRunId && last
-            ? {
-                run_id: state.lastRunId,
-                slot: state.lastSlot,
-                slot_local: slot ? localIso(tz, slot) : null,
-                enqueued_at: state.lastEnqueuedAt,
-                catch_up: state.lastCatchUp,
-                skipped: state.lastSkipped,
-                state: last.state,
-                total: last.total,
-                completed: last.completed,
-                failed: last.failed,
-                outcome: last.outcome,
-              }
-            : null,
-        last_skipped: state.lastSkipped
-          ? `${state.lastRunId} (${state.lastSlot}): ${state.lastSkipped}`
-          : null,
-      }),
-    );
+    ctx.out(formatJson(s));
     return;
   }
-  const both = (d: Date) => `${localIso(tz, d)}  (${d.toISOString()})`;
+  for (const warning of s.warnings) ctx.err(`warning: ${warning}\n`);
+  if (!full) return;
+  const tz = s.timezone;
+  const both = (utc: string, local: string | undefined) => `${local ?? utc}  (${utc})`;
   const nextLines: [string, string][] =
-    next.length > 0 ? next.map((d, i) => [i === 0 ? 'next runs' : '', both(d)]) : [['next runs', 'none']];
+    s.next_runs.length > 0
+      ? s.next_runs.map((d, i) => [i === 0 ? 'next runs' : '', both(d, s.next_runs_local[i])])
+      : [['next runs', 'none']];
+  const last = s.last_run;
+  const schedulers =
+    s.schedulers.length > 0
+      ? s.schedulers.map((x) => `${x.host} (pid ${x.pid}, ${x.version}), seen ${x.seen_at}`).join('; ')
+      : 'none running';
   ctx.out(
     formatPairs([
-      ['cron', app.config.cron],
+      ['cron', `${s.cron}${s.source === 'local' ? '  (local configuration: no scheduler runs)' : ''}`],
       ['time zone', tz],
-      ['paused', state.paused ? `yes (since ${state.pausedAt})` : 'no'],
+      ['catch-up', s.catch_up ? `on, within ${s.catch_up_window_hours} h` : 'off'],
+      ['schedulers', schedulers],
+      ['paused', s.paused ? `yes, ${pausedText(s)}` : 'no'],
       ...nextLines,
       [
         'last run',
-        state.lastRunId && last
-          ? `${state.lastRunId}, slot ${slot ? both(slot) : '?'}${state.lastCatchUp ? ', catch-up' : ''}: ${last.outcome}`
+        last
+          ? `${last.run_id}, slot ${last.slot ? both(last.slot, last.slot_local ?? undefined) : '?'}${last.catch_up ? ', catch-up' : ''}: ${last.outcome}`
           : 'none yet',
       ],
     ]),
   );
+}
+
+function pausedText(s: WireSchedule): string {
+  const by = s.paused_by ? ` by ${s.paused_by}` : '';
+  const note = s.pause_note ? `: ${JSON.stringify(s.pause_note)}` : '';
+  return `since ${s.paused_at ?? '?'}${by}${note}`;
+}
+
+function backfillText(r: BackfillResult): string {
+  const queued = r.slots.filter((s) => s.queued).length;
+  const would = r.dry_run ? r.slots.filter((s) => s.reason === null).length : 0;
+  const lines = r.slots.map((s) => {
+    const what = s.queued ? 'queued' : s.reason === null ? 'would be queued' : `not run: ${s.reason}`;
+    return `  ${s.slot_local}  ${s.run_id}  ${what}\n`;
+  });
+  const head = r.dry_run
+    ? `dry run: ${would} of ${r.slots.length} slots of "${r.cron}" (${r.timezone}) would be queued\n`
+    : `${queued} of ${r.slots.length} slots of "${r.cron}" (${r.timezone}) queued\n`;
+  return head + lines.join('');
 }
