@@ -46,8 +46,7 @@ export function createPortfolio(input: CreatePortfolioInput, now: string): Portf
     status: input.status === undefined ? DEFAULTS.status : assertStatus(input.status),
     strategy: input.strategy === undefined ? DEFAULTS.strategy : assertStrategy(input.strategy),
     totalBudget: input.totalBudget === undefined ? 0 : assertBudget(input.totalBudget),
-    targetRoi:
-      input.targetRoi === undefined ? DEFAULTS.targetRoi : assertTargetRoi(input.targetRoi),
+    targetRoi: input.targetRoi === undefined ? DEFAULTS.targetRoi : assertTargetRoi(input.targetRoi),
     driftThreshold:
       input.driftThreshold === undefined
         ? DEFAULTS.driftThreshold
@@ -99,10 +98,7 @@ export function updatePortfolio(p: Portfolio, input: UpdatePortfolioInput, now: 
       name: input.name === undefined ? p.name : assertName('name', input.name),
       status: input.status === undefined ? p.status : assertStatus(input.status),
       strategy: input.strategy === undefined ? p.strategy : assertStrategy(input.strategy),
-      totalBudget:
-        input.totalBudget === undefined
-          ? p.totalBudget
-          : assertBudget(input.totalBudget),
+      totalBudget: input.totalBudget === undefined ? p.totalBudget : assertBudget(input.totalBudget),
       targetRoi: input.targetRoi === undefined ? p.targetRoi : assertTargetRoi(input.targetRoi),
       driftThreshold:
         input.driftThreshold === undefined
