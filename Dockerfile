@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 
 # Build: compile TypeScript to dist/ with the dev dependencies.
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
@@ -12,7 +12,7 @@ COPY bench ./bench
 RUN npm ci
 
 # Run: production dependencies and the compiled code only, as a non-root user.
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production
 # Node sizes its heap from the host's memory (4 GB here) and, with that much room, lets the heap
 # grow to several times what is live before collecting: a busy worker peaks at 190-230 MB RSS.

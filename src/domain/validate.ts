@@ -1,3 +1,4 @@
+import { unknownChoice } from './did-you-mean.js';
 import { ValidationError } from './errors.js';
 import { ID_PATTERN } from './ids.js';
 import {
@@ -84,21 +85,21 @@ export function assertPriority(field: string, value: unknown): number {
 
 export function assertStrategy(value: unknown): Strategy {
   if (!STRATEGIES.includes(value as Strategy)) {
-    throw new ValidationError(`unknown strategy ${show(value)}: use one of ${STRATEGIES.join(', ')}`);
+    throw new ValidationError(unknownChoice('strategy', value, STRATEGIES));
   }
   return value as Strategy;
 }
 
 export function assertStatus(value: unknown): PortfolioStatus {
   if (!STATUSES.includes(value as PortfolioStatus)) {
-    throw new ValidationError(`unknown status ${show(value)}: use one of ${STATUSES.join(', ')}`);
+    throw new ValidationError(unknownChoice('status', value, STATUSES));
   }
   return value as PortfolioStatus;
 }
 
 export function assertApplyMode(value: unknown): ApplyMode {
   if (!APPLY_MODES.includes(value as ApplyMode)) {
-    throw new ValidationError(`unknown apply mode ${show(value)}: use one of ${APPLY_MODES.join(', ')}`);
+    throw new ValidationError(unknownChoice('apply mode', value, APPLY_MODES));
   }
   return value as ApplyMode;
 }

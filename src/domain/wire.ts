@@ -3,6 +3,7 @@
  * compatible with the sketch's field names. zod validates and translates at the boundary; inside
  * the code everything is camelCase.
  */
+import { unknownChoice } from './did-you-mean.js';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 import type { GuardReason } from './guards.js';
@@ -45,13 +46,13 @@ function isArrayIndex(key: string): boolean {
 }
 
 export const strategySchema = z.enum(STRATEGIES, {
-  error: (issue) => `unknown strategy ${JSON.stringify(issue.input)}: use one of ${STRATEGIES.join(', ')}`,
+  error: (issue) => unknownChoice('strategy', issue.input, STRATEGIES),
 });
 export const applyModeSchema = z.enum(APPLY_MODES, {
-  error: (issue) => `unknown apply mode ${JSON.stringify(issue.input)}: use one of ${APPLY_MODES.join(', ')}`,
+  error: (issue) => unknownChoice('apply mode', issue.input, APPLY_MODES),
 });
 export const statusSchema = z.enum(STATUSES, {
-  error: (issue) => `unknown status ${JSON.stringify(issue.input)}: use one of ${STATUSES.join(', ')}`,
+  error: (issue) => unknownChoice('status', issue.input, STATUSES),
 });
 
 export const wireAllocationSchema = z.strictObject({

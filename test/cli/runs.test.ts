@@ -112,6 +112,21 @@ describe('without a worker', () => {
     expect(again.stderr).toMatch(/is cancelled: only a queued or running run can be cancelled/);
   });
 
+  it('warns when the prefix holds no Ballast data, naming prefixes that do', async () => {
+    const typo = `${fixture.prefix}-typo`;
+    const list = await runIn(typo, ['portfolio', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stderr).toMatch(
+      new RegExp(
+        `^warning: prefix ${typo} holds no Ballast data on redis://\\S+; prefixes with Ballast data there: .+ \\(set BALLAST_PREFIX\\)\\n$`,
+      ),
+    );
+    const runs = await runIn(typo, ['runs', 'list']);
+    expect(runs.stderr).toMatch(/holds no Ballast data/);
+    // The prefix in use has data: no warning, even with an empty list.
+    expect((await run(['portfolio', 'list', '--owner', 'nobody'])).stderr).toBe('');
+  });
+
   it('refuses bad input with exit 1 and a message', async () => {
     const badState = await run(['jobs', 'list', '--state', 'sleeping']);
     // Usage errors (a bad option value) exit 2, as every command's do; a refusal exits 1.

@@ -38,6 +38,11 @@ export function registerPortfolioList(portfolio: Command, ctx: CliContext): void
           }
         }
         ctx.out(options.json ? (first ? ']\n' : '\n]\n') : formatPortfolioList(rows));
+        if (first && rows.length === 0) {
+          const { emptyPrefixWarning } = await import('../../services/prefix-check.js');
+          const warning = await emptyPrefixWarning(app);
+          if (warning) ctx.err(warning);
+        }
       });
     });
 }

@@ -60,10 +60,13 @@ export function registerRunsCommand(program: Command, ctx: CliContext): void {
       'print an array of {run_id, trigger, slot, queued_at, started_at, finished_at, state, total, done, counts, ...}',
     )
     .action(async (options: { limit?: number; json?: boolean }) => {
-      const list = await withApp(ctx, async (app) =>
-        (await services()).listRuns(app, options.limit ?? DEFAULT_RUNS_LIMIT),
-      );
+      const { list, warning } = await withApp(ctx, async (app) => {
+        const found = await (await services()).listRuns(app, options.limit ?? DEFAULT_RUNS_LIMIT);
+        const { emptyPrefixWarning } = await import('../../services/prefix-check.js');
+        return { list: found, warning: found.length === 0 ? await emptyPrefixWarning(app) : null };
+      });
       ctx.out(options.json ? formatJson(list) : formatRunListText(list));
+      if (warning) ctx.err(warning);
     });
 
   runs
