@@ -3,8 +3,9 @@
  * compatible with the sketch's field names. zod validates and translates at the boundary; inside
  * the code everything is camelCase.
  */
-import { unknownChoice } from './did-you-mean.js';
+
 import { z } from 'zod';
+import { unknownChoice } from './did-you-mean.js';
 import { ValidationError } from './errors.js';
 import type { GuardReason } from './guards.js';
 import { idSchema } from './ids.js';
