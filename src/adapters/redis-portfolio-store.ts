@@ -193,6 +193,40 @@ export class RedisPortfolioStore {
   }
 
   /**
+   * Deletes `p` if its stored version is still `p.version`: every key of the portfolio, its index
+   * entries, and an audit entry (its allocations removed, `meta` saying who and why). Run markers
+   * are left to expire with their run.
+   */
+  async delete(p: Portfolio, meta: WriteMeta): Promise<void> {
+    const gone: Portfolio = { ...p, allocations: [], version: p.version + 1 };
+    const args = this.records(p, gone, meta);
+    const k = this.keys;
+    const keys = [
+      k.portfolio(p.id),
+      k.portfolioIndex,
+      k.ownerIndex(p.ownerId),
+      k.portfolioReports(p.id),
+      k.latestReport(p.id),
+      k.history(p.id),
+      k.proposal(p.id),
+      k.metricsBaseline(p.id),
+    ];
+    const argv = [String(p.version), p.id, args.audit, ...args.tail];
+    const result = this.options.cluster
+      ? await this.redis.ballastDeletePortfolio(...keys, ...argv)
+      : await this.redis.ballastDeletePortfolioAudited(...keys, k.proposals, k.audit, ...argv);
+    if (result === -2) throw new NotFoundError(`portfolio ${p.id} not found`);
+    if (result !== 0) throw new StaleVersionError(p.version, result);
+    if (this.options.cluster) {
+      // Other slots: the indexes after the document (readers skip ids without one), then the audit.
+      await this.redis.zrem(k.portfolioIndex, p.id);
+      await this.redis.srem(k.ownerIndex(p.ownerId), p.id);
+      await this.redis.zrem(k.proposals, p.id);
+      await this.appendAudit(args);
+    }
+  }
+
+  /**
    * Read, change, compare-and-set; on a conflict read again and re-apply `change` to the new
    * version. Domain refusals thrown by `change` go straight to the caller. A change that changes
    * nothing (same settings, allocations and order) writes nothing and returns the portfolio as

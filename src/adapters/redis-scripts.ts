@@ -204,6 +204,29 @@ end
 return {'ok'}
 `;
 
+/**
+ * Delete a portfolio, compare-and-delete on its version: its document, report stream, latest
+ * report, history, proposal and metrics baseline; its entries in the global, owner and proposals
+ * indexes; and the audit entry that says so. KEYS: portfolio, global index, owner index, reports,
+ * latest, history, proposal, baseline, proposals index [, audit]. ARGV: expected version, id,
+ * audit, nowMs, historyMaxLen, auditMaxLen, maxAgeMs. Returns 0, -2 (gone) or the stored version.
+ * On Redis Cluster (several slots) the store runs it without the indexes and the audit stream.
+ */
+const DELETE_PORTFOLIO = `#!lua
+${APPEND}
+local v = redis.call('HGET', KEYS[1], 'version')
+if not v then return -2 end
+if v ~= ARGV[1] then return tonumber(v) end
+redis.call('DEL', KEYS[1], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+if #KEYS >= 9 then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  redis.call('SREM', KEYS[3], ARGV[2])
+  redis.call('ZREM', KEYS[9], ARGV[2])
+end
+if #KEYS == 10 then append(KEYS[10], 'record', ARGV[3], ARGV[4], ARGV[6], ARGV[7]) end
+return 0
+`;
+
 type Args = string[];
 
 export interface ScriptedRedis extends Redis {
@@ -216,6 +239,8 @@ export interface ScriptedRedis extends Redis {
   ballastCommitRunAndPublish(...keysAndArgs: Args): Promise<[string, string, string]>;
   ballastResolveProposal(...keysAndArgs: Args): Promise<string[]>;
   ballastResolveProposalAudited(...keysAndArgs: Args): Promise<string[]>;
+  ballastDeletePortfolio(...keysAndArgs: Args): Promise<number>;
+  ballastDeletePortfolioAudited(...keysAndArgs: Args): Promise<number>;
 }
 
 export function withScripts(redis: Redis): ScriptedRedis {
@@ -230,6 +255,8 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand('ballastCommitRunAndPublish', { numberOfKeys: 12, lua: COMMIT_RUN });
     redis.defineCommand('ballastResolveProposal', { numberOfKeys: 4, lua: RESOLVE_PROPOSAL });
     redis.defineCommand('ballastResolveProposalAudited', { numberOfKeys: 6, lua: RESOLVE_PROPOSAL });
+    redis.defineCommand('ballastDeletePortfolio', { numberOfKeys: 8, lua: DELETE_PORTFOLIO });
+    redis.defineCommand('ballastDeletePortfolioAudited', { numberOfKeys: 10, lua: DELETE_PORTFOLIO });
   }
   return r;
 }

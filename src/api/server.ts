@@ -30,6 +30,7 @@ import { registerAnalysisRoutes } from './routes/analysis.js';
 import { registerBusinessRoutes } from './routes/businesses.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerHistoryRoutes } from './routes/history.js';
+import { registerPortfolioDeleteRoute } from './routes/portfolio-delete.js';
 import { registerPortfolioRoutes } from './routes/portfolios.js';
 import { registerProposalRoutes } from './routes/proposals.js';
 import { registerRunListRoutes } from './routes/run-list.js';
@@ -63,6 +64,7 @@ const MAX_PARAM_LENGTH = 256;
 
 const ROUTES: readonly RegisterRoutes[] = [
   registerPortfolioRoutes,
+  registerPortfolioDeleteRoute,
   registerBusinessRoutes,
   registerAnalysisRoutes,
   registerRunRoutes,

@@ -14,5 +14,6 @@ export * from './recommend.js';
 export * from './report-summary.js';
 export * from './rollup.js';
 export * from './run.js';
+export * from './set-weights.js';
 export * from './strategies.js';
 export * from './wire.js';

@@ -126,7 +126,7 @@ describe('/docs', () => {
     await SwaggerParser.validate(structuredClone(doc) as never);
     const expected: Record<string, string[]> = {
       '/portfolios': ['post'],
-      '/portfolios/{id}': ['get', 'patch'],
+      '/portfolios/{id}': ['get', 'patch', 'delete'],
       '/portfolios/owner/{owner_id}': ['get'],
       '/portfolios/{id}/businesses': ['post'],
       '/portfolios/{id}/businesses/{business_id}': ['delete'],
@@ -197,7 +197,7 @@ describe('/docs', () => {
         expect(shown.description, `${method} ${path}`).toEqual(expect.any(String));
       }
     }
-    expect(operations).toBe(36);
+    expect(operations).toBe(37);
     expect(Object.keys(doc.paths['/runs/nightly']!.post!.responses).sort()).toEqual(
       ['202', '400', '401', '413', '415', '503'].sort(),
     );

@@ -3,8 +3,14 @@
  * portfolio and applies the domain operation to the version it read, compare-and-set, so two
  * operators editing at once never lose each other's change.
  */
-import type { Command } from 'commander';
-import { addBusiness, removeBusiness, type SetAllocationInput, setAllocation } from '../../domain/index.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  addBusiness,
+  removeBusiness,
+  type SetAllocationInput,
+  setAllocation,
+  setWeights,
+} from '../../domain/index.js';
 import type { CliContext } from '../context.js';
 import { cliEdit } from '../edit-meta.js';
 import { UsageError } from '../errors.js';
@@ -103,4 +109,50 @@ export function registerPortfolioAllocations(portfolio: Command, ctx: CliContext
       );
       printWritten(ctx, p, options.json, `Set ${businessId} in portfolio ${p.id}`);
     });
+
+  portfolio
+    .command('set-allocations')
+    .description(
+      'set several weights at once, as one version: the other unlocked allocations absorb the ' +
+        'difference once, in proportion',
+    )
+    .argument('<portfolio-id>', 'portfolio id', parseId)
+    .argument(
+      '<business=weight...>',
+      'weights to set, e.g. harbor-coffee=0.3 tidy-books=0.2',
+      parseAssignment,
+    )
+    .option('--json', 'print the portfolio as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ballast portfolio set-allocations north-star harbor-coffee=0.3 tidy-books=0.2\n',
+    )
+    .action(async (portfolioId: string, assignments: Assignment[], options: JsonOption) => {
+      const weights = new Map<string, number>();
+      for (const [businessId, weight] of assignments) {
+        if (weights.has(businessId)) throw new UsageError(`${businessId} is given twice`);
+        weights.set(businessId, weight);
+      }
+      const p = await withApp(ctx, (app) =>
+        app.store.update(
+          portfolioId,
+          (current) => setWeights(current, weights, ctx.now().toISOString()),
+          cliEdit(app.config, 'portfolio set-allocations'),
+        ),
+      );
+      printWritten(ctx, p, options.json, `Set ${weights.size} weights in portfolio ${p.id}`);
+    });
+}
+
+type Assignment = readonly [string, number];
+
+/** `business=weight`, collected by commander into a list (a variadic argument). */
+function parseAssignment(value: string, previous: Assignment[] = []): Assignment[] {
+  const eq = value.indexOf('=');
+  if (eq <= 0) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value)} is not BUSINESS=WEIGHT (e.g. harbor-coffee=0.3)`,
+    );
+  }
+  return [...previous, [parseId(value.slice(0, eq)), parseNumber(value.slice(eq + 1))]];
 }

@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerPortfolioAllocations } from './portfolio-allocations.js';
 import { registerPortfolioCreate } from './portfolio-create.js';
+import { registerPortfolioDelete } from './portfolio-delete.js';
 import { registerPortfolioHistory } from './portfolio-history.js';
+import { registerPortfolioImport } from './portfolio-import.js';
 import { registerPortfolioList } from './portfolio-list.js';
 import { registerPortfolioShow } from './portfolio-show.js';
 import { registerPortfolioUpdate } from './portfolio-update.js';
@@ -20,4 +22,6 @@ export function registerPortfolioCommand(program: Command, ctx: CliContext): voi
   registerPortfolioUpdate(portfolio, ctx);
   registerPortfolioAllocations(portfolio, ctx);
   registerPortfolioHistory(portfolio, ctx);
+  registerPortfolioDelete(portfolio, ctx);
+  registerPortfolioImport(portfolio, ctx);
 }
