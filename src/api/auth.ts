@@ -19,6 +19,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Served without a token (/healthz, /readyz, and /metrics when BALLAST_METRICS_PUBLIC=true). */
     public?: boolean;
+    /**
+     * A console or dashboard route: authenticated by the console's session cookie instead (see
+     * src/console/console.ts and src/api/dashboard.ts); the cookie never opens any other route.
+     */
+    console?: boolean;
   }
 }
 
@@ -91,7 +96,8 @@ export function bearerAuth(tokens: readonly NamedToken[]): Auth {
     allows,
     refuse,
     hook: async (request, reply) => {
-      if (request.routeOptions.config?.public === true || allows(request)) return undefined;
+      const config = request.routeOptions.config;
+      if (config?.public === true || config?.console === true || allows(request)) return undefined;
       return refuse(request, reply);
     },
   };

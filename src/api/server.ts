@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { App } from '../app.js';
 import type { NamedToken } from '../config.js';
+import { registerConsole } from '../console/console.js';
 import { RefusedError } from '../domain/index.js';
 import { withDeadline } from '../observability/deadline.js';
 import { type Prometheus, prometheusFor } from '../observability/prometheus.js';
@@ -183,6 +184,7 @@ export function createApiServer(app: App, options: ApiServerOptions = {}): ApiSe
     strictRoutes(api, { auth: Boolean(token), unavailable: redis.unavailable, bodyLimit });
     for (const register of ROUTES) register(api, ctx);
   });
-  registerDashboard(server, redis.app, redis.unavailable);
+  const session = registerConsole(server, ctx, { tokens, unavailable: redis.unavailable });
+  registerDashboard(server, redis.app, redis.unavailable, auth ? { auth, session, clock: app.clock } : null);
   return server;
 }
