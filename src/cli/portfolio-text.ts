@@ -3,7 +3,7 @@
  * figures (budget amount, attention hours). Works from the wire shape, like report-text.ts, so
  * what a person sees is what `--json` prints.
  */
-import type { ApplyMode, WirePortfolio } from '../domain/index.js';
+import type { ApplyMode, RebalanceTrigger, WirePortfolio } from '../domain/index.js';
 import { type Column, formatPairs, formatTable } from './output.js';
 
 type WireAllocation = {
@@ -35,9 +35,13 @@ export function formatSettings(p: WirePortfolio): string {
     ['Strategy', p.strategy],
     ['Total budget', money(p.total_budget)],
     ['Target ROI', percent(p.target_roi, 1)],
+    ['Drift threshold', driftText(p)],
+    ['Rebalance trigger', TRIGGER_TEXT[p.rebalance_trigger]],
     [
-      'Drift threshold',
-      `${p.drift_threshold} (moves under ${percent(p.drift_threshold * 100, 1)} are skipped)`,
+      'Min trade',
+      p.min_trade === null
+        ? 'none'
+        : `${p.min_trade} (moves under ${percent(p.min_trade * 100, 1)} are not made)`,
     ],
     [
       'Max turnover',
@@ -140,6 +144,18 @@ function money(value: number): string {
 function hours(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
+
+function driftText(p: WirePortfolio): string {
+  const t = p.drift_threshold;
+  return p.drift_type === 'relative'
+    ? `${t} relative (an allocation within ${percent(t * 100, 1)} of its target, in proportion to it, is kept)`
+    : `${t} (an allocation within ${(t * 100).toFixed(1)} points of its target is kept)`;
+}
+
+const TRIGGER_TEXT: Record<RebalanceTrigger, string> = {
+  allocation: 'allocation (each allocation outside its drift band moves; the others are kept)',
+  portfolio: 'portfolio (one allocation outside its drift band moves every allocation to its target)',
+};
 
 const APPLY_MODE_TEXT: Record<ApplyMode, string> = {
   auto: 'auto (runs apply unless a guard holds them)',

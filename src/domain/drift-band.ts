@@ -9,9 +9,11 @@
  * Without bounds a target is lambda * score, with one lambda for the round. So an allocation is
  * in the band for an interval of lambdas, [(c - band) / s, (c + band) / s], and a round's
  * in-band allocations are the intervals that contain its lambda: a stabbing query on a tree of
- * intervals sorted by start, each allocation removed once. Bounded allocations are split by the
- * water-fill with every unbounded allocation standing as one item of their summed score (no
- * unbounded allocation can reach a bound: its target is at most the free mass, at most 1).
+ * intervals sorted by start, each allocation removed once. A relative band (drift_type relative,
+ * |t - c| <= band + r * t) is an interval too: [(c - band) / (s (1 + r)), (c + band) / (s (1 - r))],
+ * open above when r >= 1. Bounded allocations are split by the water-fill with every unbounded
+ * allocation standing as one item of their summed score (no unbounded allocation can reach a
+ * bound: its target is at most the free mass, at most 1).
  *
  * Not handled here (the caller keeps doing plain rounds, O(n) each): unbounded allocations with
  * zero scores beside bounded ones with positive scores, whose share depends on which bounded
@@ -29,13 +31,20 @@ export interface BandInput {
   readonly current: Float64Array;
   readonly lo: Float64Array;
   readonly hi: Float64Array;
-  /** The drift threshold plus the caller's rounding allowance. */
+  /** The absolute part of the band: the drift threshold (or 0) plus the caller's rounding allowance. */
   readonly band: number;
+  /**
+   * The relative part (drift_type relative): a target t keeps an allocation at c when
+   * |t - c| <= band + relative * t. 0 for an absolute band.
+   */
+  readonly relative?: number;
 }
 
 export interface BandResult {
   /** Global indices kept at their current weight. */
   readonly kept: readonly number[];
+  /** The target each of `kept` had in the round that kept it (for the reasons). */
+  readonly keptTargets: readonly number[];
   /** Still moving, in portfolio order. */
   readonly active: Int32Array;
   readonly mass: number;
@@ -49,7 +58,9 @@ const RECOUNT_DROP = 2 ** -24;
 
 export function settleBand(input: BandInput): BandResult {
   const { scores, current, lo, hi, band } = input;
+  const relative = input.relative ?? 0;
   const kept: number[] = [];
+  const keptTargets: number[] = [];
   const open: number[] = [];
   let bounded: number[] = [];
   let positive = 0;
@@ -115,7 +126,7 @@ export function settleBand(input: BandInput): BandResult {
     let openMax = 0;
     for (let k = 0; k < open.length; k++) if (!removed[k]) openMax = Math.max(openMax, scores[open[k]!]!);
     openExponent = openMax > 0 ? -binaryExponent(openMax) : 0;
-    index = new IntervalIndex(open, removed, openEffective, current, band);
+    index = new IntervalIndex(open, removed, openEffective, current, band, relative);
     recount();
     // log2 of the unbounded scores' sum on their own scale, and of the largest bounded score.
     const top = Math.max(
@@ -169,7 +180,8 @@ export function settleBand(input: BandInput): BandResult {
       for (let j = 0; j < bounded.length; j++) {
         const i = bounded[j]!;
         const c = current[i]!;
-        if (Math.abs(targets[j]! - c) <= band && c >= lo[i]! && c <= hi[i]!) boundedHits.push(j);
+        const t = targets[j]!;
+        if (Math.abs(t - c) <= band + relative * t && c >= lo[i]! && c <= hi[i]!) boundedHits.push(j);
       }
     }
     if (openHits.length + boundedHits.length === 0) break;
@@ -198,8 +210,9 @@ export function settleBand(input: BandInput): BandResult {
       index!.remove(k);
       removed[k] = 1;
       kept.push(i);
-      openCount--;
       const e = openEffective(i);
+      keptTargets.push(lambda * e);
+      openCount--;
       subtract(e);
       if (e > 0) openPositive--;
       if (scores[i]! > 0) positive--;
@@ -211,6 +224,7 @@ export function settleBand(input: BandInput): BandResult {
         if (!hitSet.has(j)) rest.push(i);
         else {
           kept.push(i);
+          keptTargets.push(targets![j]!);
           if (scores[i]! > 0) positive--;
         }
       }
@@ -223,7 +237,7 @@ export function settleBand(input: BandInput): BandResult {
   const active = new Int32Array(input.active.length - kept.length);
   let r = 0;
   for (const i of input.active) if (!isKept.has(i)) active[r++] = i;
-  return { kept, active, mass };
+  return { kept, keptTargets, active, mass };
 }
 
 /**
@@ -246,6 +260,7 @@ class IntervalIndex {
     effective: (i: number) => number,
     current: Float64Array,
     band: number,
+    relative: number,
   ) {
     const m = items.length;
     const start = new Float64Array(m);
@@ -260,8 +275,9 @@ class IntervalIndex {
       const c = current[i]!;
       const e = effective(i);
       if (e > 0) {
-        start[k] = (c - band) / e;
-        end[k] = (c + band) / e;
+        // |lambda e - c| <= band + relative * lambda e; without a relative part, [(c - b)/e, (c + b)/e].
+        start[k] = (c - band) / (e * (1 + relative));
+        end[k] = relative < 1 ? (c + band) / (e * (1 - relative)) : Number.POSITIVE_INFINITY;
       } else if (c <= band) {
         // A zero score's target is 0, whatever lambda is.
         start[k] = Number.NEGATIVE_INFINITY;

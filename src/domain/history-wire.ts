@@ -37,6 +37,9 @@ const SETTING_WIRE: Record<Setting, string> = {
   maxTurnover: 'max_turnover',
   applyMode: 'apply_mode',
   maxAutoTurnover: 'max_auto_turnover',
+  rebalanceTrigger: 'rebalance_trigger',
+  driftType: 'drift_type',
+  minTrade: 'min_trade',
 };
 
 const invert = <K extends string>(m: Record<K, string>): Record<string, K> =>

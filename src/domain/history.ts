@@ -70,6 +70,9 @@ export const SETTINGS = [
   'maxTurnover',
   'applyMode',
   'maxAutoTurnover',
+  'rebalanceTrigger',
+  'driftType',
+  'minTrade',
 ] as const;
 export type Setting = (typeof SETTINGS)[number];
 export type SettingValue = string | number | null;
@@ -110,6 +113,9 @@ export function snapshotAllocation(a: Allocation): AllocationSnapshot {
 function settingOf(p: Portfolio, s: Setting): SettingValue {
   // Documents written before apply modes existed are `auto`.
   if (s === 'applyMode') return p.applyMode ?? 'auto';
+  // Likewise, documents written before the rebalancing options use today's rules.
+  if (s === 'rebalanceTrigger') return p.rebalanceTrigger ?? 'allocation';
+  if (s === 'driftType') return p.driftType ?? 'absolute';
   const value = p[s];
   return value === undefined ? null : value;
 }
@@ -354,6 +360,9 @@ const SETTING_LABEL: Record<Setting, string> = {
   maxTurnover: 'max turnover',
   applyMode: 'apply mode',
   maxAutoTurnover: 'max auto turnover',
+  rebalanceTrigger: 'rebalance trigger',
+  driftType: 'drift type',
+  minTrade: 'min trade',
 };
 
 function show(field: AllocationField, value: unknown): string {

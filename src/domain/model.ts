@@ -11,6 +11,18 @@ export type PortfolioStatus = (typeof STATUSES)[number];
 export const APPLY_MODES = ['auto', 'approve', 'advisory'] as const;
 export type ApplyMode = (typeof APPLY_MODES)[number];
 
+/**
+ * When the drift band lets allocations move: `allocation` moves each allocation outside its band
+ * and keeps the others; `portfolio` moves every allocation to its target as soon as one is
+ * outside its band, and none otherwise (bt's RunIfOutOfBounds, Alpaca's drift bands).
+ */
+export const REBALANCE_TRIGGERS = ['allocation', 'portfolio'] as const;
+export type RebalanceTrigger = (typeof REBALANCE_TRIGGERS)[number];
+
+/** `absolute`: the band is drift_threshold in weight; `relative`: drift_threshold x the target. */
+export const DRIFT_TYPES = ['absolute', 'relative'] as const;
+export type DriftType = (typeof DRIFT_TYPES)[number];
+
 export const STAGES = [
   'ideation',
   'validation',
@@ -63,6 +75,12 @@ export interface Portfolio {
    * [0,1]); unset, the guard's default (BALLAST_GUARD_MAX_TURNOVER) applies.
    */
   readonly maxAutoTurnover?: number | undefined;
+  /** Unset means `allocation` (documents written before rebalancing options existed). */
+  readonly rebalanceTrigger?: RebalanceTrigger | undefined;
+  /** Unset means `absolute`. */
+  readonly driftType?: DriftType | undefined;
+  /** Moves smaller than this weight, in [0,1), are not made; unset means none. */
+  readonly minTrade?: number | undefined;
   /** Insertion order is the portfolio's order. */
   readonly allocations: readonly Allocation[];
   /** +1 on every write. */

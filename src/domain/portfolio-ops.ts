@@ -4,10 +4,13 @@ import {
   type Allocation,
   type ApplyMode,
   DEFAULTS,
+  type DriftType,
   type Portfolio,
   type PortfolioStatus,
+  type RebalanceTrigger,
   type Strategy,
 } from './model.js';
+import { createRebalanceOptions, updateRebalanceOptions } from './rebalance-options.js';
 import { spread, sumWeights } from './spread.js';
 import {
   assertApplyMode,
@@ -35,6 +38,9 @@ export interface CreatePortfolioInput {
   maxTurnover?: number | undefined;
   applyMode?: ApplyMode | undefined;
   maxAutoTurnover?: number | undefined;
+  rebalanceTrigger?: RebalanceTrigger | undefined;
+  driftType?: DriftType | undefined;
+  minTrade?: number | undefined;
 }
 
 /** `now` is an ISO timestamp given by the caller: the domain has no clock. */
@@ -62,6 +68,7 @@ export function createPortfolio(input: CreatePortfolioInput, now: string): Portf
       input.maxAutoTurnover === undefined
         ? undefined
         : assertFraction('max_auto_turnover', input.maxAutoTurnover),
+    ...createRebalanceOptions(input),
     allocations: [],
     version: 1,
     createdAt: now,
@@ -82,6 +89,10 @@ export interface UpdatePortfolioInput {
   applyMode?: ApplyMode | undefined;
   /** null goes back to the guard's default. */
   maxAutoTurnover?: number | null | undefined;
+  rebalanceTrigger?: RebalanceTrigger | undefined;
+  driftType?: DriftType | undefined;
+  /** null: every move is made again. */
+  minTrade?: number | null | undefined;
 }
 
 export function updatePortfolio(p: Portfolio, input: UpdatePortfolioInput, now: string): Portfolio {
@@ -111,6 +122,7 @@ export function updatePortfolio(p: Portfolio, input: UpdatePortfolioInput, now: 
       maxTurnover,
       applyMode: input.applyMode === undefined ? p.applyMode : assertApplyMode(input.applyMode),
       maxAutoTurnover,
+      ...updateRebalanceOptions(p, input),
     },
     now,
   );

@@ -6,8 +6,12 @@ import { RefusedError, ValidationError } from './errors.js';
 import { pct } from './format.js';
 import type { Allocation, BusinessMetrics, Portfolio } from './model.js';
 
-/** An allocation the strategy may move (recommend.ts's state column). */
+/** recommend.ts's state column: an allocation the strategy may move, */
 export const MOVABLE = 0;
+/** one the operator locked, one without metrics this run, one the drift band keeps. */
+export const LOCKED = 1;
+export const NO_METRICS = 2;
+export const MAINTAINED = 3;
 
 export function sumOver(indices: Int32Array, values: Float64Array): number {
   let total = 0;

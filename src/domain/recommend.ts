@@ -1,30 +1,33 @@
-import { settleBand } from './drift-band.js';
 import { InvariantError, ValidationError } from './errors.js';
-import { pct } from './format.js';
+import { applyMinTrade } from './min-trade.js';
+import { type BusinessMetrics, type Portfolio, SUM_TOLERANCE } from './model.js';
+import { rebalanceSettings } from './rebalance-options.js';
+import { bandStep } from './recommend-band.js';
 import {
-  type Allocation,
-  type BusinessMetrics,
-  type Portfolio,
-  type Strategy,
-  SUM_TOLERANCE,
-} from './model.js';
-import { badScore, InOrderLookup, infeasible, keepSumExact, MOVABLE, sumOver } from './recommend-math.js';
-import type { Action, ActionKind, Recommendation, RecommendOptions } from './recommend-types.js';
+  badScore,
+  InOrderLookup,
+  keepSumExact,
+  LOCKED,
+  MAINTAINED,
+  MOVABLE,
+  NO_METRICS,
+} from './recommend-math.js';
+import type { Recommendation, RecommendOptions } from './recommend-types.js';
+import { ColumnarRecommendation, type ReasonContext } from './recommend-view.js';
 import { type ScoreContext, STRATEGY_LABEL, strategyScore } from './strategies.js';
-import { waterFill } from './water-fill.js';
 
 export * from './recommend-types.js';
 
-const LOCKED = 1;
-const NO_METRICS = 2;
-const MAINTAINED = 3;
 const BAND_EPSILON = 1e-12;
 
 /**
  * The free mass (1 minus locked and metric-less weights) is split over the other allocations in
  * proportion to their strategy scores, within their bounds. Allocations whose target falls within
- * the drift threshold keep their weight and the rest is split again. With max_turnover, every
- * move is scaled down to fit. O(n) per round without bounds; see water-fill.ts with them.
+ * their drift band keep their weight and the rest is split again (rebalance_trigger allocation),
+ * or every allocation goes to its target as soon as one is outside its band (portfolio); see
+ * recommend-band.ts. With max_turnover, every move is scaled down to fit; with min_trade, the
+ * moves below it are not made (min-trade.ts). O(n log n) in businesses without bounds; see
+ * water-fill.ts and drift-band.ts with them.
  */
 export function recommend(
   portfolio: Portfolio,
@@ -75,119 +78,30 @@ export function recommend(
   }
   // Same as scoreContext() over the businesses with metrics, without a second array.
   const ctx: ScoreContext = { maxProfit };
-  let movableCount = 0;
   for (let i = 0; i < n; i++) {
     if (state[i] !== MOVABLE) continue;
     const score = strategyScore(portfolio.strategy, allocations[i]!, found[i]!, ctx);
     if (!(score >= 0 && score <= Number.MAX_VALUE))
       throw badScore(portfolio, allocations[i]!, found[i]!, score);
     scores[i] = score;
-    movableCount++;
   }
   const freeMass = Math.max(0, 1 - fixedMass);
   const threshold = portfolio.driftThreshold;
+  const settings = rebalanceSettings(portfolio);
+  const relative = settings.driftType === 'relative';
 
-  // Rounds of: split the mass left over the active allocations, then keep the ones inside the band.
-  let activeMass = freeMass;
-  let activeIdx: Int32Array = new Int32Array(movableCount);
-  let k = 0;
-  for (let i = 0; i < n; i++) if (state[i] === MOVABLE) activeIdx[k++] = i;
-  const sBuf = new Float64Array(movableCount);
-  const lBuf = new Float64Array(movableCount);
-  const hBuf = new Float64Array(movableCount);
-  // No bound on the rounds: each keeps at least one allocation or ends the loop. After a few,
-  // the indexed rounds take over (same decisions, O(n log n) in all for unbounded allocations).
-  const plainRounds = options.plainRounds ?? Math.max(8, Math.ceil(Math.log2(movableCount + 1)));
-  let indexed = false;
-  for (let round = 0; activeIdx.length > 0; round++) {
-    if (!indexed && round > 0 && round >= plainRounds) {
-      indexed = true;
-      const settled = settleBand({
-        active: activeIdx,
-        mass: activeMass,
-        scores,
-        current,
-        lo,
-        hi,
-        band: threshold + BAND_EPSILON,
-      });
-      for (const i of settled.kept) {
-        state[i] = MAINTAINED;
-        next[i] = current[i]!;
-      }
-      activeIdx = settled.active;
-      activeMass = settled.mass;
-      if (activeIdx.length === 0) break;
-    }
-    const m = activeIdx.length;
-    const s = sBuf.subarray(0, m);
-    const l = lBuf.subarray(0, m);
-    const h = hBuf.subarray(0, m);
-    for (let j = 0; j < m; j++) {
-      const i = activeIdx[j]!;
-      s[j] = scores[i]!;
-      l[j] = lo[i]!;
-      h[j] = hi[i]!;
-    }
-    const fill = waterFill(s, l, h, activeMass);
-    if (!fill.ok) {
-      if (round === 0) throw infeasible(portfolio, fill.problem, fill.sumLo, fill.sumHi, activeMass);
-      // Keeping the last batch in place made the bounds unreachable: use the previous split.
-      break;
-    }
-    const targets = fill.weights;
-    for (let j = 0; j < m; j++) next[activeIdx[j]!] = targets[j]!;
-    let inBand = 0;
-    for (let j = 0; j < m; j++) {
-      const i = activeIdx[j]!;
-      const c = current[i]!;
-      if (Math.abs(targets[j]! - c) <= threshold + BAND_EPSILON && c >= lo[i]! && c <= hi[i]!) inBand++;
-    }
-    if (inBand === 0) break;
-    if (inBand === m) {
-      for (let j = 0; j < m; j++) {
-        const i = activeIdx[j]!;
-        state[i] = MAINTAINED;
-        next[i] = current[i]!;
-      }
-      activeIdx = new Int32Array(0);
-      break;
-    }
-    const rest = new Int32Array(m - inBand);
-    let r = 0;
-    let keptMass = 0;
-    for (let j = 0; j < m; j++) {
-      const i = activeIdx[j]!;
-      const c = current[i]!;
-      if (Math.abs(targets[j]! - c) <= threshold + BAND_EPSILON && c >= lo[i]! && c <= hi[i]!) {
-        state[i] = MAINTAINED;
-        next[i] = c;
-        keptMass += c;
-      } else {
-        rest[r++] = i;
-      }
-    }
-    // Tentatively re-split; if that turns out infeasible, the loop breaks with these targets.
-    const candidateMass = activeMass - keptMass;
-    const probeLo = sumOver(rest, lo);
-    const probeHi = sumOver(rest, hi);
-    if (probeLo > candidateMass + 1e-9 || probeHi < candidateMass - 1e-9) {
-      // Undo: these stay active with the targets just computed.
-      for (let j = 0; j < m; j++) {
-        const i = activeIdx[j]!;
-        if (state[i] === MAINTAINED) {
-          state[i] = MOVABLE;
-          next[i] = targets[j]!;
-        }
-      }
-      break;
-    }
-    activeIdx = rest;
-    activeMass = candidateMass;
-  }
+  // The drift band: which allocations move, and to which targets. `split` holds the targets.
+  const split = new Float64Array(n);
+  const worst = bandStep({
+    portfolio,
+    columns: { state, current, next, target: split, lo, hi, scores },
+    freeMass,
+    rule: { absolute: (relative ? 0 : threshold) + BAND_EPSILON, relative: relative ? threshold : 0 },
+    trigger: settings.trigger,
+    plainRounds: options.plainRounds,
+  });
+  for (let i = 0; i < n; i++) if (state[i] !== MOVABLE && state[i] !== MAINTAINED) split[i] = current[i]!;
 
-  // The strategy's split before max_turnover scales it, for the reasons.
-  const split = next.slice();
   // max_turnover: scale every move by the same factor so the total fits.
   let turnover = 0;
   for (let i = 0; i < n; i++) turnover += Math.abs(next[i]! - current[i]!);
@@ -201,6 +115,9 @@ export function recommend(
       if (state[i] === MOVABLE) next[i] = current[i]! + alpha * (next[i]! - current[i]!);
     }
   }
+  // min_trade: the moves below it are not made (see min-trade.ts for where their weight goes).
+  const beforeMinTrade = settings.minTrade > 0 ? next.slice() : null;
+  const minTradeResult = applyMinTrade({ state, current, next, lo, hi }, settings.minTrade);
   keepSumExact(next, state, lo, hi, current);
   turnover = 0;
   let before = 0;
@@ -222,156 +139,22 @@ export function recommend(
     label: STRATEGY_LABEL[portfolio.strategy],
     freeMass,
     threshold,
+    driftType: settings.driftType,
+    trigger: settings.trigger,
+    triggeredBy: worst >= 0 ? allocations[worst]!.businessId : null,
     turnoverScale,
     maxTurnover: maxTurnover ?? 0,
+    minTrade: settings.minTrade,
+    minTradeResult,
     missingReasons: options.missingReasons,
   };
   return new ColumnarRecommendation(
     portfolio,
     turnover,
     turnoverScale,
-    { state, current, next, split },
+    { state, current, next, split, beforeMinTrade: minTradeResult.skipped ? beforeMinTrade : null },
     why,
     unlockedWeight,
     missingWeight,
   );
-}
-
-/**
- * The decisions are computed in typed columns; each action is a two-field view on them, and a
- * reason is written only when it is read. At 100,000 businesses, allocating full action objects
- * and their strings was most of the cost and of the garbage.
- */
-class ColumnarRecommendation implements Recommendation {
-  readonly portfolioId: string;
-  readonly version: number;
-  readonly strategy: Strategy;
-  readonly allocations: readonly Allocation[];
-  #actions: Action[] | undefined;
-
-  constructor(
-    portfolio: Portfolio,
-    readonly turnover: number,
-    readonly turnoverScale: number | null,
-    readonly columns: {
-      readonly state: Uint8Array;
-      readonly current: Float64Array;
-      readonly next: Float64Array;
-      readonly split: Float64Array;
-    },
-    private readonly why: ReasonContext,
-    readonly unlockedWeight: number,
-    readonly missingWeight: number,
-  ) {
-    this.portfolioId = portfolio.id;
-    this.version = portfolio.version;
-    this.strategy = portfolio.strategy;
-    this.allocations = portfolio.allocations;
-  }
-
-  get actions(): readonly Action[] {
-    if (this.#actions) return this.#actions;
-    const n = this.allocations.length;
-    const actions: Action[] = new Array(n);
-    for (let i = 0; i < n; i++) actions[i] = new ActionView(this, i);
-    this.#actions = actions;
-    return actions;
-  }
-
-  kindAt(i: number): ActionKind {
-    const st = this.columns.state[i]!;
-    if (st === LOCKED) return 'locked';
-    if (st === NO_METRICS) return 'no-metrics';
-    if (st === MAINTAINED) return 'maintain';
-    const c = this.columns.current[i]!;
-    const w = this.columns.next[i]!;
-    return w > c ? 'increase' : w < c ? 'decrease' : 'maintain';
-  }
-
-  reasonAt(i: number): string {
-    const { state, current, split } = this.columns;
-    const c = current[i]!;
-    const a = this.allocations[i]!;
-    const why = this.why;
-    switch (state[i]) {
-      case LOCKED:
-        return `locked by the operator; kept at ${pct(c)}`;
-      case NO_METRICS:
-        return `no metrics this run (${why.missingReasons?.get(a.businessId) ?? 'not available'}); kept at ${pct(c)}`;
-      case MAINTAINED:
-        return `target within the drift threshold ${pct(why.threshold)} of ${pct(c)}; kept`;
-    }
-    const s = split[i]!;
-    const share = why.freeMass > 0 ? s / why.freeMass : 0;
-    let reason = `${why.label} share ${pct(share)} of free mass; was ${pct(c)}`;
-    // The strategy's split, not the final weight: max_turnover may stop the move short of the bound.
-    if (a.maxWeight !== undefined && Math.abs(s - a.maxWeight) < 1e-12)
-      reason += `; capped at max ${pct(a.maxWeight)}`;
-    if (a.minWeight !== undefined && a.minWeight > 0 && Math.abs(s - a.minWeight) < 1e-12) {
-      reason += `; held at min ${pct(a.minWeight)}`;
-    }
-    // Also when the scale is 0: then the action is maintain, and this says why.
-    if (why.turnoverScale !== null && s !== c) {
-      reason += `; move scaled to ${pct(why.turnoverScale)} by max turnover ${pct(why.maxTurnover)}`;
-    }
-    return reason;
-  }
-
-  toJSON(): object {
-    return {
-      portfolioId: this.portfolioId,
-      version: this.version,
-      strategy: this.strategy,
-      actions: this.actions,
-      turnover: this.turnover,
-      turnoverScale: this.turnoverScale,
-    };
-  }
-}
-
-/** One business's action: a view on the recommendation's columns. */
-class ActionView implements Action {
-  constructor(
-    private readonly rec: ColumnarRecommendation,
-    private readonly i: number,
-  ) {}
-
-  get businessId(): string {
-    return this.rec.allocations[this.i]!.businessId;
-  }
-
-  get action(): ActionKind {
-    return this.rec.kindAt(this.i);
-  }
-
-  get currentWeight(): number {
-    return this.rec.columns.current[this.i]!;
-  }
-
-  get recommendedWeight(): number {
-    return this.rec.columns.next[this.i]!;
-  }
-
-  get reason(): string {
-    return this.rec.reasonAt(this.i);
-  }
-
-  toJSON(): Action {
-    return {
-      businessId: this.businessId,
-      action: this.action,
-      currentWeight: this.currentWeight,
-      recommendedWeight: this.recommendedWeight,
-      reason: this.reason,
-    };
-  }
-}
-
-interface ReasonContext {
-  readonly label: string;
-  readonly freeMass: number;
-  readonly threshold: number;
-  readonly turnoverScale: number | null;
-  readonly maxTurnover: number;
-  readonly missingReasons: ReadonlyMap<string, string> | undefined;
 }

@@ -21,6 +21,7 @@ import {
   SUM_TOLERANCE,
   viewAllocation,
 } from './model.js';
+import { driftTypeSchema, minTradeSchema, rebalanceTriggerSchema } from './rebalance-options.js';
 import type { Report } from './run.js';
 import { isIsoTimestamp, nameProblem } from './validate.js';
 
@@ -52,6 +53,7 @@ export const strategySchema = z.enum(STRATEGIES, {
 export const applyModeSchema = z.enum(APPLY_MODES, {
   error: (issue) => unknownChoice('apply mode', issue.input, APPLY_MODES),
 });
+export { driftTypeSchema, minTradeSchema, rebalanceTriggerSchema };
 export const statusSchema = z.enum(STATUSES, {
   error: (issue) => unknownChoice('status', issue.input, STATUSES),
 });
@@ -86,6 +88,9 @@ export const wirePortfolioSchema = z
     max_turnover: fraction.nullish(),
     apply_mode: applyModeSchema.default('auto'),
     max_auto_turnover: fraction.nullish(),
+    rebalance_trigger: rebalanceTriggerSchema.default('allocation'),
+    drift_type: driftTypeSchema.default('absolute'),
+    min_trade: minTradeSchema.nullish(),
     version: z.number().int().min(0).default(1),
     business_count: z.number().int().min(0).optional(),
     businesses: z.array(idSchema).optional(),
@@ -205,6 +210,9 @@ export function portfolioFromWire(input: unknown, fallbackNow = '1970-01-01T00:0
     maxTurnover: p.max_turnover ?? undefined,
     applyMode: p.apply_mode,
     maxAutoTurnover: p.max_auto_turnover ?? undefined,
+    rebalanceTrigger: p.rebalance_trigger,
+    driftType: p.drift_type,
+    minTrade: p.min_trade ?? undefined,
     allocations: normaliseWeights(allocations),
     version: p.version,
     createdAt: p.created_at ?? fallbackNow,
@@ -273,6 +281,9 @@ export function portfolioToWire(p: Portfolio) {
     max_turnover: p.maxTurnover ?? null,
     apply_mode: p.applyMode ?? 'auto',
     max_auto_turnover: p.maxAutoTurnover ?? null,
+    rebalance_trigger: p.rebalanceTrigger ?? 'allocation',
+    drift_type: p.driftType ?? 'absolute',
+    min_trade: p.minTrade ?? null,
     version: p.version,
     business_count: p.allocations.length,
     businesses: p.allocations.map((a) => a.businessId),

@@ -374,6 +374,9 @@ function editable(p: Portfolio | null) {
     maxTurnover: p.maxTurnover ?? null,
     applyMode: p.applyMode ?? 'auto',
     maxAutoTurnover: p.maxAutoTurnover ?? null,
+    rebalanceTrigger: p.rebalanceTrigger ?? 'allocation',
+    driftType: p.driftType ?? 'absolute',
+    minTrade: p.minTrade ?? null,
     businesses: p.allocations.map((a) => [a.businessId, a.locked, a.priority]),
   };
 }

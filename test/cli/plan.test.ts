@@ -95,7 +95,9 @@ describe('ballast plan with the examples', () => {
     expect(out).toMatch(/^Rank\s+Business\s+Name\s+Score\s+Action\s+Weight\s+Reason$/m);
     expect(out).toMatch(/^\s+1\s+pixel-forge\s+Pixel Forge\s+1\.000\s+increase\s+15\.00% -> \d+\.\d\d%/m);
     expect(out).toMatch(/harbor-coffee.*locked\s+15\.00% -> 15\.00%/);
-    expect(out).toMatch(/nova-fit.*maintain\s+20\.00% -> 20\.00%\s+target within the drift threshold/);
+    expect(out).toMatch(
+      /nova-fit.*maintain\s+20\.00% -> 20\.00%\s+within the drift band \(3\.0 points of target 19\.1%\); kept at 20%/,
+    );
     expect(out).toMatch(
       /^\s+-\s+ghost-kitchen\s+-\s+no-metrics\s+5\.00% -> 5\.00%.*not in the metrics file/m,
     );
@@ -191,6 +193,53 @@ describe('ballast plan with the examples', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/pixel-forge.*15\.00% -> 22\.00%.*capped at max 22%/);
     expect(result.stdout).toMatch(/green-leaf.*20\.00% -> 14\.00%.*held at min 14%/);
+  });
+
+  it('applies and explains the rebalancing options of the portfolio file', async () => {
+    const result = await ballast([
+      'plan',
+      '--portfolio',
+      'examples/portfolios/rebalancing.json',
+      '--metrics',
+      METRICS,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const out = result.stdout;
+    // rebalance_trigger portfolio: quill-press is outside its band, so every allocation moves...
+    expect(out).toMatch(
+      /quill-press.*increase\s+5\.00% -> 16\.00%.*every allocation to its target: this one is outside its drift band/,
+    );
+    // ...but min_trade 0.01 stops pixel-forge's half point, and the decreases shrink to match.
+    expect(out).toMatch(
+      /pixel-forge.*maintain\s+15\.50% -> 15\.50%.*move of 0\.5 points below min_trade 1\.0 points, not made/,
+    );
+    expect(out).toMatch(/nova-fit.*decrease.*move scaled to 95\.7% to offset the moves below min_trade/);
+    expect(out).toMatch(/^Note: rebalance_trigger portfolio: /m);
+    expect(out).toMatch(/^Note: drift_type relative: an allocation's drift band is 0\.25 x its target/m);
+    expect(out).toMatch(/^Note: min_trade 0\.01: moves under 1\.0 points are not made/m);
+
+    const json = await ballast([
+      'plan',
+      '--portfolio',
+      'examples/portfolios/rebalancing.json',
+      '--metrics',
+      METRICS,
+      '--json',
+    ]);
+    expect(Math.abs(sumOf(JSON.parse(json.stdout).actions) - 1)).toBeLessThanOrEqual(1e-9);
+  });
+
+  it('refuses an unknown rebalancing option value, naming the field and the allowed values', async () => {
+    const path = await file(
+      'bad-trigger.json',
+      portfolioWith((p) => {
+        p['rebalance_trigger'] = 'always';
+      }),
+    );
+    expectRefused(
+      await ballast(['plan', '--portfolio', path, '--metrics', METRICS]),
+      /rebalance_trigger.*unknown rebalance_trigger "always": use one of allocation, portfolio/,
+    );
   });
 
   it('follows the target weights under the custom strategy', async () => {

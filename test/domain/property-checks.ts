@@ -142,8 +142,12 @@ export function expectRefusal(
   );
 }
 
-/** Everything a recommendation must satisfy (invariants 1-3 plus the action contract). */
-export function checkRecommendation(s: Scenario, rec: Recommendation): void {
+/**
+ * Everything a recommendation must satisfy (invariants 1-3 plus the action contract). `proportional`
+ * false skips the check that the movers split in proportion to their scores (min_trade scales one
+ * side of the moves, so it no longer holds).
+ */
+export function checkRecommendation(s: Scenario, rec: Recommendation, proportional = true): void {
   const p = s.portfolio;
   check(rec.actions.length === p.allocations.length, () => 'one action per business');
   let sum = 0;
@@ -203,7 +207,11 @@ export function checkRecommendation(s: Scenario, rec: Recommendation): void {
       );
     }
     // The split is in proportion to the strategy's scores among the movers that no bound holds.
-    if (rec.turnoverScale === null && (action.action === 'increase' || action.action === 'decrease')) {
+    if (
+      proportional &&
+      rec.turnoverScale === null &&
+      (action.action === 'increase' || action.action === 'decrease')
+    ) {
       if (w > lo(a) + 1e-12 && w < hi(a) - 1e-12) {
         const score = strategyScore(p.strategy, a, m, ctx);
         if (score > 0) scored.push({ id, weight: w, score });

@@ -179,7 +179,7 @@ describe('recommend: the maintain loop', () => {
     expect(actions['c']?.recommendedWeight).toBeCloseTo(0.1, 12);
     expect(actions['d']?.recommendedWeight).toBe(0.25);
     expect(actions['a']?.reason).toBe('revenue share 30% of free mass; was 10%');
-    expect(actions['b']?.reason).toBe('target within the drift threshold 5% of 35%; kept');
+    expect(actions['b']?.reason).toBe('within the drift band (5.0 points of target 30.6%); kept at 35%');
     expect(rec.turnover).toBeCloseTo(0.2, 12);
     expectWeightsValid(applyRecommendation(p, rec, RUN));
   });

@@ -1,5 +1,6 @@
 /** The sketch's portfolio routes: create, show, an owner's list, update. */
 import { createPortfolio, updatePortfolio, ValidationError } from '../../domain/index.js';
+import { ownerPortfolios } from '../../services/portfolios.js';
 import type { RegisterRoutes } from '../context.js';
 import { edit } from '../edit-meta.js';
 import { generatePortfolioId } from '../portfolio-id.js';
@@ -19,8 +20,6 @@ import {
  */
 const RESERVED_IDS = new Set(['owner']);
 
-/** Portfolios read per round trip when listing an owner's. */
-const PAGE_SIZE = 200;
 const tags = ['portfolios'];
 
 export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
@@ -58,6 +57,9 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
           maxTurnover: b.max_turnover,
           applyMode: b.apply_mode,
           maxAutoTurnover: b.max_auto_turnover,
+          rebalanceTrigger: b.rebalance_trigger,
+          driftType: b.drift_type,
+          minTrade: b.min_trade,
         },
         app.clock().toISOString(),
       );
@@ -90,17 +92,15 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
       },
     },
     async (request) => {
-      const owner = request.params.owner_id;
-      const ids = await app.store.ownerIds(owner);
-      const portfolios = [];
-      for (let i = 0; i < ids.length; i += PAGE_SIZE) {
-        for (const p of await app.store.getMany(ids.slice(i, i + PAGE_SIZE))) {
-          // The owner index is written before the portfolio and never pruned: trust the document.
-          if (p.ownerId !== owner) continue;
-          portfolios.push({ id: p.id, name: p.name, status: p.status, business_count: p.allocations.length });
-        }
-      }
-      return { portfolios };
+      const portfolios = await ownerPortfolios(app, request.params.owner_id);
+      return {
+        portfolios: portfolios.map((p) => ({
+          id: p.id,
+          name: p.name,
+          status: p.status,
+          business_count: p.allocations.length,
+        })),
+      };
     },
   );
 
@@ -141,6 +141,9 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
               maxTurnover: b.max_turnover,
               applyMode: b.apply_mode,
               maxAutoTurnover: b.max_auto_turnover,
+              rebalanceTrigger: b.rebalance_trigger,
+              driftType: b.drift_type,
+              minTrade: b.min_trade,
             },
             now,
           ),

@@ -7,10 +7,15 @@ import {
   ACTION_KINDS,
   APPLY_MODES,
   applyModeSchema,
+  DRIFT_TYPES,
+  driftTypeSchema,
   GUARDS,
   idSchema,
+  minTradeSchema,
   type Portfolio,
   portfolioToWire,
+  REBALANCE_TRIGGERS,
+  rebalanceTriggerSchema,
   STATUSES,
   STRATEGIES,
   statusSchema,
@@ -49,6 +54,17 @@ export const createPortfolioBody = z
     max_auto_turnover: fraction
       .optional()
       .describe('a run turning over more is held for approval; default BALLAST_GUARD_MAX_TURNOVER'),
+    rebalance_trigger: rebalanceTriggerSchema
+      .optional()
+      .describe(
+        'allocation (default: each allocation outside its drift band moves) or portfolio (one outside its band moves every allocation to its target)',
+      ),
+    drift_type: driftTypeSchema
+      .optional()
+      .describe('absolute (default: the band is drift_threshold) or relative (drift_threshold x the target)'),
+    min_trade: minTradeSchema
+      .optional()
+      .describe('moves smaller than this weight are not made; default none'),
   })
   .meta({ id: 'CreatePortfolio' });
 
@@ -67,6 +83,9 @@ export const updatePortfolioBody = z
       .nullable()
       .optional()
       .describe('null goes back to the default (BALLAST_GUARD_MAX_TURNOVER)'),
+    rebalance_trigger: nullAsAbsent(rebalanceTriggerSchema),
+    drift_type: nullAsAbsent(driftTypeSchema),
+    min_trade: minTradeSchema.nullable().optional().describe('null: every move is made again'),
   })
   .meta({ id: 'UpdatePortfolio' });
 
@@ -115,6 +134,9 @@ export const portfolioWire = z
     max_turnover: z.number().nullable(),
     apply_mode: z.enum(APPLY_MODES),
     max_auto_turnover: z.number().nullable(),
+    rebalance_trigger: z.enum(REBALANCE_TRIGGERS),
+    drift_type: z.enum(DRIFT_TYPES),
+    min_trade: z.number().nullable(),
     version: z.number(),
     business_count: z.number(),
     businesses: z.array(z.string()).describe('business ids in portfolio order'),

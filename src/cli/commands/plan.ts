@@ -108,10 +108,32 @@ async function readPortfolioFile(
   }
 }
 
+/** The rebalancing options that differ from the defaults, in words (the reasons apply them). */
+export function rebalancingNotes(p: Portfolio): string[] {
+  const notes: string[] = [];
+  if (p.rebalanceTrigger === 'portfolio') {
+    notes.push(
+      'rebalance_trigger portfolio: when one allocation is outside its drift band, every allocation goes to its target; otherwise none moves',
+    );
+  }
+  if (p.driftType === 'relative') {
+    notes.push(
+      `drift_type relative: an allocation's drift band is ${p.driftThreshold} x its target (${(p.driftThreshold * 100).toFixed(1)}% of it)`,
+    );
+  }
+  if (p.minTrade !== undefined && p.minTrade > 0) {
+    notes.push(
+      `min_trade ${p.minTrade}: moves under ${(p.minTrade * 100).toFixed(1)} points are not made, and the other moves shrink to match`,
+    );
+  }
+  return notes;
+}
+
 /** Things worth a line under the table that the report itself does not say. */
 function planNotes({ portfolio, metricsFile }: PlanResult): string[] {
   const notes: string[] = [];
   if (portfolio.status === 'paused') notes.push('the portfolio is paused: the nightly run skips it');
+  notes.push(...rebalancingNotes(portfolio));
   const inPortfolio = new Set(portfolio.allocations.map((a) => a.businessId));
   let outside = 0;
   for (const id of metricsFile.metrics.keys()) if (!inPortfolio.has(id)) outside++;

@@ -1,7 +1,13 @@
 /** `ballast portfolio create`: a new, empty portfolio. */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { type ApplyMode, createPortfolio, type Strategy } from '../../domain/index.js';
+import {
+  type ApplyMode,
+  createPortfolio,
+  type DriftType,
+  type RebalanceTrigger,
+  type Strategy,
+} from '../../domain/index.js';
 import type { CliContext } from '../context.js';
 import { cliEdit } from '../edit-meta.js';
 import { withApp } from '../lazy-with-app.js';
@@ -20,6 +26,9 @@ interface CreateOptions {
   readonly attentionHours?: number;
   readonly applyMode?: string;
   readonly maxAutoTurnover?: number;
+  readonly rebalanceTrigger?: string;
+  readonly driftType?: string;
+  readonly minTrade?: number;
   readonly json?: boolean;
 }
 
@@ -54,6 +63,19 @@ export function registerPortfolioCreate(portfolio: Command, ctx: CliContext): vo
       'a run turning over more is held for approval, 0..1 (default BALLAST_GUARD_MAX_TURNOVER, 0.25)',
       parseNumber,
     )
+    .option(
+      '--rebalance-trigger <trigger>',
+      'allocation (default: each allocation outside its band moves) | portfolio (one outside its band moves all to target)',
+    )
+    .option(
+      '--drift-type <type>',
+      'absolute (default: the band is the threshold) | relative (threshold x target)',
+    )
+    .option(
+      '--min-trade <weight>',
+      'moves smaller than this weight are not made, 0..1 (default none)',
+      parseNumber,
+    )
     .addHelpText(
       'after',
       '\nExample:\n  ballast portfolio create --id north-star --name "North Star" --owner dana --strategy performance --budget 500000\n',
@@ -74,6 +96,9 @@ export function registerPortfolioCreate(portfolio: Command, ctx: CliContext): vo
           attentionHoursPerWeek: options.attentionHours,
           applyMode: options.applyMode as ApplyMode | undefined,
           maxAutoTurnover: options.maxAutoTurnover,
+          rebalanceTrigger: options.rebalanceTrigger as RebalanceTrigger | undefined,
+          driftType: options.driftType as DriftType | undefined,
+          minTrade: options.minTrade,
         },
         now,
       );

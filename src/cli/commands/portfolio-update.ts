@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import {
   type ApplyMode,
+  type DriftType,
   type PortfolioStatus,
+  type RebalanceTrigger,
   type Strategy,
   type UpdatePortfolioInput,
   updatePortfolio,
@@ -25,6 +27,9 @@ interface UpdateOptions {
   readonly attentionHours?: number;
   readonly applyMode?: string;
   readonly maxAutoTurnover?: number | typeof NONE;
+  readonly rebalanceTrigger?: string;
+  readonly driftType?: string;
+  readonly minTrade?: number | typeof NONE;
   readonly json?: boolean;
 }
 
@@ -54,6 +59,16 @@ export function registerPortfolioUpdate(portfolio: Command, ctx: CliContext): vo
       'a run turning over more is held for approval, 0..1, or "none" for the default (BALLAST_GUARD_MAX_TURNOVER)',
       parseNumberOrNone,
     )
+    .option(
+      '--rebalance-trigger <trigger>',
+      'allocation (each allocation outside its band moves) | portfolio (one outside its band moves all to target)',
+    )
+    .option('--drift-type <type>', 'absolute (the band is the threshold) | relative (threshold x target)')
+    .option(
+      '--min-trade <weight>',
+      'moves smaller than this weight are not made, 0..1, or "none" to make every move',
+      parseNumberOrNone,
+    )
     .action(async (portfolioId: string, options: UpdateOptions) => {
       const input: UpdatePortfolioInput = {
         name: options.name,
@@ -66,10 +81,13 @@ export function registerPortfolioUpdate(portfolio: Command, ctx: CliContext): vo
         attentionHoursPerWeek: options.attentionHours,
         applyMode: options.applyMode as ApplyMode | undefined,
         maxAutoTurnover: orNull(options.maxAutoTurnover),
+        rebalanceTrigger: options.rebalanceTrigger as RebalanceTrigger | undefined,
+        driftType: options.driftType as DriftType | undefined,
+        minTrade: orNull(options.minTrade),
       };
       if (Object.values(input).every((value) => value === undefined)) {
         throw new UsageError(
-          'nothing to update: give at least one of --name, --status, --strategy, --budget, --target-roi, --drift-threshold, --max-turnover, --attention-hours, --apply-mode, --max-auto-turnover',
+          'nothing to update: give at least one of --name, --status, --strategy, --budget, --target-roi, --drift-threshold, --max-turnover, --attention-hours, --apply-mode, --max-auto-turnover, --rebalance-trigger, --drift-type, --min-trade',
         );
       }
       const updated = await withApp(ctx, (app) =>
