@@ -15,6 +15,7 @@ import { spread, sumWeights } from './spread.js';
 import {
   assertApplyMode,
   assertAttentionHours,
+  assertBoolean,
   assertBudget,
   assertFraction,
   assertId,
@@ -23,6 +24,7 @@ import {
   assertStatus,
   assertStrategy,
   assertTargetRoi,
+  optionalFraction,
 } from './validate.js';
 
 export interface CreatePortfolioInput {
@@ -337,7 +339,7 @@ export function setAllocation(
   const next: Allocation = {
     ...current,
     priority: input.priority === undefined ? current.priority : assertPriority('priority', input.priority),
-    locked: input.locked === undefined ? current.locked : checkBoolean('locked', input.locked),
+    locked: input.locked === undefined ? current.locked : assertBoolean('locked', input.locked),
     minWeight: optionalFraction('min_weight', input.minWeight, current.minWeight),
     maxWeight: optionalFraction('max_weight', input.maxWeight, current.maxWeight),
     targetWeight: optionalFraction('target_weight', input.targetWeight, current.targetWeight),
@@ -387,19 +389,4 @@ export function setAllocation(
     { ...p, allocations: spread(allocations, others, 1 - lockedOthers - weight, 'proportional', context) },
     now,
   );
-}
-
-function checkBoolean(field: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new ValidationError(`${field} must be true or false`);
-  return value;
-}
-
-function optionalFraction(
-  field: string,
-  value: number | null | undefined,
-  current: number | undefined,
-): number | undefined {
-  if (value === null) return undefined;
-  if (value === undefined) return current;
-  return assertFraction(field, value);
 }

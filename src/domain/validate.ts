@@ -253,3 +253,20 @@ function show(value: unknown): string {
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
+
+/** A flag: true or false, nothing else. */
+export function assertBoolean(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new ValidationError(`${field} must be true or false`);
+  return value;
+}
+
+/** null clears the value, undefined keeps `current`. */
+export function optionalFraction(
+  field: string,
+  value: number | null | undefined,
+  current: number | undefined,
+): number | undefined {
+  if (value === null) return undefined;
+  if (value === undefined) return current;
+  return assertFraction(field, value);
+}

@@ -24,6 +24,7 @@ import {
 import { driftTypeSchema, minTradeSchema, rebalanceTriggerSchema } from './rebalance-options.js';
 import type { Report } from './run.js';
 import { isIsoTimestamp, nameProblem } from './validate.js';
+import { describeIssues, parseWith } from './zod-issues.js';
 
 const fraction = z.number().min(0).max(1);
 const finite = z.number();
@@ -385,19 +386,4 @@ export function guardReasonToWire(r: GuardReason) {
 
 export type WireGuardReason = ReturnType<typeof guardReasonToWire>;
 
-/** Parse or throw a ValidationError whose message names every bad field. */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const details = parsed.error.issues.map(describeIssue);
-  throw new ValidationError(`invalid ${what}: ${details.join('; ')}`, details);
-}
-
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map(describeIssue).join('; ');
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.map(String).join('.');
-  return path ? `${path}: ${issue.message}` : issue.message;
-}
+export { describeIssues, parseWith } from './zod-issues.js';

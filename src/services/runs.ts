@@ -21,23 +21,19 @@ import {
 } from '../domain/run-state.js';
 import { abortableSleep } from '../runtime/abortable.js';
 import { cronRunId, manualRunId } from '../runtime/run-ids.js';
+import {
+  emptyCounts,
+  emptyRecord,
+  portfolioEntry,
+  type RunCounts,
+  type WireRunPortfolio,
+} from './run-entries.js';
+
+export type { RunCounts, WireRunPortfolio } from './run-entries.js';
 
 type Deps = Pick<App, 'reports' | 'queue' | 'clock' | 'config'>;
 
 const PAGE = 500;
-
-/** What a run did, counted: the outcomes of its portfolios, and those gone or failed for good. */
-export interface RunCounts {
-  changed: number;
-  unchanged: number;
-  held: number;
-  advisory: number;
-  skipped: number;
-  dry_run: number;
-  cancelled: number;
-  gone: number;
-  failed: number;
-}
 
 export type { PortfolioOutcome } from '../domain/run-state.js';
 
@@ -58,20 +54,6 @@ export interface WireRun {
   readonly done: number;
   readonly counts: RunCounts;
   readonly circuit_open: string | null;
-}
-
-export interface WireRunPortfolio {
-  readonly portfolio_id: string;
-  readonly outcome: PortfolioOutcome;
-  readonly report_id: string | null;
-  readonly changes: number | null;
-  readonly turnover: number | null;
-  /** Why it was skipped (paused, archived...), when it was. */
-  readonly skipped: string | null;
-  /** Why it was held: each guard and its detail (read from the full report). */
-  readonly held: { guard: string; detail: string }[] | null;
-  /** Why its job failed for good. */
-  readonly error: string | null;
 }
 
 export interface WireRunDetail extends WireRun {
@@ -319,7 +301,7 @@ async function runPortfolios(
 ): Promise<WireRunPortfolio[]> {
   const out = new Map<string, WireRunPortfolio>();
   for await (const page of app.reports.runFailures(runId, PAGE)) {
-    for (const [id, error] of page) out.set(id, entry(id, 'failed', null, error));
+    for (const [id, error] of page) out.set(id, portfolioEntry(id, 'failed', null, error));
   }
   for await (const page of app.reports.runOutcomes(runId, PAGE)) {
     const summaries = await app.reports.markerSummaries(
@@ -327,79 +309,14 @@ async function runPortfolios(
       runId,
     );
     for (const [i, [id, outcome]] of page.entries()) {
-      out.set(id, entry(id, outcome, summaries[i] ?? null, null));
+      out.set(id, portfolioEntry(id, outcome, summaries[i] ?? null, null));
     }
   }
   for await (const ids of app.reports.goneIds(runId, PAGE)) {
-    for (const id of ids) if (!out.has(id)) out.set(id, entry(id, 'gone', null, null));
+    for (const id of ids) if (!out.has(id)) out.set(id, portfolioEntry(id, 'gone', null, null));
   }
   const rank = (o: PortfolioOutcome) => PORTFOLIO_OUTCOMES.indexOf(o);
   return [...out.values()]
     .filter((p) => only === undefined || p.outcome === only)
     .sort((a, b) => rank(a.outcome) - rank(b.outcome) || (a.portfolio_id < b.portfolio_id ? -1 : 1));
-}
-
-function entry(
-  id: string,
-  outcome: PortfolioOutcome,
-  summaryJson: string | null,
-  error: string | null,
-): WireRunPortfolio {
-  const summary = summaryJson
-    ? (JSON.parse(summaryJson) as {
-        report_id: string;
-        changes: number;
-        turnover: number;
-        skipped: { reason: string } | null;
-        held: { guards: string[] } | null;
-      })
-    : null;
-  return {
-    portfolio_id: id,
-    outcome,
-    report_id: summary?.report_id ?? null,
-    changes: summary?.changes ?? null,
-    turnover: summary?.turnover ?? null,
-    skipped: summary?.skipped?.reason ?? null,
-    held: summary?.held ? summary.held.guards.map((guard) => ({ guard, detail: '' })) : null,
-    error,
-  };
-}
-
-function emptyCounts(): RunCounts {
-  return {
-    changed: 0,
-    unchanged: 0,
-    held: 0,
-    advisory: 0,
-    skipped: 0,
-    dry_run: 0,
-    cancelled: 0,
-    gone: 0,
-    failed: 0,
-  };
-}
-
-function emptyRecord(runId: string): RunRecord {
-  return {
-    runId,
-    trigger: null,
-    slot: null,
-    actor: null,
-    catchUp: false,
-    queuedAt: null,
-    startedAt: null,
-    fannedOutAt: null,
-    finishedAt: null,
-    cancelledAt: null,
-    cancelledBy: null,
-    stats: null,
-    total: null,
-    decided: 0,
-    held: 0,
-    circuitOpen: null,
-    committed: 0,
-    gone: 0,
-    failed: 0,
-  };
 }

@@ -29,7 +29,10 @@ describe('ballast demo', () => {
     expect(code).toBe(0);
     const prefix = /key prefix (ballast-demo-[0-9a-f]+)/.exec(stdout)?.[1];
     expect(prefix).toBeDefined();
-    expect(stdout).toMatch(/5 of 5 portfolios done, 0 failed/);
+    // One example per strategy, and examples/portfolios/rebalancing.json for the rebalancing options.
+    expect(stdout).toMatch(/6 of 6 portfolios done, 0 failed/);
+    expect(stdout).toMatch(/every allocation to its target: quill-press is outside its drift band/);
+    expect(stdout).toMatch(/move of 0\.5 points below min_trade 1\.0 points, not made/);
     for (const strategy of ['equal', 'performance', 'growth', 'revenue', 'custom']) {
       expect(stdout).toMatch(new RegExp(`${strategy} strategy, applied`));
     }
@@ -45,7 +48,7 @@ describe('ballast demo', () => {
     const { code, stdout } = await runBallast(['demo', '--keep', '--json'], { REDIS_URL: redisUrl() });
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as { prefix: string; reports: { applied: boolean }[] };
-    expect(result.reports).toHaveLength(5);
+    expect(result.reports).toHaveLength(6);
     expect(result.reports.every((r) => r.applied)).toBe(true);
     const client = await connect();
     try {
