@@ -3,6 +3,8 @@
  * closest allowed value by edit distance, when it is close enough to be the one meant.
  */
 
+import { showValue } from './show-value.js';
+
 /** Levenshtein distance, case-insensitive (PERFORMANCE is performance mistyped, not another word). */
 export function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
@@ -37,7 +39,7 @@ export function closestChoice(value: unknown, choices: readonly string[]): strin
 
 /** `unknown strategy "perfomance": use one of equal, performance, ...; did you mean performance?` */
 export function unknownChoice(what: string, value: unknown, choices: readonly string[]): string {
-  const shown = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  const shown = showValue(value);
   const near = closestChoice(value, choices);
   const hint = near === null ? '' : `; did you mean ${near}?`;
   return `unknown ${what} ${shown}: use one of ${choices.join(', ')}${hint}`;

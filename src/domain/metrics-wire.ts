@@ -93,6 +93,8 @@ function cosmeticFields(repair: boolean) {
           const problem = nameProblem(value);
           if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
         })
+        // One spelling per name, as every other name (and repairName) is stored: NFC.
+        .transform((value) => value.normalize('NFC'))
         .nullish();
   const asOf = z
     .union([z.string(), z.number()], { error: AS_OF_FORMS })

@@ -3,6 +3,7 @@
  * validation, and the settings recommend reads, with the defaults of documents written before
  * the options existed.
  */
+
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 import {
@@ -12,6 +13,7 @@ import {
   REBALANCE_TRIGGERS,
   type RebalanceTrigger,
 } from './model.js';
+import { showValue as show } from './show-value.js';
 
 export interface RebalanceSettings {
   readonly trigger: RebalanceTrigger;
@@ -89,16 +91,6 @@ export function assertMinTrade(value: unknown): number {
     );
   }
   return value;
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'number') return String(value);
-  const text = JSON.stringify(value) ?? String(value);
-  // Echoed on terminals: bidi and zero-width characters escaped, as validate.ts does.
-  return text.replace(
-    /[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }
 
 export const rebalanceTriggerSchema = z.enum(REBALANCE_TRIGGERS, {

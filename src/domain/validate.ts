@@ -9,6 +9,7 @@ import {
   STRATEGIES,
   type Strategy,
 } from './model.js';
+import { showValue as show } from './show-value.js';
 
 export function assertId(field: string, value: unknown): string {
   if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
@@ -242,16 +243,6 @@ function isRealDate(value: string): boolean {
   const probe = new Date(0);
   probe.setUTCFullYear(year, month - 1, day);
   return probe.getUTCFullYear() === year && probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day;
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'number') return String(value);
-  const text = JSON.stringify(value) ?? String(value);
-  // Echoed in messages printed on terminals: invisible characters escaped (JSON escapes lone surrogates).
-  return text.replace(
-    /[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }
 
 /** A flag: true or false, nothing else. */

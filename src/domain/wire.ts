@@ -29,10 +29,14 @@ import { describeIssues, parseWith } from './zod-issues.js';
 const fraction = z.number().min(0).max(1);
 const finite = z.number();
 
-const nameSchema = z.string().superRefine((value, ctx) => {
-  const problem = nameProblem(value);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-});
+const nameSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = nameProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  // One spelling per name, as createPortfolio stores it: NFC.
+  .transform((value) => value.normalize('NFC'));
 
 const timestampSchema = z
   .string()

@@ -42,9 +42,10 @@ afterAll(async () => {
 describe('operator flow through the CLI and a worker process', () => {
   it('logs the heap limit that NODE_OPTIONS set', () => {
     const started = JSON.parse(startedLine) as { heapLimitMb: number; concurrency: number };
-    // V8's limit is the old space plus the young generation's share.
+    // V8's limit is the old space plus the young generation's share, which is larger on Node 24
+    // (1216 MB there); without the option it would be about 4 GB on these machines.
     expect(started.heapLimitMb).toBeGreaterThanOrEqual(1024);
-    expect(started.heapLimitMb).toBeLessThan(1200);
+    expect(started.heapLimitMb).toBeLessThan(1300);
   });
 
   it('creates, imports, runs the nightly pass and publishes reports to the documented keys', async () => {

@@ -111,3 +111,18 @@ export const queryBoolean = z
 export function nullAsAbsent<T extends z.ZodType>(schema: T) {
   return schema.nullish().transform((v) => (v === null ? undefined : v));
 }
+
+/**
+ * `?limit=N`: a whole number from 1 to `max` (query strings carry text), optional; `describe`
+ * says what the list is and its default.
+ */
+export function limitParam(max: number, describe: string) {
+  const message = `must be a whole number from 1 to ${max}`;
+  return z
+    .string()
+    .regex(new RegExp(`^\\d{1,${String(max).length}}$`), { message })
+    .transform(Number)
+    .pipe(z.number().int().min(1, message).max(max, message))
+    .optional()
+    .describe(describe);
+}

@@ -2,22 +2,10 @@
 import { z } from 'zod';
 import { idSchema } from '../../domain/index.js';
 import { DEFAULT_AUDIT_LIMIT, DEFAULT_HISTORY_LIMIT, MAX_LIMIT } from '../../services/history.js';
-import { strictQuery } from './common.js';
+import { limitParam, strictQuery } from './common.js';
 
 const limit = (fallback: number) =>
-  z
-    .string()
-    .regex(/^\d{1,4}$/, { message: `must be a whole number from 1 to ${MAX_LIMIT}` })
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(1, `must be a whole number from 1 to ${MAX_LIMIT}`)
-        .max(MAX_LIMIT, `must be a whole number from 1 to ${MAX_LIMIT}`),
-    )
-    .optional()
-    .describe(`newest first; default ${fallback}, at most ${MAX_LIMIT}`);
+  limitParam(MAX_LIMIT, `newest first; default ${fallback}, at most ${MAX_LIMIT}`);
 
 export const historyQuery = strictQuery({ limit: limit(DEFAULT_HISTORY_LIMIT) });
 

@@ -2,20 +2,13 @@
 import { z } from 'zod';
 import { GUARDS } from '../../domain/index.js';
 import { DEFAULT_PROPOSALS_LIMIT, MAX_PROPOSALS_LIMIT } from '../../services/proposals.js';
-import { strictQuery } from './common.js';
-
-const limitMessage = `must be a whole number from 1 to ${MAX_PROPOSALS_LIMIT}`;
+import { limitParam, strictQuery } from './common.js';
 
 export const proposalsQuery = strictQuery({
-  limit: z
-    .string()
-    .regex(/^\d{1,4}$/, { message: limitMessage })
-    .transform(Number)
-    .pipe(z.number().int().min(1, limitMessage).max(MAX_PROPOSALS_LIMIT, limitMessage))
-    .optional()
-    .describe(
-      `the longest-waiting first; default ${DEFAULT_PROPOSALS_LIMIT}, at most ${MAX_PROPOSALS_LIMIT}`,
-    ),
+  limit: limitParam(
+    MAX_PROPOSALS_LIMIT,
+    `the longest-waiting first; default ${DEFAULT_PROPOSALS_LIMIT}, at most ${MAX_PROPOSALS_LIMIT}`,
+  ),
 });
 
 const reason = z.object({

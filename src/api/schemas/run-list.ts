@@ -7,22 +7,9 @@ import {
   TURNOVER_BUCKETS,
 } from '../../domain/run-state.js';
 import { JOB_STATES, MAX_JOBS_LIMIT } from '../../services/jobs.js';
-import { strictQuery } from './common.js';
+import { limitParam, strictQuery } from './common.js';
 
-const wholeNumber = (max: number, fallback: number) =>
-  z
-    .string()
-    .regex(/^\d{1,5}$/, { message: `must be a whole number from 1 to ${max}` })
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(1, `must be a whole number from 1 to ${max}`)
-        .max(max, `must be a whole number from 1 to ${max}`),
-    )
-    .optional()
-    .describe(`default ${fallback}, at most ${max}`);
+const wholeNumber = (max: number, fallback: number) => limitParam(max, `default ${fallback}, at most ${max}`);
 
 export const runsQuery = strictQuery({ limit: wholeNumber(MAX_RUNS_LIMIT, 20) });
 

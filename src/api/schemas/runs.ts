@@ -1,6 +1,6 @@
 /** Bodies of the routes SPEC section 6 adds: runs, jobs, reports, health. */
 import { z } from 'zod';
-import { queryBoolean, strictQuery } from './common.js';
+import { limitParam, queryBoolean, strictQuery } from './common.js';
 
 export const recalculateQuery = strictQuery({
   dry_run: queryBoolean.optional().describe('compute and publish the report without applying it'),
@@ -26,19 +26,7 @@ export const jobResponse = z
   .meta({ id: 'Job' });
 
 export const reportsQuery = strictQuery({
-  limit: z
-    .string()
-    .regex(/^\d{1,4}$/, { message: 'must be a whole number from 1 to 1000' })
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(1, 'must be a whole number from 1 to 1000')
-        .max(1000, 'must be a whole number from 1 to 1000'),
-    )
-    .optional()
-    .describe('newest first; default 20, at most 1000'),
+  limit: limitParam(1000, 'newest first; default 20, at most 1000'),
 });
 
 export const reportWire = z
