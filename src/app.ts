@@ -12,7 +12,7 @@ import { RedisProposalStore } from './adapters/redis-proposal-store.js';
 import { RedisReportStore } from './adapters/redis-report-store.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-import { settledWithin } from './runtime/abortable.js';
+import { settledWithin } from './timing.js';
 
 /** How long each step of closing the app may wait on Redis. */
 const CLOSE_STEP_MS = 2000;

@@ -11,22 +11,23 @@ import { registerConsole } from '../console/console.js';
 import { RefusedError } from '../domain/index.js';
 import { withDeadline } from '../observability/deadline.js';
 import { type Prometheus, prometheusFor } from '../observability/prometheus.js';
-import { settledWithin } from '../runtime/abortable.js';
-import { apiRedis } from './api-redis.js';
-import { bearerAuth } from './auth.js';
+import { settledWithin } from '../timing.js';
 import type { ApiContext, ApiServer, QueueEventsReader, RegisterRoutes } from './context.js';
-import { registerDashboard } from './dashboard.js';
-import { registerDocs } from './docs.js';
-import { errorBody, sendError, UnavailableError } from './errors.js';
-import { useJsonBodyParser } from './json-body.js';
-import { serializeRequest } from './log-request.js';
-import { useRequestDeadline } from './request-deadline.js';
+import { apiRedis } from './http/api-redis.js';
+import { bearerAuth } from './http/auth.js';
+import { registerDashboard } from './http/dashboard.js';
+import { registerDocs } from './http/docs.js';
+import { errorBody, sendError, UnavailableError } from './http/errors.js';
+import { useJsonBodyParser } from './http/json-body.js';
+import { serializeRequest } from './http/log-request.js';
+import { useRequestDeadline } from './http/request-deadline.js';
 import {
   CLOSE_WAIT_MS,
   EVENTS_OPEN_TIMEOUT_MS,
   REDIS_CONNECT_WAIT_MS,
   REQUEST_TIMEOUT_MS,
-} from './request-limits.js';
+} from './http/request-limits.js';
+import { strictRoutes } from './http/strict-routes.js';
 import { registerAnalysisRoutes } from './routes/analysis.js';
 import { registerBusinessRoutes } from './routes/businesses.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -37,7 +38,6 @@ import { registerProposalRoutes } from './routes/proposals.js';
 import { registerRunListRoutes } from './routes/run-list.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerScheduleRoutes } from './routes/schedule.js';
-import { strictRoutes } from './strict-routes.js';
 
 export interface ApiServerOptions {
   /** BALLAST_API_TOKEN: one token, named `default`. */

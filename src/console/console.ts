@@ -11,7 +11,7 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../api/context.js';
-import { describeError } from '../api/errors.js';
+import { describeError } from '../api/http/errors.js';
 import type { NamedToken } from '../config.js';
 import { apiActor } from '../services/actor.js';
 import { loadAssets } from './assets.js';

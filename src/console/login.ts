@@ -1,6 +1,6 @@
 /** Logging in to the console with an API token, and out. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { namedTokenMatcher } from '../api/auth.js';
+import { namedTokenMatcher } from '../api/http/auth.js';
 import { CONSOLE_PREFIX, type ConsoleContext, sendPage } from './context.js';
 import { field, isHttps, queryField, safeBack } from './request-context.js';
 import { SESSION_COOKIE, SESSION_TTL_MS, sealSession } from './session.js';

@@ -1,6 +1,6 @@
 /** What console handlers share: the page context, form fields, flash messages, where to go back. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { describeError } from '../api/errors.js';
+import { describeError } from '../api/http/errors.js';
 import { isBallastError } from '../domain/index.js';
 import type { Assets } from './assets.js';
 import type { Flash, PageContext } from './views/layout.js';

@@ -15,6 +15,7 @@ import {
   type Setting,
   type SettingValue,
 } from './history.js';
+import { SETTING_WIRE } from './portfolio-settings.js';
 
 const FIELD_WIRE: Record<AllocationField, string> = {
   weight: 'weight',
@@ -23,23 +24,6 @@ const FIELD_WIRE: Record<AllocationField, string> = {
   minWeight: 'min_weight',
   maxWeight: 'max_weight',
   targetWeight: 'target_weight',
-};
-
-const SETTING_WIRE: Record<Setting, string> = {
-  name: 'name',
-  ownerId: 'owner_id',
-  status: 'status',
-  strategy: 'strategy',
-  totalBudget: 'total_budget',
-  targetRoi: 'target_roi',
-  driftThreshold: 'drift_threshold',
-  attentionHoursPerWeek: 'attention_hours_per_week',
-  maxTurnover: 'max_turnover',
-  applyMode: 'apply_mode',
-  maxAutoTurnover: 'max_auto_turnover',
-  rebalanceTrigger: 'rebalance_trigger',
-  driftType: 'drift_type',
-  minTrade: 'min_trade',
 };
 
 const invert = <K extends string>(m: Record<K, string>): Record<string, K> =>

@@ -8,6 +8,7 @@ export * from './ids.js';
 export * from './metrics-wire.js';
 export * from './model.js';
 export * from './portfolio-ops.js';
+export * from './portfolio-settings.js';
 export * from './proposal.js';
 export * from './ranking.js';
 export * from './recommend.js';

@@ -1,5 +1,6 @@
 import { NotFoundError, RefusedError, ValidationError } from './errors.js';
 import { pct } from './format.js';
+import { assertPortfolioIdFree } from './ids.js';
 import {
   type Allocation,
   type ApplyMode,
@@ -48,7 +49,7 @@ export interface CreatePortfolioInput {
 /** `now` is an ISO timestamp given by the caller: the domain has no clock. */
 export function createPortfolio(input: CreatePortfolioInput, now: string): Portfolio {
   return {
-    id: assertId('portfolio id', input.id),
+    id: assertPortfolioIdFree(assertId('portfolio id', input.id)),
     name: assertName('name', input.name),
     ownerId: assertId('owner id', input.ownerId),
     status: input.status === undefined ? DEFAULTS.status : assertStatus(input.status),

@@ -5,7 +5,7 @@ import { ScheduleStore, STALE_CLAIM_MS } from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
 import { schedulerActor } from '../services/actor.js';
 import { enqueueNightly } from '../services/runs.js';
-import { abortable, abortableSleep } from './abortable.js';
+import { abortable, abortableSleep } from '../timing.js';
 import { nextSlot, parseSchedule, previousSlot, slotAt } from './cron-slots.js';
 import { cronRunId } from './run-ids.js';
 import { startPresence } from './scheduler-presence.js';

@@ -8,7 +8,7 @@ import { createRedis } from '../adapters/redis.js';
 import type { App } from '../app.js';
 import { ValidationError } from '../domain/index.js';
 import { describeIssues } from '../domain/wire.js';
-import { abortable, settledWithin } from './abortable.js';
+import { abortable, settledWithin } from '../timing.js';
 import { type ActiveJob, ActiveJobs } from './active-jobs.js';
 
 export interface RunningWorker {

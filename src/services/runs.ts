@@ -19,8 +19,8 @@ import {
   TURNOVER_BUCKETS,
   turnoverBucket,
 } from '../domain/run-state.js';
-import { abortableSleep } from '../runtime/abortable.js';
 import { cronRunId, manualRunId } from '../runtime/run-ids.js';
+import { abortableSleep } from '../timing.js';
 import {
   emptyCounts,
   emptyRecord,

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { tokenMatcher } from '../../src/api/auth.js';
+import { tokenMatcher } from '../../src/api/http/auth.js';
 import { createApiServer } from '../../src/api/server.js';
 import { testApp } from '../helpers/app.js';
 import { AUTH, inject, TOKEN, useApi } from './api-fixture.js';

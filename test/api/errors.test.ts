@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeError } from '../../src/api/errors.js';
+import { describeError } from '../../src/api/http/errors.js';
 import { NotFoundError } from '../../src/domain/index.js';
 
 describe('API error mapping', () => {

@@ -2,7 +2,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useRequestDeadline } from '../../src/api/request-deadline.js';
+import { useRequestDeadline } from '../../src/api/http/request-deadline.js';
 
 const DEADLINE_MS = 200;
 const shutdown = new AbortController();

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ApiServer } from '../../src/api/context.js';
-import { CLOSE_WAIT_MS } from '../../src/api/request-limits.js';
+import { CLOSE_WAIT_MS } from '../../src/api/http/request-limits.js';
 import { createApiServer } from '../../src/api/server.js';
 import type { App } from '../../src/app.js';
 import { testApp } from '../helpers/app.js';

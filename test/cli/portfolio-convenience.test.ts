@@ -50,6 +50,22 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+describe('the rules the CLI shares with the API', () => {
+  it('refuses the reserved id owner, as POST /portfolios does', async () => {
+    const refused = await run(['portfolio', 'create', '--id', 'owner', '--name', 'x', '--owner', 'o']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/"owner" cannot be a portfolio id/);
+    expect(await app.store.get('owner')).toBeNull();
+  });
+
+  it('an update that changes nothing keeps the version, as PATCH does', async () => {
+    await json('portfolio', 'create', '--id', 'same', '--name', 'Same', '--owner', 'ops');
+    const first = await json<WirePortfolio>('portfolio', 'update', 'same', '--name', 'Renamed');
+    const again = await json<WirePortfolio>('portfolio', 'update', 'same', '--name', 'Renamed');
+    expect(again.version).toBe(first.version);
+  });
+});
+
 describe('portfolio set-allocations', () => {
   it('sets several weights as one version, the rest re-spread once', async () => {
     const before = await seed('sa');

@@ -1,6 +1,6 @@
 /** Without a browser or a server: HTML escaping, the session cookie, where an action goes back to. */
 import { describe, expect, it } from 'vitest';
-import { withoutExternalLinks } from '../../src/api/dashboard.js';
+import { withoutExternalLinks } from '../../src/api/http/dashboard.js';
 import { escapeHtml, html, jsonScript } from '../../src/console/html.js';
 import { safeBack } from '../../src/console/request-context.js';
 import { openSession, SESSION_TTL_MS, sealSession, sessionSecret } from '../../src/console/session.js';

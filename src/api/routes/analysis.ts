@@ -1,7 +1,5 @@
 /** The sketch's read-outs on live metrics (roll-up, ranking, rebalance preview) and the apply. */
 import type { RegisterRoutes } from '../context.js';
-import { previewRun, totalReallocation } from '../preview.js';
-import { applyNow } from '../rebalance.js';
 import { errorResponses, portfolioParams, unavailableResponses } from '../schemas/common.js';
 import {
   applyResponse,
@@ -10,6 +8,8 @@ import {
   rankingResponse,
   rollupWire,
 } from '../schemas/portfolio.js';
+import { previewRun, totalReallocation } from './preview.js';
+import { applyNow } from './rebalance.js';
 
 const tags = ['rebalancing'];
 const lookups = { 400: errorResponses[400], 404: errorResponses[404] };

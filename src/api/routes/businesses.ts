@@ -1,7 +1,6 @@
 /** The sketch's business routes: add, remove, set an allocation. */
 import { addBusiness, removeBusiness, setAllocation } from '../../domain/index.js';
 import type { RegisterRoutes } from '../context.js';
-import { edit } from '../edit-meta.js';
 import { businessParams, errorResponses, portfolioParams } from '../schemas/common.js';
 import {
   addBusinessBody,
@@ -9,6 +8,7 @@ import {
   statusWithPortfolio,
   wirePortfolio,
 } from '../schemas/portfolio.js';
+import { edit } from './edit-meta.js';
 
 const tags = ['businesses'];
 const refusals = { 400: errorResponses[400], 404: errorResponses[404], 409: errorResponses[409] };

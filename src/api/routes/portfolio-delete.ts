@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { deletePortfolio } from '../../services/portfolio-delete.js';
 import type { RegisterRoutes } from '../context.js';
-import { edit } from '../edit-meta.js';
 import { errorResponses, portfolioParams } from '../schemas/common.js';
+import { edit } from './edit-meta.js';
 
 const deleteResponse = z.object({
   portfolio_id: z.string(),

@@ -1,9 +1,12 @@
 /** The sketch's portfolio routes: create, show, an owner's list, update. */
-import { createPortfolio, updatePortfolio, ValidationError } from '../../domain/index.js';
+import {
+  createInputFromWire,
+  createPortfolio,
+  updateInputFromWire,
+  updatePortfolio,
+} from '../../domain/index.js';
 import { ownerPortfolios } from '../../services/portfolios.js';
 import type { RegisterRoutes } from '../context.js';
-import { edit } from '../edit-meta.js';
-import { generatePortfolioId } from '../portfolio-id.js';
 import { errorResponses, ownerParams, portfolioParams } from '../schemas/common.js';
 import {
   createPortfolioBody,
@@ -13,12 +16,7 @@ import {
   updatePortfolioBody,
   wirePortfolio,
 } from '../schemas/portfolio.js';
-
-/**
- * `/portfolios/owner/{owner_id}` is the owner listing, so a portfolio called `owner` would lose
- * its `/metrics`, `/ranking`, `/rebalance`, `/reports`... routes to it: refused on create.
- */
-const RESERVED_IDS = new Set(['owner']);
+import { edit } from './edit-meta.js';
 
 const tags = ['portfolios'];
 
@@ -36,33 +34,8 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
       },
     },
     async (request) => {
-      const b = request.body;
-      if (b.id !== undefined && RESERVED_IDS.has(b.id)) {
-        throw new ValidationError(
-          `"${b.id}" cannot be a portfolio id: /portfolios/owner/{owner_id} lists an owner's portfolios`,
-          [`body.id: "${b.id}" is reserved`],
-        );
-      }
-      const portfolio = createPortfolio(
-        {
-          id: b.id ?? generatePortfolioId(),
-          name: b.name,
-          ownerId: b.owner_id,
-          status: b.status,
-          strategy: b.strategy,
-          totalBudget: b.total_budget,
-          targetRoi: b.target_roi,
-          driftThreshold: b.drift_threshold,
-          attentionHoursPerWeek: b.attention_hours_per_week,
-          maxTurnover: b.max_turnover,
-          applyMode: b.apply_mode,
-          maxAutoTurnover: b.max_auto_turnover,
-          rebalanceTrigger: b.rebalance_trigger,
-          driftType: b.drift_type,
-          minTrade: b.min_trade,
-        },
-        app.clock().toISOString(),
-      );
+      // The reserved ids (`owner`) and the settings' names are the domain's, as for the CLI.
+      const portfolio = createPortfolio(createInputFromWire(request.body), app.clock().toISOString());
       return wirePortfolio(await app.store.create(portfolio, edit(request, 'POST /portfolios')));
     },
   );
@@ -123,30 +96,11 @@ export const registerPortfolioRoutes: RegisterRoutes = (server, { app }) => {
       },
     },
     async (request) => {
-      const b = request.body;
+      const input = updateInputFromWire(request.body);
       const now = app.clock().toISOString();
       const updated = await app.store.update(
         request.params.id,
-        (p) =>
-          updatePortfolio(
-            p,
-            {
-              name: b.name,
-              status: b.status,
-              strategy: b.strategy,
-              totalBudget: b.total_budget,
-              targetRoi: b.target_roi,
-              driftThreshold: b.drift_threshold,
-              attentionHoursPerWeek: b.attention_hours_per_week,
-              maxTurnover: b.max_turnover,
-              applyMode: b.apply_mode,
-              maxAutoTurnover: b.max_auto_turnover,
-              rebalanceTrigger: b.rebalance_trigger,
-              driftType: b.drift_type,
-              minTrade: b.min_trade,
-            },
-            now,
-          ),
+        (p) => updatePortfolio(p, input, now),
         edit(request, 'PATCH /portfolios/{id}'),
       );
       return { status: 'updated' as const, portfolio: wirePortfolio(updated) };

@@ -2,7 +2,7 @@
 import { NotFoundError } from '../../domain/index.js';
 import { enqueueNightly } from '../../services/runs.js';
 import type { RegisterRoutes } from '../context.js';
-import { enqueueRecalculate } from '../rebalance.js';
+import { snakeKeys } from '../http/snake-case.js';
 import { errorResponses, jobParams, portfolioParams } from '../schemas/common.js';
 import {
   enqueuedResponse,
@@ -12,7 +12,7 @@ import {
   reportsResponse,
   reportWire,
 } from '../schemas/runs.js';
-import { snakeKeys } from '../snake-case.js';
+import { enqueueRecalculate } from './rebalance.js';
 
 const DEFAULT_REPORTS = 20;
 

@@ -1,7 +1,7 @@
 /** Schemas shared by every route: errors, path ids, small helpers. */
 import { z } from 'zod';
 import { idSchema } from '../../domain/index.js';
-import { showName } from '../log-request.js';
+import { showName } from '../http/log-request.js';
 
 /** Every 4xx and 5xx body: a short code, a sentence a person can act on, and one line per problem. */
 export const errorSchema = z

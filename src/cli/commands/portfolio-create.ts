@@ -1,10 +1,10 @@
 /** `ballast portfolio create`: a new, empty portfolio. */
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import {
   type ApplyMode,
   createPortfolio,
   type DriftType,
+  generatePortfolioId,
   type RebalanceTrigger,
   type Strategy,
 } from '../../domain/index.js';
@@ -30,11 +30,6 @@ interface CreateOptions {
   readonly driftType?: string;
   readonly minTrade?: number;
   readonly json?: boolean;
-}
-
-/** `p-` and 12 hex digits: 48 random bits, so operators creating at the same time do not collide. */
-export function generatePortfolioId(): string {
-  return `p-${randomBytes(6).toString('hex')}`;
 }
 
 export function registerPortfolioCreate(portfolio: Command, ctx: CliContext): void {

@@ -7,10 +7,10 @@
  * - a 503 at once, before anything is read or written, while Redis is not reachable.
  */
 import type { FastifyRequest, RouteOptions } from 'fastify';
-import { ValidationError } from '../domain/index.js';
-import type { ApiServer } from './context.js';
+import { ValidationError } from '../../domain/index.js';
+import type { ApiServer } from '../context.js';
+import { errorResponses, strictQuery, tooLargeResponse, unavailableResponses } from '../schemas/common.js';
 import { UnavailableError } from './errors.js';
-import { errorResponses, strictQuery, tooLargeResponse, unavailableResponses } from './schemas/common.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -2,11 +2,11 @@
  * What a run would do now, without applying it or publishing a report: the roll-up, the ranking
  * and the actions computed by the same pure `runPortfolio` as the job, on live metrics.
  */
-import type { App } from '../app.js';
-import { type Portfolio, reportToWire, runPortfolio, type WireReport } from '../domain/index.js';
-import { manualRunId } from '../runtime/run-ids.js';
-import { UnavailableError } from './errors.js';
-import type { RequestDeadline } from './request-deadline.js';
+import type { App } from '../../app.js';
+import { type Portfolio, reportToWire, runPortfolio, type WireReport } from '../../domain/index.js';
+import { manualRunId } from '../../runtime/run-ids.js';
+import { UnavailableError } from '../http/errors.js';
+import type { RequestDeadline } from '../http/request-deadline.js';
 
 export async function previewRun(
   app: App,

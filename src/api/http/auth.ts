@@ -7,8 +7,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { NamedToken } from '../config.js';
-import { apiActor } from '../services/actor.js';
+import type { NamedToken } from '../../config.js';
+import { apiActor } from '../../services/actor.js';
 import { errorBody } from './errors.js';
 
 declare module 'fastify' {

@@ -5,8 +5,8 @@
  * are bytes that are not UTF-8 and a key given twice in one object (JSON.parse would keep the last).
  */
 import type { FastifyInstance } from 'fastify';
-import { decodeUtf8, findDuplicateKey } from '../adapters/json-strict.js';
-import { ValidationError } from '../domain/index.js';
+import { decodeUtf8, findDuplicateKey } from '../../adapters/json-strict.js';
+import { ValidationError } from '../../domain/index.js';
 
 export function useJsonBodyParser(server: FastifyInstance): void {
   const strict = server.getDefaultJsonParser('error', 'error');

@@ -10,10 +10,10 @@
  * its options say.
  */
 import type { Redis } from 'ioredis';
-import { JobQueue } from '../adapters/queue.js';
-import { createRedis } from '../adapters/redis.js';
-import { type App, stores } from '../app.js';
-import { settledWithin } from '../runtime/abortable.js';
+import { JobQueue } from '../../adapters/queue.js';
+import { createRedis } from '../../adapters/redis.js';
+import { type App, stores } from '../../app.js';
+import { settledWithin } from '../../timing.js';
 
 const FAIL_FAST = { maxRetriesPerRequest: 0, enableOfflineQueue: false } as const;
 

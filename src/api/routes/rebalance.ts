@@ -3,12 +3,12 @@
  * (compare-and-set, retries, the published report): it enqueues the job ahead of nightly work
  * and waits for a worker to finish it.
  */
-import { type RecalculatePayload, recalculateJobId } from '../../jobs/payloads.js';
-import { GONE_WITHOUT_REPORT, type RecalculateResult, resultFromReport } from '../../jobs/recalculate.js';
-import { JobFailedError, OPERATOR_PRIORITY } from '../adapters/queue.js';
-import { RefusedError, skipReason } from '../domain/index.js';
-import { manualRunId } from '../runtime/run-ids.js';
-import type { ApiContext } from './context.js';
+import { type RecalculatePayload, recalculateJobId } from '../../../jobs/payloads.js';
+import { GONE_WITHOUT_REPORT, type RecalculateResult, resultFromReport } from '../../../jobs/recalculate.js';
+import { JobFailedError, OPERATOR_PRIORITY } from '../../adapters/queue.js';
+import { RefusedError, skipReason } from '../../domain/index.js';
+import { manualRunId } from '../../runtime/run-ids.js';
+import type { ApiContext } from '../context.js';
 
 export type ApplyOutcome =
   | {

@@ -15,9 +15,9 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { App } from '../app.js';
-import type { SessionVerifier } from '../console/session.js';
-import { apiActor } from '../services/actor.js';
+import type { App } from '../../app.js';
+import type { SessionVerifier } from '../../console/session.js';
+import { apiActor } from '../../services/actor.js';
 import type { Auth } from './auth.js';
 import { errorBody } from './errors.js';
 

@@ -5,8 +5,8 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { type ErrorCode, isBallastError } from '../domain/index.js';
-import type { ErrorBody } from './schemas/common.js';
+import { type ErrorCode, isBallastError } from '../../domain/index.js';
+import type { ErrorBody } from '../schemas/common.js';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   invalid: 400,

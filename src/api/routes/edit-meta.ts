@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { WriteMeta } from '../domain/index.js';
+import type { WriteMeta } from '../../domain/index.js';
 
 /** An operator's edit through a route: who (the token's name) and which route. */
 export function edit(request: FastifyRequest, route: string): WriteMeta {
