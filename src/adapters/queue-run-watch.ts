@@ -1,5 +1,6 @@
 /** Following a nightly run through QueueEvents, reconciled with what is stored (see watchRun). */
 import type { Queue, QueueEvents } from 'bullmq';
+import { toError } from './queue-wait.js';
 
 export interface RunFailure {
   readonly jobId: string;
@@ -153,7 +154,7 @@ export function watchRun(
         if (progress.completed + progress.failed >= total) finish();
       } catch (err) {
         // A Redis hiccup: the next quiet period tries again.
-        onError(err instanceof Error ? err : new Error(String(err)));
+        onError(toError(err));
       } finally {
         reconciling = false;
       }
@@ -171,7 +172,7 @@ export function watchRun(
     options.signal?.addEventListener('abort', onAbort, { once: true });
     events.on('completed', onCompleted);
     events.on('failed', onFailed);
-    void readFanOut().catch((err: unknown) => onError(err instanceof Error ? err : new Error(String(err))));
+    void readFanOut().catch((err: unknown) => onError(toError(err)));
   });
 }
 

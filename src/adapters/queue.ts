@@ -5,12 +5,12 @@
  * nightly run in queue-run-watch.ts.
  */
 
-import type { EventEmitter } from 'node:events';
 import { type Job, type JobsOptions, type JobType, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Keys } from './keys.js';
 import { type RunProgress, type WatchOptions, watchRun } from './queue-run-watch.js';
+import { type WaitOptions, waitForJob } from './queue-wait.js';
 import { finishedJobs } from './queue-worker.js';
 
 /** Operators' jobs carry no priority and so run before prioritized (nightly) ones. */
@@ -32,27 +32,7 @@ export interface JobInfo {
 
 export type { RunFailure, RunProgress, RunTally } from './queue-run-watch.js';
 
-/** A job waited for failed (its reason is the message). */
-export class JobFailedError extends Error {
-  constructor(
-    readonly jobId: string,
-    readonly reason: string,
-  ) {
-    super(reason);
-    this.name = 'JobFailedError';
-  }
-}
-
-/** A job waited for did not finish in time; it may still run. */
-export class JobWaitTimeoutError extends Error {
-  constructor(
-    readonly jobId: string,
-    readonly timeoutMs: number,
-  ) {
-    super(`job ${jobId} did not finish within ${timeoutMs} ms`);
-    this.name = 'JobWaitTimeoutError';
-  }
-}
+export { JobFailedError, JobWaitTimeoutError, type WaitOptions } from './queue-wait.js';
 
 export interface AddJob {
   readonly name: string;
@@ -115,87 +95,13 @@ export class JobQueue {
    * is stored says it failed (undefined: not known, keep waiting; a job that is gone when the
    * wait starts and that `ifGone` does not know is refused).
    */
-  async waitFor(
+  waitFor(
     jobId: string,
     events: QueueEvents,
     timeoutMs?: number,
-    options: {
-      readonly pollMs?: number;
-      readonly ifGone?: () => Promise<unknown>;
-      /** Stops waiting (the job is left as it is): rejects with the signal's reason. */
-      readonly signal?: AbortSignal;
-    } = {},
+    options: WaitOptions = {},
   ): Promise<unknown> {
-    if ((await this.queue.getJobState(jobId)) === 'unknown') {
-      const result = await options.ifGone?.();
-      if (result !== undefined) return result;
-      throw new Error(`job ${jobId} not found`);
-    }
-    // Not Job.waitUntilFinished: its own first state check rejects outside any promise a caller
-    // holds ("Missing key for job") when the job is trimmed meanwhile.
-    const emitter = events as unknown as EventEmitter;
-    const completedEvent = `completed:${jobId}`;
-    const failedEvent = `failed:${jobId}`;
-    return new Promise<unknown>((resolve, reject) => {
-      let settled = false;
-      const finish = (error: Error | null, value?: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearInterval(timer);
-        clearTimeout(deadline);
-        options.signal?.removeEventListener('abort', onAbort);
-        emitter.off(completedEvent, onCompleted);
-        emitter.off(failedEvent, onFailed);
-        if (error) reject(error);
-        else resolve(value);
-      };
-      // BullMQ has parsed the return value of a 'completed' event already.
-      const onCompleted = (event: { returnvalue: unknown }) => finish(null, event.returnvalue);
-      const onFailed = (event: { failedReason: string }) =>
-        finish(new JobFailedError(jobId, event.failedReason));
-      const poll = async () => {
-        // The state first: BullMQ writes a job's result and moves it to its final state in one
-        // script, so a job read after its final state carries its result or failure reason.
-        const state = await this.queue.getJobState(jobId);
-        if (settled) return;
-        if (state === 'unknown') {
-          let result: unknown;
-          try {
-            result = await options.ifGone?.();
-          } catch (err) {
-            // ifGone knows that the job failed.
-            return finish(err instanceof Error ? err : new Error(String(err)));
-          }
-          if (result !== undefined) finish(null, result);
-          return;
-        }
-        if (state !== 'completed' && state !== 'failed') return;
-        const job = await this.queue.getJob(jobId);
-        if (!job) return; // trimmed in between: the next poll asks ifGone
-        if (state === 'completed') finish(null, job.returnvalue);
-        else finish(new JobFailedError(jobId, job.failedReason));
-      };
-      const pollSafely = () => {
-        // A Redis hiccup: the next poll tries again.
-        poll().catch((err: unknown) => this.onError(err instanceof Error ? err : new Error(String(err))));
-      };
-      const onAbort = () => finish(abortReason(options.signal));
-      // Per-job events: one shared reader (the API's) serves many waits without waking them all.
-      emitter.on(completedEvent, onCompleted);
-      emitter.on(failedEvent, onFailed);
-      const timer = setInterval(pollSafely, options.pollMs ?? 5000);
-      const deadline =
-        timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => finish(new JobWaitTimeoutError(jobId, timeoutMs)), timeoutMs);
-      if (options.signal?.aborted) {
-        onAbort();
-        return;
-      }
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      // It may have finished before the caller's events reader was listening.
-      pollSafely();
-    });
+    return waitForJob(this.queue, this.onError, jobId, events, timeoutMs, options);
   }
 
   /**
@@ -320,11 +226,6 @@ export class JobQueue {
   async close(): Promise<void> {
     await this.queue.close();
   }
-}
-
-function abortReason(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  return reason instanceof Error ? reason : new Error('stopped waiting');
 }
 
 function defaultJobOptions(config: Config): JobsOptions {
