@@ -32,6 +32,14 @@ export type SlotClaim =
 /** A claim this old whose run does not exist was left by a holder that died before enqueueing. */
 export const STALE_CLAIM_MS = 2 * 60 * 1000;
 
+/** What acquiring a slot came to: claimed (perhaps from a dead holder), run already, paused, or held. */
+export type SlotAcquired =
+  | { readonly kind: 'claimed'; readonly value: string; readonly tookOverFrom: string | null }
+  | { readonly kind: 'enqueued' }
+  | { readonly kind: 'paused' }
+  /** Another claimant's live claim (holder null: it changed hands while we looked). */
+  | { readonly kind: 'held'; readonly holder: string | null };
+
 const PAUSED = 'paused';
 const ENQUEUED = 'enqueued';
 
@@ -224,6 +232,30 @@ export class ScheduleStore {
       `${ENQUEUED}|${claim}`,
     );
     return result === 1;
+  }
+
+  /**
+   * Claims a slot for `holder` as every claimant does (the schedulers' sweeps and backfills): SET
+   * NX; else a claim given back meanwhile is claimed again, and one whose holder died between
+   * claim and enqueue (older than STALE_CLAIM_MS) is taken over. Otherwise says who has it.
+   */
+  async acquireSlot(runId: string, holder: string, nowMs: number, ttlMs: number): Promise<SlotAcquired> {
+    const claim = await this.claimSlot(runId, holder, nowMs, ttlMs);
+    if (claim !== null) return { kind: 'claimed', value: claim, tookOverFrom: null };
+    const current = await this.slotClaim(runId);
+    if (current === null) {
+      const again = await this.claimSlot(runId, holder, nowMs, ttlMs);
+      return again === null
+        ? { kind: 'held', holder: null }
+        : { kind: 'claimed', value: again, tookOverFrom: null };
+    }
+    if (current.kind === 'enqueued' || current.kind === 'paused') return { kind: current.kind };
+    if (nowMs - current.claimedAt < STALE_CLAIM_MS) return { kind: 'held', holder: current.holder };
+    // Its holder died between claim and enqueue (a failed enqueue gives its claim back).
+    const taken = await this.takeOver(runId, current.value, holder, nowMs, ttlMs);
+    return taken === null
+      ? { kind: 'held', holder: null }
+      : { kind: 'claimed', value: taken, tookOverFrom: current.holder };
   }
 
   /** Replaces a stale claim, if it is still `stale`; returns the new claim's value. */

@@ -1,10 +1,9 @@
 import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
-import { nightlyJobId } from '../../jobs/payloads.js';
-import { ScheduleStore, STALE_CLAIM_MS } from '../adapters/schedule-store.js';
+import { ScheduleStore } from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
 import { schedulerActor } from '../services/actor.js';
-import { enqueueNightly } from '../services/runs.js';
+import { enqueueNightly, runExists } from '../services/runs.js';
 import { abortable, abortableSleep } from '../timing.js';
 import { nextSlot, parseSchedule, previousSlot, slotAt } from './cron-slots.js';
 import { cronRunId } from './run-ids.js';
@@ -109,9 +108,6 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
   const settled: string[] = [];
   let retry: { runId: string; attempts: number; nextAt: number } | null = null;
 
-  const runExists = async (runId: string): Promise<boolean> =>
-    (await app.queue.getJob(nightlyJobId(runId))) !== null || (await app.reports.fanOutTotal(runId)) !== null;
-
   const enqueue = async (slot: Date, catchUp: boolean): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -144,7 +140,7 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
 
   const decide = async (slot: Date, catchUp: boolean): Promise<FireOutcome> => {
     const runId = cronRunId(slot);
-    if (await runExists(runId)) return 'already-run';
+    if (await runExists(app, runId)) return 'already-run';
     const state = await store.state();
     const pausedThen =
       state.lastPause !== null &&
@@ -152,27 +148,16 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
       slot.getTime() < Date.parse(state.lastPause.until);
     if (state.paused || pausedThen) return skipPaused(runId, slot);
 
-    let claim = await store.claimSlot(runId, holder, clock().getTime(), claimTtlMs);
-    if (claim === null) {
-      const current = await store.slotClaim(runId);
-      if (current === null) {
-        claim = await store.claimSlot(runId, holder, clock().getTime(), claimTtlMs); // given back meanwhile
-        if (claim === null) return 'claimed-elsewhere';
-      } else if (current.kind === 'paused') {
-        return 'paused';
-      } else if (current.kind === 'enqueued') {
-        return 'already-run';
-      } else if (clock().getTime() - current.claimedAt < STALE_CLAIM_MS) {
-        return 'claimed-elsewhere';
-      } else {
-        // Its holder died between claim and enqueue (a failed enqueue gives its claim back).
-        claim = await store.takeOver(runId, current.value, holder, clock().getTime(), claimTtlMs);
-        if (claim === null) return 'claimed-elsewhere';
-        log.warn(
-          { runId, staleHolder: current.holder },
-          'took over a stale claim: its run was never enqueued',
-        );
-      }
+    const acquired = await store.acquireSlot(runId, holder, clock().getTime(), claimTtlMs);
+    if (acquired.kind === 'paused') return 'paused';
+    if (acquired.kind === 'enqueued') return 'already-run';
+    if (acquired.kind === 'held') return 'claimed-elsewhere';
+    const claim = acquired.value;
+    if (acquired.tookOverFrom !== null) {
+      log.warn(
+        { runId, staleHolder: acquired.tookOverFrom },
+        'took over a stale claim: its run was never enqueued',
+      );
     }
     try {
       await enqueue(slot, catchUp);

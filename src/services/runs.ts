@@ -109,6 +109,25 @@ export async function enqueueNightly(
   return { runId, jobId };
 }
 
+/**
+ * Whether a slot's run exists: its fan-out job, or a record of it having started, ended or been
+ * cancelled (BullMQ trims the job long before). A record that only says "queued" does not count:
+ * enqueueNightly writes it before adding the job, and an add that failed leaves the slot to retry.
+ * What the schedulers and backfills check before they claim a slot.
+ */
+export async function runExists(app: Pick<App, 'reports' | 'queue'>, runId: string): Promise<boolean> {
+  if ((await app.queue.getJob(nightlyJobId(runId))) !== null) return true;
+  const [record] = await app.reports.runRecords([runId]);
+  if (!record) return false;
+  return (
+    record.total !== null ||
+    record.startedAt !== null ||
+    record.finishedAt !== null ||
+    record.cancelledAt !== null ||
+    record.committed + record.gone + record.failed > 0
+  );
+}
+
 /** The newest runs first (nightly runs: scheduled, backfilled and operators'). */
 export async function listRuns(app: Deps, limit = DEFAULT_RUNS_LIMIT): Promise<WireRun[]> {
   const ids = await app.reports.recentRunIds(limit);

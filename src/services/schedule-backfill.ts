@@ -3,14 +3,13 @@
  * claimed as the schedulers claim slots, as graphile-worker's fill and Temporal's backfill.
  */
 import { hostname } from 'node:os';
-import { nightlyJobId } from '../../jobs/payloads.js';
 import { type ScheduleState, ScheduleStore, STALE_CLAIM_MS } from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
 import { backfillRange, MAX_BACKFILL_SLOTS } from '../domain/backfill-range.js';
 import { ValidationError } from '../domain/index.js';
 import { localIso, slotsBetween } from '../runtime/cron-slots.js';
 import { cronRunId } from '../runtime/run-ids.js';
-import { enqueueNightly } from './runs.js';
+import { enqueueNightly, runExists } from './runs.js';
 import { effectiveSchedule } from './schedule-effective.js';
 
 export interface BackfillSlot {
@@ -108,14 +107,7 @@ async function whyNot(
   slot: Date,
   nowMs: number,
 ): Promise<string | null> {
-  const [record] = await app.reports.runRecords([runId]);
-  if (
-    record ||
-    (await app.queue.getJob(nightlyJobId(runId))) ||
-    (await app.reports.fanOutTotal(runId)) !== null
-  ) {
-    return 'already run';
-  }
+  if (await runExists(app, runId)) return 'already run';
   const claim = await store.slotClaim(runId);
   if (claim?.kind === 'enqueued') return 'already run';
   if (claim?.kind === 'paused') return 'skipped by the pause';
@@ -130,7 +122,7 @@ async function whyNot(
   return null;
 }
 
-/** The claim's value, or `!<why not>`: NX, then a claim given back meanwhile, or a stale one taken over. */
+/** The claim's value, or `!<why not>` (acquired as the schedulers acquire slots). */
 async function claimFor(
   store: ScheduleStore,
   runId: string,
@@ -138,15 +130,11 @@ async function claimFor(
   nowMs: number,
   ttlMs: number,
 ): Promise<string> {
-  const claim = await store.claimSlot(runId, holder, nowMs, ttlMs);
-  if (claim !== null) return claim;
-  const current = await store.slotClaim(runId);
-  if (current === null) return (await store.claimSlot(runId, holder, nowMs, ttlMs)) ?? '!claimed meanwhile';
-  if (current.kind === 'enqueued') return '!already run';
-  if (current.kind === 'paused') return '!skipped by the pause';
-  if (nowMs - current.claimedAt < STALE_CLAIM_MS) return `!${claimedBy(current.holder)}`;
-  // Its holder died between claim and enqueue (a failed enqueue gives its claim back).
-  return (await store.takeOver(runId, current.value, holder, nowMs, ttlMs)) ?? '!claimed meanwhile';
+  const acquired = await store.acquireSlot(runId, holder, nowMs, ttlMs);
+  if (acquired.kind === 'claimed') return acquired.value;
+  if (acquired.kind === 'enqueued') return '!already run';
+  if (acquired.kind === 'paused') return '!skipped by the pause';
+  return acquired.holder === null ? '!claimed meanwhile' : `!${claimedBy(acquired.holder)}`;
 }
 
 function claimedBy(holder: string): string {

@@ -141,6 +141,20 @@ describe('without a worker', () => {
   });
 });
 
+describe('runExists (what schedulers and backfills check before a slot)', () => {
+  it('does not count a run that was only recorded as queued: its job was never added', async () => {
+    const runId = 'cron-20260101T020000Z';
+    await app.reports.recordQueued(
+      { runId, trigger: 'cron', slot: '2026-01-01T02:00:00.000Z', actor: 'test', catchUp: false },
+      new Date(),
+    );
+    const { runExists } = await import('../../src/services/runs.js');
+    expect(await runExists(app, runId)).toBe(false);
+    await app.reports.recordStarted(runId, new Date().toISOString());
+    expect(await runExists(app, runId)).toBe(true);
+  });
+});
+
 describe('with a worker', () => {
   beforeAll(async () => {
     worker = await startWorker(app);
