@@ -2,27 +2,20 @@
  * History, audit, restore and revert as a person reads them. Pure: they take what the services
  * return (the wire shapes `--json` prints) and return strings, so the text and the JSON agree.
  */
-import type { WireAuditEntry, WireCause, WireHistoryRecord } from '../domain/index.js';
+import {
+  causeFromWire,
+  describeCause,
+  type WireAuditEntry,
+  type WireCause,
+  type WireHistoryRecord,
+} from '../domain/index.js';
 import type { HistoryPage, RestoreResult } from '../services/history.js';
 import type { RevertConflict, RevertResult } from '../services/revert.js';
 import { type Column, formatTable } from './output.js';
 
-/** A wire cause as a person reads it: the same words as the domain's describeCause. */
+/** A wire cause as a person reads it: the domain's describeCause, on the wire shape. */
 export function describeWireCause(cause: WireCause): string {
-  switch (cause.type) {
-    case 'run':
-      return `run ${cause.run_id}`;
-    case 'edit':
-      return `edit (${cause.command})`;
-    case 'restore':
-      return `restore of version ${cause.version}`;
-    case 'revert':
-      return `revert of run ${cause.run_id}${cause.forced ? ' (forced)' : ''}`;
-    case 'approve':
-      return `approval of ${cause.report_id}`;
-    case 'reject':
-      return `rejection of ${cause.report_id}`;
-  }
+  return describeCause(causeFromWire(cause));
 }
 
 /** An ISO timestamp without its milliseconds: the column stays narrow and still sorts. */

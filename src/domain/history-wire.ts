@@ -49,7 +49,8 @@ export function causeToWire(c: Cause) {
 
 export type WireCause = ReturnType<typeof causeToWire>;
 
-function causeFromWire(w: Record<string, unknown>): Cause {
+/** A cause as the wire carries it, back in the domain's shape (unknown types are refused). */
+export function causeFromWire(w: Readonly<Record<string, unknown>>): Cause {
   switch (w.type) {
     case 'run':
       return { type: 'run', runId: String(w.run_id), reportId: String(w.report_id) };

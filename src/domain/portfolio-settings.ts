@@ -3,7 +3,7 @@
  * the wire name of every setting and reading a request's settings into the domain's input (the
  * ids a portfolio may not take and the id a new one gets are in ids.ts).
  */
-import type { Setting } from './history.js';
+import { SETTINGS, type Setting } from './history.js';
 import { generatePortfolioId } from './ids.js';
 import type { CreatePortfolioInput, UpdatePortfolioInput } from './portfolio-ops.js';
 
@@ -26,21 +26,7 @@ export const SETTING_WIRE: Readonly<Record<Setting, string>> = {
 };
 
 /** The settings an edit may change (the owner is part of the indexes: it is set on create only). */
-const EDITABLE: readonly Exclude<Setting, 'ownerId'>[] = [
-  'name',
-  'status',
-  'strategy',
-  'totalBudget',
-  'targetRoi',
-  'driftThreshold',
-  'attentionHoursPerWeek',
-  'maxTurnover',
-  'applyMode',
-  'maxAutoTurnover',
-  'rebalanceTrigger',
-  'driftType',
-  'minTrade',
-];
+const EDITABLE = SETTINGS.filter((s): s is Exclude<Setting, 'ownerId'> => s !== 'ownerId');
 
 /**
  * A request's settings (snake_case, already shape-checked by its schema) as the domain's update
