@@ -50,6 +50,22 @@ export interface BandResult {
   readonly mass: number;
 }
 
+/**
+ * The one in-band rule (the plain rounds of recommend-band.ts use it too): an allocation whose
+ * target `t` is within `band + relative * t` of its current weight `c`, and whose current weight is
+ * within its bounds (one outside them must move), is kept where it is.
+ */
+export function keptInBand(
+  t: number,
+  c: number,
+  band: number,
+  relative: number,
+  lo: number,
+  hi: number,
+): boolean {
+  return Math.abs(t - c) <= band + relative * t && c >= lo && c <= hi;
+}
+
 const FEASIBILITY_SLACK = 1e-9;
 /** Below this sum the unbounded scores are scaled again (lambda <= mass / sum stays finite). */
 const SAFE_OPEN_SCORE = 2 ** -500;
@@ -181,7 +197,7 @@ export function settleBand(input: BandInput): BandResult {
         const i = bounded[j]!;
         const c = current[i]!;
         const t = targets[j]!;
-        if (Math.abs(t - c) <= band + relative * t && c >= lo[i]! && c <= hi[i]!) boundedHits.push(j);
+        if (keptInBand(t, c, band, relative, lo[i]!, hi[i]!)) boundedHits.push(j);
       }
     }
     if (openHits.length + boundedHits.length === 0) break;

@@ -6,7 +6,7 @@
  * its band (else none moves). The band of an allocation is |target - current| <= absolute +
  * relative * target: drift_threshold in weight, or drift_threshold x the target (drift_type).
  */
-import { settleBand } from './drift-band.js';
+import { keptInBand, settleBand } from './drift-band.js';
 import type { Portfolio, RebalanceTrigger } from './model.js';
 import { infeasible, MAINTAINED, MOVABLE, sumOver } from './recommend-math.js';
 import { waterFill } from './water-fill.js';
@@ -15,10 +15,6 @@ export interface BandRule {
   /** The absolute part, with the rounding allowance. */
   readonly absolute: number;
   readonly relative: number;
-}
-
-export function withinBand(rule: BandRule, target: number, current: number): boolean {
-  return Math.abs(target - current) <= rule.absolute + rule.relative * target;
 }
 
 export interface BandColumns {
@@ -56,10 +52,8 @@ export function bandStep(step: BandStep): number {
   let activeIdx: Int32Array = new Int32Array(movableCount);
   let k = 0;
   for (let i = 0; i < n; i++) if (state[i] === MOVABLE) activeIdx[k++] = i;
-  const inBand = (i: number, t: number) => {
-    const c = current[i]!;
-    return withinBand(rule, t, c) && c >= lo[i]! && c <= hi[i]!;
-  };
+  const inBand = (i: number, t: number) =>
+    keptInBand(t, current[i]!, rule.absolute, rule.relative, lo[i]!, hi[i]!);
   const sBuf = new Float64Array(movableCount);
   const lBuf = new Float64Array(movableCount);
   const hBuf = new Float64Array(movableCount);
