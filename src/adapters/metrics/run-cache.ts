@@ -1,6 +1,6 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { BusinessMetrics } from '../../domain/index.js';
-import type { MetricsSource } from './metrics-source.js';
+import type { MetricsResult, MetricsSource } from './metrics-source.js';
 
 export interface RunCacheOptions {
   /** Cached businesses over all runs kept; default 100,000. */
@@ -96,60 +96,121 @@ interface RunCells {
  * runs go first, then the least recently used fan-out run.
  */
 export function createRunCachedSource(source: MetricsSource, opts: RunCacheOptions = {}): RunCachedSource {
-  const maxEntries = Math.max(1, opts.maxEntries ?? 100_000);
-  /** Insertion order = least recently used first. */
-  const fanOutRuns = new Map<string, RunCells>();
-  const singleRuns = new Map<string, RunCells>();
-  let entries = 0;
-  let hits = 0;
-  let misses = 0;
+  const cache = new RunCache(source, Math.max(1, opts.maxEntries ?? 100_000));
+  return {
+    forRun: (runId, kind = {}) => ({
+      kind: source.kind,
+      fetch: (businessIds, signal) => cache.fetch(runId, kind.fanOut === true, businessIds, signal),
+    }),
+    stats: () => cache.stats(),
+  };
+}
 
-  function runCells(runId: string, fanOut: boolean): RunCells {
-    const pool = fanOut ? fanOutRuns : singleRuns;
+class RunCache {
+  /** Insertion order = least recently used first. */
+  readonly #fanOutRuns = new Map<string, RunCells>();
+  readonly #singleRuns = new Map<string, RunCells>();
+  #entries = 0;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(
+    private readonly source: MetricsSource,
+    private readonly maxEntries: number,
+  ) {}
+
+  stats(): RunCacheStats {
+    return {
+      runs: this.#fanOutRuns.size + this.#singleRuns.size,
+      entries: this.#entries,
+      hits: this.#hits,
+      misses: this.#misses,
+    };
+  }
+
+  async fetch(
+    runId: string,
+    fanOut: boolean,
+    businessIds: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<MetricsResult> {
+    signal?.throwIfAborted();
+    const ids = [...new Set(businessIds)];
+    const run = this.#runCells(runId, fanOut);
+    const found = new Map<string, Cell>();
+    const toFetch: string[] = [];
+    for (const id of ids) {
+      const cell = run.cells.get(id);
+      if (cell) found.set(id, cell);
+      else toFetch.push(id);
+    }
+    this.#hits += found.size;
+    this.#misses += toFetch.length;
+    // Fast path: every answer is in already (most portfolios of a nightly run share businesses).
+    if (toFetch.length === 0) {
+      const entries = ids.map((id) => found.get(id)!.value);
+      if (entries.every((e) => e !== undefined)) return collect(ids, entries as Entry[]);
+    }
+    const added = toFetch.length > 0 ? this.#request(run, toFetch) : new Map<string, Cell>();
+    const waiting = ids.map((id) => found.get(id) ?? added.get(id)!);
+    const requests = [...new Set(waiting.map((cell) => cell.request))];
+    // One listener per shared request it waits on, and one more: a portfolio whose businesses
+    // other portfolios' requests are fetching can wait on many (not a leak: all are removed).
+    if (signal) setMaxListeners(Math.max(getMaxListeners(signal), requests.length + 10), signal);
+    const leaves = requests.map((r) => r.join(signal));
+    try {
+      return collect(ids, await untilAborted(Promise.all(waiting.map((cell) => cell.promise)), signal));
+    } finally {
+      for (const leave of leaves) leave();
+    }
+  }
+
+  #runCells(runId: string, fanOut: boolean): RunCells {
+    const pool = fanOut ? this.#fanOutRuns : this.#singleRuns;
     let run = pool.get(runId);
     if (run) pool.delete(runId);
     else run = { cells: new Map(), dropped: false };
     pool.set(runId, run);
     const kept = fanOut ? FAN_OUT_RUNS_KEPT : SINGLE_RUNS_KEPT;
-    while (pool.size > kept) drop(pool, pool.keys().next().value!);
+    while (pool.size > kept) this.#drop(pool, pool.keys().next().value!);
     return run;
   }
 
-  function drop(pool: Map<string, RunCells>, runId: string): void {
+  #drop(pool: Map<string, RunCells>, runId: string): void {
     const run = pool.get(runId)!;
     run.dropped = true;
-    entries -= run.cells.size;
+    this.#entries -= run.cells.size;
     pool.delete(runId);
   }
 
-  function makeRoom(current: RunCells, needed: number): void {
-    for (const pool of [singleRuns, fanOutRuns]) {
+  #makeRoom(current: RunCells, needed: number): void {
+    for (const pool of [this.#singleRuns, this.#fanOutRuns]) {
       for (const [runId, other] of pool) {
-        if (entries + needed <= maxEntries) return;
-        if (other !== current) drop(pool, runId);
+        if (this.#entries + needed <= this.maxEntries) return;
+        if (other !== current) this.#drop(pool, runId);
       }
     }
     // The current run alone is too big: forget its oldest answers (fetches waiting keep theirs).
     for (const id of current.cells.keys()) {
-      if (entries + needed <= maxEntries) return;
+      if (this.#entries + needed <= this.maxEntries) return;
       current.cells.delete(id);
-      entries--;
+      this.#entries--;
     }
   }
 
   /** Asks the source for `ids` once and files a cell per id; returns the new cells. */
-  function request(run: RunCells, ids: string[]): Map<string, Cell> {
+  #request(run: RunCells, ids: string[]): Map<string, Cell> {
     const shared = new SharedRequest();
-    const answer = source.fetch(ids, shared.controller.signal).finally(() => {
+    const answer = this.source.fetch(ids, shared.controller.signal).finally(() => {
       shared.settled = true;
     });
-    makeRoom(run, ids.length);
+    this.#makeRoom(run, ids.length);
     const added = new Map<string, Cell>();
     for (const id of ids) {
       const promise = answer.then(({ metrics, missing }): Entry => {
         const m = metrics.get(id);
         if (m) return { metrics: m };
-        return { missing: missing.get(id) ?? `no answer from the ${source.kind} metrics source` };
+        return { missing: missing.get(id) ?? `no answer from the ${this.source.kind} metrics source` };
       });
       const cell: Cell = { promise, request: shared };
       // A failed request is not an answer: forget it so that the next fetch asks again.
@@ -157,87 +218,36 @@ export function createRunCachedSource(source: MetricsSource, opts: RunCacheOptio
         (entry) => {
           cell.value = entry;
         },
-        () => forget(run, id, cell),
+        () => this.#forget(run, id, cell),
       );
       run.cells.set(id, cell);
       added.set(id, cell);
-      entries++;
+      this.#entries++;
     }
     shared.onAbandon = () => {
-      for (const [id, cell] of added) forget(run, id, cell);
+      for (const [id, cell] of added) this.#forget(run, id, cell);
     };
     return added;
   }
 
-  function forget(run: RunCells, id: string, cell: Cell): void {
+  #forget(run: RunCells, id: string, cell: Cell): void {
     if (!run.dropped && run.cells.get(id) === cell) {
       run.cells.delete(id);
-      entries--;
+      this.#entries--;
     }
   }
+}
 
-  function forRun(runId: string, kind: RunKind = {}): MetricsSource {
-    const fanOut = kind.fanOut === true;
-    return {
-      kind: source.kind,
-      async fetch(businessIds, signal) {
-        signal?.throwIfAborted();
-        const ids = [...new Set(businessIds)];
-        const run = runCells(runId, fanOut);
-        const cells = run.cells;
-        const found = new Map<string, Cell>();
-        const toFetch: string[] = [];
-        for (const id of ids) {
-          const cell = cells.get(id);
-          if (cell) found.set(id, cell);
-          else toFetch.push(id);
-        }
-        hits += found.size;
-        misses += toFetch.length;
-        // Fast path: every answer is in already (most portfolios of a nightly run share businesses).
-        if (toFetch.length === 0) {
-          const metrics = new Map<string, BusinessMetrics>();
-          const missing = new Map<string, string>();
-          let complete = true;
-          for (const id of ids) {
-            const entry = found.get(id)!.value;
-            if (!entry) {
-              complete = false;
-              break;
-            }
-            if ('metrics' in entry) metrics.set(id, entry.metrics);
-            else missing.set(id, entry.missing);
-          }
-          if (complete) return { metrics, missing };
-        }
-        const added = toFetch.length > 0 ? request(run, toFetch) : new Map<string, Cell>();
-        const waiting = ids.map((id) => found.get(id) ?? added.get(id)!);
-        const requests = [...new Set(waiting.map((cell) => cell.request))];
-        // One listener per shared request it waits on, and one more: a portfolio whose businesses
-        // other portfolios' requests are fetching can wait on many (not a leak: all are removed).
-        if (signal) setMaxListeners(Math.max(getMaxListeners(signal), requests.length + 10), signal);
-        const leaves = requests.map((r) => r.join(signal));
-        try {
-          const answers = await untilAborted(Promise.all(waiting.map((cell) => cell.promise)), signal);
-          const metrics = new Map<string, BusinessMetrics>();
-          const missing = new Map<string, string>();
-          ids.forEach((id, i) => {
-            const entry = answers[i]!;
-            if ('metrics' in entry) metrics.set(id, entry.metrics);
-            else missing.set(id, entry.missing);
-          });
-          return { metrics, missing };
-        } finally {
-          for (const leave of leaves) leave();
-        }
-      },
-    };
-  }
-
-  return {
-    forRun,
-    stats: () => ({ runs: fanOutRuns.size + singleRuns.size, entries, hits, misses }),
-  };
+/** The answers of `ids`, in order, as a fetch returns them. */
+function collect(ids: readonly string[], entries: readonly Entry[]): MetricsResult {
+  const metrics = new Map<string, BusinessMetrics>();
+  const missing = new Map<string, string>();
+  ids.forEach((id, i) => {
+    const entry = entries[i]!;
+    if ('metrics' in entry) metrics.set(id, entry.metrics);
+    else missing.set(id, entry.missing);
+  });
+  return { metrics, missing };
 }
 
 /** The promise, or the signal's reason as soon as it aborts. */
