@@ -2,11 +2,12 @@ import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import { ScheduleStore } from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
-import { abortable, abortableSleep } from '../timing.js';
+import { abortable } from '../timing.js';
 import { nextSlot, parseSchedule, previousSlot, slotAt } from './cron-slots.js';
 import { cronRunId } from './run-ids.js';
 import { startPresence } from './scheduler-presence.js';
 import { type FireOutcome, slotDecider } from './slot-decision.js';
+import { SweepLoop } from './sweep-loop.js';
 
 export interface SchedulerOptions {
   /** Replaces the app's clock for every slot decision (tests). */
@@ -147,49 +148,29 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
     return slots;
   };
 
-  // One decision at a time: a trigger arriving meanwhile asks for one more sweep after it.
-  let running: Promise<FireOutcome | null> | null = null;
-  let again = false;
-  const sweepLoop = async (fired: Date | null): Promise<FireOutcome | null> => {
-    let last: FireOutcome | null = null;
-    try {
-      let hint = fired;
-      do {
-        again = false;
-        for (const slot of dueSlots(hint)) {
-          if (closing.signal.aborted) break;
+  // One sweep: each due slot in turn; a failed sweep is logged and the next one tries again.
+  const loop = new SweepLoop({
+    sweep: async (fired, stopping) => {
+      let last: FireOutcome | null = null;
+      try {
+        for (const slot of dueSlots(fired)) {
+          if (stopping.aborted) break;
           last = await fire(slot, slot.getTime() < startedAt);
         }
-        hint = null;
-      } while (again && !closing.signal.aborted);
-    } catch (err) {
-      log.error({ err: errorMessage(err) }, 'scheduler sweep failed');
-    }
-    return last;
-  };
-  const kick = (fired: Date | null = null): Promise<FireOutcome | null> => {
-    if (running) {
-      again = true;
-      return running;
-    }
-    const work = sweepLoop(fired).finally(() => {
-      running = null;
-      arm();
-    });
-    running = work;
-    return work;
-  };
-
-  // At most sweepMs apart, and at each slot as computed here (node-cron skips some at DST changes).
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    if (sweepMs <= 0 || closing.signal.aborted) return;
-    const now = clock().getTime();
-    const next = nextSlot(schedule, new Date(now));
-    const delay = Math.min(sweepMs, next ? Math.max(0, next.getTime() - now) + 5 : sweepMs);
-    timer = setTimeout(() => void kick(), delay);
-  };
+      } catch (err) {
+        log.error({ err: errorMessage(err) }, 'scheduler sweep failed');
+      }
+      return last;
+    },
+    nextDelay: () => {
+      if (sweepMs <= 0) return null;
+      const now = clock().getTime();
+      const next = nextSlot(schedule, new Date(now));
+      return Math.min(sweepMs, next ? Math.max(0, next.getTime() - now) + 5 : sweepMs);
+    },
+    closing,
+  });
+  const kick = (fired: Date | null = null) => loop.kick(fired);
 
   const task: ScheduledTask = cron.schedule(
     config.cron,
@@ -208,18 +189,15 @@ export async function startScheduler(app: App, options: SchedulerOptions = {}): 
     void kick();
   });
 
+  let closed = false;
   const shutdown = async (waitMs: number) => {
-    if (closing.signal.aborted) return;
-    closing.abort();
-    clearTimeout(timer);
+    if (closed) return;
+    closed = true;
+    const stopping = loop.stop(waitMs);
     await task.destroy();
     await presence.stop();
     // A slot being enqueued finishes (or gives its claim back) while the connections are open.
-    if (running) {
-      // The wait ends with the slot: a sleep left running would keep the process up for waitMs.
-      const slotDone = new AbortController();
-      await Promise.race([running.finally(() => slotDone.abort()), abortableSleep(waitMs, slotDone.signal)]);
-    }
+    await stopping;
   };
 
   let caughtUp: string | null = null;
