@@ -1,4 +1,5 @@
 import { NIGHTLY_PRIORITY } from '../src/adapters/queue.js';
+import { cancelPendingPortfolios } from '../src/services/runs.js';
 import { checkRunEnd } from './circuit.js';
 import { defineJob } from './job.js';
 import { nightlyPayload, type RecalculatePayload, recalculateJobId } from './payloads.js';
@@ -24,10 +25,6 @@ export const nightlyJob = defineJob({
     let total = 0;
     for await (const ids of ctx.store.idChunks(ctx.config.fanOutChunk)) {
       if (ctx.signal.aborted) throw new Error('fan-out aborted: the worker is shutting down');
-      if (await ctx.reports.runCancelled(runId)) {
-        log.warn({ fannedOut: total }, 'nightly run cancelled by an operator: fan-out stopped');
-        break;
-      }
       await ctx.queue.addBulk(
         ids.map((portfolioId) => {
           const data: RecalculatePayload = {
@@ -48,6 +45,12 @@ export const nightlyJob = defineJob({
       );
       total += ids.length;
       await ctx.updateProgress({ enqueued: total });
+      // Cancelled while this chunk was added: its jobs may have missed the cancel's own sweep.
+      if (await ctx.reports.runCancelled(runId)) {
+        await cancelPendingPortfolios(ctx, runId);
+        log.warn({ fannedOut: total }, 'nightly run cancelled by an operator: fan-out stopped');
+        break;
+      }
     }
     await ctx.reports.recordFanOut(runId, total, ctx.clock().toISOString());
     // Every portfolio may have committed before the total was recorded.

@@ -25,3 +25,17 @@ export type NightlyPayload = z.input<typeof nightlyPayload>;
 /** Job ids: the run id and the portfolio id cannot contain '.', so the pair is unambiguous. */
 export const recalculateJobId = (runId: string, portfolioId: string): string => `${runId}.${portfolioId}`;
 export const nightlyJobId = (runId: string): string => `nightly.${runId}`;
+
+/** Longest id copied from a payload into a log line: a junk payload must not flood the logs. */
+const LOGGED_ID_MAX = 100;
+
+/** The run id and portfolio id of a job's payload (for log lines and job lists); whatever of them is a string. */
+export function payloadIds(data: unknown): { runId?: string; portfolioId?: string } {
+  if (typeof data !== 'object' || data === null) return {};
+  const out: { runId?: string; portfolioId?: string } = {};
+  for (const field of ['runId', 'portfolioId'] as const) {
+    const value = (data as Record<string, unknown>)[field];
+    if (typeof value === 'string') out[field] = value.slice(0, LOGGED_ID_MAX);
+  }
+  return out;
+}

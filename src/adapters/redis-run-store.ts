@@ -46,6 +46,8 @@ export interface QueuedRun {
   readonly catchUp: boolean;
 }
 
+const KEEP_STATS = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSETNX', KEYS[1], 'stats', ARGV[1]) end return 0`;
+
 export class RedisRunStore {
   constructor(
     protected readonly redis: ScriptedRedis,
@@ -94,7 +96,7 @@ export class RedisRunStore {
       .scard(this.keys.runGone(runId))
       .hlen(this.keys.runFailed(runId))
       .exec();
-    for (const [err] of results ?? []) if (err) throw err;
+    throwFirst(results);
     const [decided, held, total, circuit] = results![0]![1] as (string | null)[];
     return {
       decided: Number(decided ?? 0),
@@ -113,7 +115,7 @@ export class RedisRunStore {
       .hsetnx(key, 'circuit_open', why)
       .expire(key, this.options.markerTtlSeconds)
       .exec();
-    for (const [err] of results ?? []) if (err) throw err;
+    throwFirst(results);
     return results?.[0]?.[1] === 1;
   }
 
@@ -140,7 +142,7 @@ export class RedisRunStore {
       .hset(key, 'total', String(total), 'fanned_out_at', at)
       .expire(key, this.options.markerTtlSeconds)
       .exec();
-    for (const [err] of results ?? []) if (err) throw err;
+    throwFirst(results);
   }
 
   /**
@@ -154,7 +156,7 @@ export class RedisRunStore {
       .sadd(key, portfolioId)
       .expire(key, this.options.markerTtlSeconds)
       .exec();
-    for (const [err] of results ?? []) if (err) throw err;
+    throwFirst(results);
     return results?.[0]?.[1] === 1;
   }
 
@@ -202,6 +204,8 @@ export class RedisRunStore {
         .multi()
         .zadd(this.keys.runs, 'NX', at.getTime(), run.runId)
         .zremrangebyscore(this.keys.runs, '-inf', `(${at.getTime() - ttlMs}`)
+        // No run queued for as long as runs are kept: the index goes too.
+        .pexpire(this.keys.runs, ttlMs)
         .exec()
         .then(throwFirst),
     ]);
@@ -251,22 +255,32 @@ export class RedisRunStore {
 
   /** Keeps a finished run's counts (JSON), so that listing runs does not count them again. */
   async keepStats(runId: string, stats: string): Promise<void> {
-    await this.redis.hsetnx(this.keys.run(runId), 'stats', stats);
+    // Only into a run hash that still exists: one that expired meanwhile is not written again
+    // (it would have no expiry).
+    await this.redis.eval(KEEP_STATS, 1, this.keys.run(runId), stats);
   }
 
   /** The report summary each portfolio's run marker keeps (null where there is none). */
   async markerSummaries(portfolioIds: readonly string[], runId: string): Promise<(string | null)[]> {
     if (portfolioIds.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of portfolioIds) pipeline.hget(this.keys.runMarker(id, runId), 'summary');
+    // A marker written before reports were stored once holds the full report (`report`): its
+    // fields are a superset of the summary's but for `held`, read as such by the callers.
+    for (const id of portfolioIds) pipeline.hmget(this.keys.runMarker(id, runId), 'summary', 'report');
     return ((await pipeline.exec()) ?? []).map(([err, v]) => {
       if (err) throw err;
-      return (v as string | null) ?? null;
+      const [summary, report] = v as (string | null)[];
+      return summary ?? report ?? null;
     });
   }
 
-  /** A portfolio's job of this run failed for good (its retries spent): why, for `runs show`. */
+  /**
+   * A portfolio's job of this run failed for good (its retries spent): why, for `runs show`. Not
+   * when the portfolio has an outcome already (committed before a later step failed): it counts
+   * as done once.
+   */
   async recordFailed(runId: string, portfolioId: string, reason: string): Promise<void> {
+    if ((await this.redis.hexists(this.keys.runPortfolios(runId), portfolioId)) === 1) return;
     const key = this.keys.runFailed(runId);
     throwFirst(
       await this.redis

@@ -32,6 +32,13 @@ export type SlotClaim =
 /** A claim this old whose run does not exist was left by a holder that died before enqueueing. */
 export const STALE_CLAIM_MS = 2 * 60 * 1000;
 
+/** Whether a slot at `t` (ms) fell in the last pause that has ended: it was skipped, and stays so. */
+export function inLastPause(state: ScheduleState, t: number): boolean {
+  return (
+    state.lastPause !== null && t >= Date.parse(state.lastPause.from) && t < Date.parse(state.lastPause.until)
+  );
+}
+
 /** What acquiring a slot came to: claimed (perhaps from a dead holder), run already, paused, or held. */
 export type SlotAcquired =
   | { readonly kind: 'claimed'; readonly value: string; readonly tookOverFrom: string | null }

@@ -3,7 +3,7 @@
  * exists or the schedule was paused at that time, else claim it (one replica wins), queue its run
  * (retried a few times), and mark the claim enqueued; a failed queueing gives the claim back.
  */
-import type { ScheduleStore } from '../adapters/schedule-store.js';
+import { inLastPause, type ScheduleStore } from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
 import { schedulerActor } from '../services/actor.js';
 import { enqueueNightly, runExists } from '../services/runs.js';
@@ -75,11 +75,7 @@ export function slotDecider(deps: SlotDeciderDeps): (slot: Date, catchUp: boolea
     const runId = cronRunId(slot);
     if (await runExists(app, runId)) return 'already-run';
     const state = await store.state();
-    const pausedThen =
-      state.lastPause !== null &&
-      slot.getTime() >= Date.parse(state.lastPause.from) &&
-      slot.getTime() < Date.parse(state.lastPause.until);
-    if (state.paused || pausedThen) return skipPaused(runId, slot);
+    if (state.paused || inLastPause(state, slot.getTime())) return skipPaused(runId, slot);
 
     const acquired = await store.acquireSlot(runId, holder, clock().getTime(), claimTtlMs);
     if (acquired.kind === 'paused') return 'paused';

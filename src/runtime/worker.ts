@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import { checkRunEnd } from '../../jobs/circuit.js';
 import type { JobContext } from '../../jobs/job.js';
-import { recalculatePayload } from '../../jobs/payloads.js';
+import { payloadIds, recalculatePayload } from '../../jobs/payloads.js';
 import { isJobName, jobRegistry } from '../../jobs/registry.js';
 import { createWorker, type Processor } from '../adapters/queue-worker.js';
 import { createRedis } from '../adapters/redis.js';
@@ -65,20 +65,6 @@ export function jobProcessor(app: App, observe?: JobContext['observe']): Process
   };
 }
 
-/** Longest id copied from a payload into a log line: a junk payload must not flood the logs. */
-const LOGGED_ID_MAX = 100;
-
-/** The run id and portfolio id of a job's payload, for its log lines; whatever of them is a string. */
-export function payloadIds(data: unknown): { runId?: string; portfolioId?: string } {
-  if (typeof data !== 'object' || data === null) return {};
-  const out: { runId?: string; portfolioId?: string } = {};
-  for (const field of ['runId', 'portfolioId'] as const) {
-    const value = (data as Record<string, unknown>)[field];
-    if (typeof value === 'string') out[field] = value.slice(0, LOGGED_ID_MAX);
-  }
-  return out;
-}
-
 /** The start was aborted (a shutdown signal while the worker waited on Redis). */
 export class WorkerAbortedError extends Error {
   override readonly name = 'WorkerAbortedError';
@@ -106,6 +92,7 @@ export async function startWorker(
     );
   const worker = createWorker(app.config, app.keys, connection, tracked);
   worker.on('error', (err) => app.log.warn({ err: err.message }, 'worker error'));
+  const failures = new Set<Promise<void>>();
   worker.on('failed', (job, err) => {
     app.log.warn(
       {
@@ -118,7 +105,12 @@ export async function startWorker(
       'job attempt failed',
     );
     // BullMQ sets finishedOn only when the job failed for good (no retry left).
-    if (job?.name === 'recalculate' && job.finishedOn) void recordFinalFailure(app, job.data, err.message);
+    if (job?.name === 'recalculate' && job.finishedOn) {
+      // Waited for by close(): a run whose failure is not recorded would never end.
+      const recording = recordFinalFailure(app, job.data, err.message);
+      failures.add(recording);
+      void recording.finally(() => failures.delete(recording));
+    }
   });
   void worker.run().catch((err: unknown) => app.log.error({ err: String(err) }, 'worker stopped'));
   try {
@@ -155,6 +147,8 @@ export async function startWorker(
           );
           break;
         }
+        // The failures being recorded (bounded: a Redis that hangs must not keep the process up).
+        await settledWithin(Promise.allSettled([...failures]), 2000);
         // The jobs have finished: a Redis that hangs now must not keep the process up.
         if (connection.status === 'ready') await settledWithin(connection.quit(), 2000);
         connection.disconnect();

@@ -3,7 +3,7 @@
  * `DELETE /jobs/{id}`): what is waiting, running, delayed or failed, and taking back a job that
  * has not started.
  */
-import { nightlyPayload, recalculatePayload } from '../../jobs/payloads.js';
+import { nightlyPayload, payloadIds, recalculatePayload } from '../../jobs/payloads.js';
 import type { App } from '../app.js';
 import { NotFoundError, RefusedError } from '../domain/index.js';
 
@@ -45,8 +45,8 @@ export async function listJobs(
       id: job.id,
       name: job.name,
       state: job.state === 'prioritized' ? 'waiting' : job.state,
-      run_id: ids.runId,
-      portfolio_id: ids.portfolioId,
+      run_id: ids.runId ?? null,
+      portfolio_id: ids.portfolioId ?? null,
       created_at: new Date(job.timestamp).toISOString(),
       attempts_made: job.attemptsMade,
       failed_reason: job.failedReason,
@@ -95,11 +95,11 @@ export async function cancelJob(app: Deps, jobId: string, actor: string): Promis
     }
   }
   const ids = payloadIds(job.data);
-  return { job_id: jobId, name: job.name, run_id: ids.runId, portfolio_id: ids.portfolioId, cancelled: true };
-}
-
-function payloadIds(data: unknown): { runId: string | null; portfolioId: string | null } {
-  const record = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
-  const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : null);
-  return { runId: text(record['runId']), portfolioId: text(record['portfolioId']) };
+  return {
+    job_id: jobId,
+    name: job.name,
+    run_id: ids.runId ?? null,
+    portfolio_id: ids.portfolioId ?? null,
+    cancelled: true,
+  };
 }

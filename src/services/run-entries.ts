@@ -41,7 +41,8 @@ export function portfolioEntry(
         changes: number;
         turnover: number;
         skipped: { reason: string } | null;
-        held: { guards: string[] } | null;
+        // A summary names the guards; a marker's full report (before summaries) has the reasons.
+        held: { guards?: string[]; reasons?: { guard: string; detail: string }[] } | null;
       })
     : null;
   return {
@@ -51,7 +52,9 @@ export function portfolioEntry(
     changes: summary?.changes ?? null,
     turnover: summary?.turnover ?? null,
     skipped: summary?.skipped?.reason ?? null,
-    held: summary?.held ? summary.held.guards.map((guard) => ({ guard, detail: '' })) : null,
+    held: summary?.held
+      ? (summary.held.reasons ?? (summary.held.guards ?? []).map((guard) => ({ guard, detail: '' })))
+      : null,
     error,
   };
 }

@@ -197,21 +197,9 @@ export async function cancelRun(app: Deps, runId: string, actor: string): Promis
   }
   await app.reports.recordCancelledRun(runId, app.clock().toISOString(), actor);
   const fanOutCancelled = (await app.queue.removePending(nightlyJobId(runId))) === null;
-  const prefix = recalculateJobId(runId, '');
-  let cancelled = 0;
-  for (;;) {
-    const ids = (await app.queue.pendingJobIds(prefix)).slice(0, PAGE);
-    if (ids.length === 0) break;
-    const removed: string[] = [];
-    await Promise.all(
-      ids.map(async (id) => {
-        if ((await app.queue.removePending(id)) === null) removed.push(id.slice(prefix.length));
-      }),
-    );
-    await app.reports.recordCancelled(runId, removed);
-    cancelled += removed.length;
-    if (removed.length === 0) break;
-  }
+  // Read once, removed in pages; read once more for a chunk the fan-out added meanwhile (the
+  // fan-out also takes back a chunk it added after the cancel: cancelPendingPortfolios).
+  const cancelled = (await cancelPendingPortfolios(app, runId)) + (await cancelPendingPortfolios(app, runId));
   const progress = await app.reports.runProgress(runId);
   if (progress.total !== null && progress.done >= progress.total) {
     await app.reports.recordFinished(runId, app.clock().toISOString());
@@ -241,6 +229,30 @@ export async function waitForRun(
     if (!runIsLive(run.state) || options.signal?.aborted) return run;
     await abortableSleep(options.pollMs ?? 1000, options.signal).catch(() => undefined);
   }
+}
+
+/**
+ * Removes the run's portfolio jobs that have not started (all those waiting now, a page at a time)
+ * and records them `cancelled`; how many it removed. A job a worker takes meanwhile runs.
+ */
+export async function cancelPendingPortfolios(
+  app: Pick<App, 'queue' | 'reports'>,
+  runId: string,
+): Promise<number> {
+  const prefix = recalculateJobId(runId, '');
+  const ids = await app.queue.pendingJobIds(prefix);
+  let cancelled = 0;
+  for (let i = 0; i < ids.length; i += PAGE) {
+    const removed: string[] = [];
+    await Promise.all(
+      ids.slice(i, i + PAGE).map(async (id) => {
+        if ((await app.queue.removePending(id)) === null) removed.push(id.slice(prefix.length));
+      }),
+    );
+    await app.reports.recordCancelled(runId, removed);
+    cancelled += removed.length;
+  }
+  return cancelled;
 }
 
 async function requireRun(app: Deps, runId: string): Promise<RunRecord> {

@@ -3,7 +3,12 @@
  * claimed as the schedulers claim slots, as graphile-worker's fill and Temporal's backfill.
  */
 import { hostname } from 'node:os';
-import { type ScheduleState, ScheduleStore, STALE_CLAIM_MS } from '../adapters/schedule-store.js';
+import {
+  inLastPause,
+  type ScheduleState,
+  ScheduleStore,
+  STALE_CLAIM_MS,
+} from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
 import { backfillRange, MAX_BACKFILL_SLOTS } from '../domain/backfill-range.js';
 import { ValidationError } from '../domain/index.js';
@@ -113,10 +118,7 @@ async function whyNot(
   if (claim?.kind === 'paused') return 'skipped by the pause';
   const t = slot.getTime();
   const pausedThen =
-    (state.paused && state.pausedAt !== null && t >= Date.parse(state.pausedAt)) ||
-    (state.lastPause !== null &&
-      t >= Date.parse(state.lastPause.from) &&
-      t < Date.parse(state.lastPause.until));
+    (state.paused && state.pausedAt !== null && t >= Date.parse(state.pausedAt)) || inLastPause(state, t);
   if (pausedThen) return 'skipped by the pause';
   if (claim?.kind === 'enqueue' && nowMs - claim.claimedAt < STALE_CLAIM_MS) return claimedBy(claim.holder);
   return null;

@@ -3,7 +3,6 @@ import { nightlyJobId } from '../../jobs/payloads.js';
 import type { ScheduleState } from '../adapters/schedule-store.js';
 import type { App } from '../app.js';
 import { localIso } from '../runtime/cron-slots.js';
-import { tallyRun } from '../runtime/follow-run.js';
 
 export interface WireLastRun {
   readonly run_id: string;
@@ -44,16 +43,17 @@ export async function lastScheduledRun(
 async function outcomeOf(app: App, state: ScheduleState, runId: string): Promise<Outcome> {
   const none = { total: null, completed: null, failed: null };
   if (state.lastSkipped) return { state: 'skipped', ...none, outcome: `not run: ${state.lastSkipped}` };
-  // The fan-out's record and the run markers outlive the jobs BullMQ keeps (BALLAST_KEEP_COMPLETED).
-  const tally = await tallyRun(app, runId);
-  if (tally.total !== null) {
-    const done = tally.completed + tally.failed >= tally.total;
+  // The run's record outlives the jobs BullMQ keeps (BALLAST_KEEP_COMPLETED), as `runs show` reads it.
+  const [record] = await app.reports.runRecords([runId]);
+  if (record && record.total !== null) {
+    const completed = record.committed + record.gone;
+    const done = completed + record.failed >= record.total;
     return {
       state: done ? 'done' : 'running',
-      total: tally.total,
-      completed: tally.completed,
-      failed: tally.failed,
-      outcome: `${tally.completed} completed, ${tally.failed} failed of ${tally.total} portfolios${done ? '' : ' (running)'}`,
+      total: record.total,
+      completed,
+      failed: record.failed,
+      outcome: `${completed} completed, ${record.failed} failed of ${record.total} portfolios${done ? '' : ' (running)'}`,
     };
   }
   const job = await app.queue.getJob(nightlyJobId(runId));

@@ -58,6 +58,9 @@ const id = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom(...oddSegments) },
 );
 
+const idOtherThanFz = id.filter((p) => p !== 'fz');
+const runId = fc.oneof(fc.constantFrom('cron-20260101T020000Z', 'manual-x', 'nope'), id);
+
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 type Method = (typeof METHODS)[number];
 
@@ -97,6 +100,21 @@ const route: fc.Arbitrary<Route> = fc.oneof(
   { weight: 3, arbitrary: id.map((p) => ours('POST', `/portfolios/${p}/recalculate`, false, ['dry_run'])) },
   { weight: 2, arbitrary: fc.constant(ours('POST', '/runs/nightly', false)) },
   id.map((j) => ours('GET', `/jobs/${j}`, false)),
+  // The routes of runs, jobs, the schedule and delete (fz itself is never deleted: the check
+  // after each refused request reads it).
+  idOtherThanFz.map((p) => ours('DELETE', `/portfolios/${p}`, false)),
+  fc.constant(ours('GET', '/runs', false, ['limit'])),
+  runId.map((r) => ours('GET', `/runs/${r}`, false, ['limit', 'outcome'])),
+  runId.map((r) => ours('DELETE', `/runs/${r}/pending`, false)),
+  fc.constant(ours('GET', '/jobs', false, ['state', 'limit'])),
+  id.map((j) => ours('DELETE', `/jobs/${j}`, false)),
+  fc.constantFrom(
+    ours('GET', '/schedule', false),
+    ours('POST', '/schedule/pause', true),
+    ours('POST', '/schedule/resume', false),
+    ours('POST', '/schedule/trigger', false),
+    ours('POST', '/schedule/backfill', true),
+  ),
   fc.constantFrom(
     ours('GET', '/healthz', false),
     ours('GET', '/readyz', false),
@@ -129,6 +147,9 @@ const queryName = fc.oneof(
     arbitrary: fc.constantFrom(
       'dry_run',
       'limit',
+      'state',
+      'outcome',
+      'note',
       'dryrun',
       'dryRun',
       'dry-run',
@@ -364,6 +385,7 @@ describe('any request', () => {
 function editable(p: Portfolio | null) {
   if (!p) return null;
   return {
+    ownerId: p.ownerId,
     name: p.name,
     status: p.status,
     strategy: p.strategy,
@@ -377,7 +399,14 @@ function editable(p: Portfolio | null) {
     rebalanceTrigger: p.rebalanceTrigger ?? 'allocation',
     driftType: p.driftType ?? 'absolute',
     minTrade: p.minTrade ?? null,
-    businesses: p.allocations.map((a) => [a.businessId, a.locked, a.priority]),
+    businesses: p.allocations.map((a) => [
+      a.businessId,
+      a.locked,
+      a.priority,
+      a.minWeight ?? null,
+      a.maxWeight ?? null,
+      a.targetWeight ?? null,
+    ]),
   };
 }
 

@@ -101,6 +101,8 @@ describe('portfolio delete', () => {
     expect(refused.stderr).toMatch(/add --yes to confirm/);
     expect(await app.store.get('del')).not.toBeNull();
 
+    // The pattern matches the portfolio's keys before the delete: its emptiness after means gone.
+    expect((await fixture.client.keys(`${fixture.prefix}:{del}:*`)).length).toBeGreaterThanOrEqual(2);
     const deleted = await json<{ deleted: boolean; version: number }>('portfolio', 'delete', 'del', '--yes');
     expect(deleted).toMatchObject({ portfolio_id: 'del', deleted: true, businesses: 4 });
     expect(await app.store.get('del')).toBeNull();

@@ -19,7 +19,7 @@ const source = new MemoryMetricsSource().set(wire('r1', 100, 10), wire('r2', 300
 let app: App;
 let worker: RunningWorker | undefined;
 
-/** The test's env for the in-process CLI: the app's queue name. */
+/** The in-process CLI on this file's prefix (its default queue, `ballast`, is the app's). */
 const run = (argv: readonly string[]) => runIn(fixture.prefix, argv);
 
 beforeAll(async () => {
