@@ -110,12 +110,18 @@ interface ReportFields {
 /** The outcome a stored report records, as a run's outcomes name it. */
 export function lastReport(text: string | null): LastReport | null {
   if (text === null) return null;
-  let r: ReportFields;
+  let r: unknown;
   try {
-    r = JSON.parse(text) as ReportFields;
+    r = JSON.parse(text);
   } catch {
     return null;
   }
+  return reportOutcome(r);
+}
+
+/** The same from a report already parsed (anything JSON.parse returned). */
+export function reportOutcome(parsed: unknown): LastReport | null {
+  const r = parsed as ReportFields;
   if (typeof r !== 'object' || r === null || typeof r.report_id !== 'string') return null;
   const changes = typeof r.changes === 'number' ? r.changes : 0;
   let outcome: LastOutcome;

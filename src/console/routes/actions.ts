@@ -3,6 +3,7 @@
  * as the API's route, then a 303 back to the page with what happened (or why it was refused).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { runIdSchema } from '../../../jobs/payloads.js';
 import { isValidId, NotFoundError, ValidationError } from '../../domain/index.js';
 import { restorePortfolio } from '../../services/history.js';
 import { approvePendingProposal, rejectPendingProposal } from '../../services/proposals.js';
@@ -10,7 +11,6 @@ import { revertRun } from '../../services/revert.js';
 import { cancelRun } from '../../services/runs.js';
 import { CONSOLE_PREFIX, type ConsoleContext } from '../context.js';
 import { field, messageOf, safeBack, setFlash } from '../request-context.js';
-import { RUN_ID } from './pages.js';
 
 const NOTE_MAX = 500;
 
@@ -45,7 +45,7 @@ export function registerActions(scope: FastifyInstance, cx: ConsoleContext): voi
   };
   const runId = (request: FastifyRequest): string => {
     const { run_id: id } = request.params as { run_id: string };
-    if (!RUN_ID.test(id)) throw new NotFoundError(`run ${id} not found`);
+    if (!runIdSchema.safeParse(id).success) throw new NotFoundError(`run ${id} not found`);
     return id;
   };
   const note = (request: FastifyRequest): string | undefined => {

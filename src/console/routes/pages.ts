@@ -1,6 +1,13 @@
 /** The console's pages (GET): overview, portfolio, run, audit. Each reads through the services. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isValidId, NotFoundError, STATUSES, type WireProposal } from '../../domain/index.js';
+import { runIdSchema } from '../../../jobs/payloads.js';
+import {
+  isValidId,
+  NotFoundError,
+  STATUSES,
+  ValidationError,
+  type WireProposal,
+} from '../../domain/index.js';
 import { DEFAULT_AUDIT_LIMIT, portfolioHistory, readAudit } from '../../services/history.js';
 import { listPortfolios, portfolioRows } from '../../services/portfolios.js';
 import { listProposals, showProposal } from '../../services/proposals.js';
@@ -21,7 +28,6 @@ const PAGE_SIZE = 25;
 const HISTORY_SHOWN = 50;
 const REPORTS_SHOWN = 10;
 const RUNS_SHOWN = 10;
-export const RUN_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
 export function registerPages(scope: FastifyInstance, cx: ConsoleContext): void {
   const { app } = cx.api;
@@ -84,7 +90,7 @@ export function registerPages(scope: FastifyInstance, cx: ConsoleContext): void 
 
   scope.get(`${CONSOLE_PREFIX}/runs/:run_id`, async (request, reply) => {
     const { run_id: runId } = request.params as { run_id: string };
-    if (!RUN_ID.test(runId)) throw new NotFoundError(`run ${runId} not found`);
+    if (!runIdSchema.safeParse(runId).success) throw new NotFoundError(`run ${runId} not found`);
     const run = await showRun(app, runId, { limit: 500 });
     return page(request, reply, (ctx) => runPage(ctx, run));
   });
@@ -104,7 +110,7 @@ export function registerPages(scope: FastifyInstance, cx: ConsoleContext): void 
       limit,
     }).catch((err: unknown) => {
       // A `since` that is not a time: said above an empty list, the filters kept to fix it.
-      if (err instanceof Error && err.name === 'ValidationError') {
+      if (err instanceof ValidationError) {
         error = err.message;
         return [];
       }

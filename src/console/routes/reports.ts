@@ -1,5 +1,5 @@
 /** A portfolio's stored reports as the console shows them (read loosely: older ones lack fields). */
-import { lastReport } from '../../services/portfolios.js';
+import { reportOutcome } from '../../services/portfolios.js';
 import type { ShownReport } from '../views/portfolio-history.js';
 
 interface Loose {
@@ -24,12 +24,12 @@ export function parseReports(
 ): ShownReport[] {
   const out: ShownReport[] = [];
   for (const entry of entries) {
-    const last = entry.report === null ? null : lastReport(entry.report);
-    if (last === null || entry.report === null) {
+    const r = parseOrNull(entry.report) as Loose;
+    const last = reportOutcome(r);
+    if (last === null) {
       unreadable(entry.id);
       continue;
     }
-    const r = JSON.parse(entry.report) as Loose;
     const reasons = Array.isArray(r.held?.reasons) ? (r.held.reasons as Loose[]) : [];
     const actions = Array.isArray(r.actions) ? (r.actions as Record<string, unknown>[]) : [];
     out.push({
@@ -56,4 +56,13 @@ export function parseReports(
     });
   }
   return out;
+}
+
+function parseOrNull(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }

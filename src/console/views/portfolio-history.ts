@@ -54,24 +54,20 @@ export function weightsChartData(history: HistoryPage): WeightsChartData {
   return { x, series };
 }
 
-export function reportsSection(
-  page: PageContext,
-  portfolioId: string,
-  reports: readonly ShownReport[],
-): Html {
+export function reportsSection(page: PageContext, reports: readonly ShownReport[]): Html {
   return html`<section class="panel" id="reports"><h2>Recent reports</h2>
 ${
   reports.length === 0
     ? html`<p class="muted">No reports yet.</p>`
     : html`<table id="report-table">
 <thead><tr><th>When</th><th>Run</th><th>Outcome</th><th class="num">Turnover</th><th>Actions and reasons</th><th></th></tr></thead>
-<tbody>${reports.map((r) => reportRow(page, portfolioId, r))}</tbody>
+<tbody>${reports.map((r) => reportRow(page, r))}</tbody>
 </table>`
 }
 </section>`;
 }
 
-function reportRow(page: PageContext, _portfolioId: string, r: ShownReport): Html {
+function reportRow(page: PageContext, r: ShownReport): Html {
   const moves = r.actions.filter((a) => a.action !== 'hold' || a.current_weight !== a.recommended_weight);
   return html`<tr data-report="${r.report_id}">
   <td>${when(r.created_at)}</td>

@@ -29,7 +29,7 @@ export function portfolioPage(page: PageContext, data: PortfolioData): Html {
 ${jsonScript('weights-data', weightsChartData(data.history), { chart: 'weights', target: 'weights-chart' })}
 <p class="muted">One line per business, one point per version kept in history (${data.history.history.length} shown).</p>
 </section>
-${reportsSection(page, p.id, data.reports)}
+${reportsSection(page, data.reports)}
 ${historySection(page, p.id, data.history)}`,
     { chart: true },
   );
