@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const chunk = Number(values.chunk);
   const target = await benchRedis();
   const prefix = benchPrefix();
-  const redis = createRedis(target.url);
+  const redis = createRedis({ redisUrl: target.url, redisCluster: false });
   const keys = createKeys(prefix);
   const logDir = mkdtempSync(join(tmpdir(), 'ballast-bench-fanout-'));
   const queueName = 'fanout';

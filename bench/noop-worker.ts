@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.js';
 
 const config = loadConfig(process.env);
 const keys = createKeys(config.prefix);
-const connection = createRedis(config.redisUrl);
+const connection = createRedis(config);
 const worker = new Worker(config.queueName, async () => null, {
   connection,
   prefix: keys.bullPrefix,

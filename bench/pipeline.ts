@@ -309,7 +309,7 @@ async function main(): Promise<void> {
   const loadStart = loadavg()[0]!;
   const target = await benchRedis();
   const prefix = benchPrefix();
-  const redis = createRedis(target.url);
+  const redis = createRedis({ redisUrl: target.url, redisCluster: false });
   const keys = createKeys(prefix);
   const logDir = mkdtempSync(join(tmpdir(), 'ballast-bench-'));
   const metrics = makeMetrics(opts.businesses, SEED);

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import { retentionOf } from './adapters/history-args.js';
 import { createKeys, type Keys } from './adapters/keys.js';
 import { createMetricsSource } from './adapters/metrics/index.js';
 import type { MetricsSource, MetricsSourceStats } from './adapters/metrics/metrics-source.js';
 import { createRunCachedSource, type RunCacheStats, type RunKind } from './adapters/metrics/run-cache.js';
 import { JobQueue } from './adapters/queue.js';
+import type { RedisClient } from './adapters/redis.js';
 import { createRedis } from './adapters/redis.js';
 import { RedisHistoryStore } from './adapters/redis-history-store.js';
 import { RedisPortfolioStore } from './adapters/redis-portfolio-store.js';
@@ -19,7 +19,7 @@ const CLOSE_STEP_MS = 2000;
 
 export interface App extends AsyncDisposable {
   readonly config: Config;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: Keys;
   readonly log: Logger;
   readonly clock: () => Date;
@@ -51,7 +51,7 @@ export interface AppDeps {
 
 /** Everything a role needs, wired once: used the same way by the CLI, the worker and the tests. */
 export function createApp(config: Config, deps: AppDeps = {}): App {
-  const redis = createRedis(config.redisUrl);
+  const redis = createRedis(config);
   const keys = createKeys(config.prefix);
   const log = deps.log ?? createLogger(config.logLevel);
   const clock = deps.clock ?? (() => new Date());
@@ -78,7 +78,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   const cached = createRunCachedSource(source);
   // The queue gets its own connection: ioredis copies every script defined on a connection onto
   // each pipeline made from it, and BullMQ defines ~40; Ballast's own pipelines stay light.
-  const queueRedis = createRedis(config.redisUrl);
+  const queueRedis = createRedis(config);
   queueRedis.on('error', onRedisError);
   const queue = new JobQueue(config, keys, queueRedis, onRedisError);
   let closed = false;
@@ -116,7 +116,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
 export function stores(
   config: Config,
   keys: Keys,
-  redis: Redis,
+  redis: RedisClient,
   clock: () => Date,
 ): Pick<App, 'store' | 'reports' | 'history' | 'proposals'> {
   return {

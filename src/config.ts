@@ -55,9 +55,16 @@ const duration = (minMs: number, maxMs: number) =>
 
 const prefixSchema = z.string().regex(ID_PATTERN, { message: 'must be 1..64 characters of [A-Za-z0-9_-]' });
 
+const redisUrlSchema = z.url({ protocol: /^rediss?$/ });
+const isRedisUrl = (value: string): boolean => redisUrlSchema.safeParse(value).success;
+
 const envSchema = z.object({
+  // One URL; on Redis Cluster one or more nodes' URLs, comma-separated (the client finds the rest).
   REDIS_URL: z
-    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .string()
+    .refine((value) => value.split(',').every((part) => isRedisUrl(part.trim())), {
+      error: 'must be a redis:// or rediss:// URL (on Redis Cluster: several, comma-separated)',
+    })
     .default('redis://127.0.0.1:6379'),
   BALLAST_PREFIX: prefixSchema.default('ballast'),
   BALLAST_QUEUE: z

@@ -2,7 +2,7 @@
  * bench:pipeline's measuring: a worker process per measurement, its queue, and one timed run with
  * the worker's RSS and CPU, Redis's CPU, memory and commands over it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/adapters/redis.js';
 import type { Keys } from '../../src/adapters/keys.js';
 import { JobQueue } from '../../src/adapters/queue.js';
 import { loadConfig } from '../../src/config.js';
@@ -35,7 +35,7 @@ export interface Context {
   readonly url: string;
   readonly prefix: string;
   readonly keys: Keys;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly server: BenchMetricsServer;
   readonly logDir: string;
   readonly bin: string;

@@ -4,7 +4,7 @@
  * write under their own prefix only and delete it at the end (SCAN + UNLINK, never FLUSHALL).
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/adapters/redis.js';
 import { deletePrefix } from '../../src/adapters/redis-cleanup.js';
 import { pingRedis, startPrivateRedis } from '../../src/adapters/redis-launcher.js';
 
@@ -29,14 +29,14 @@ export function benchPrefix(): string {
   return `ballast-bench-${randomBytes(4).toString('hex')}`;
 }
 
-export async function cleanUp(redis: Redis, prefix: string): Promise<number> {
+export async function cleanUp(redis: RedisClient, prefix: string): Promise<number> {
   return deletePrefix(redis, prefix);
 }
 
 export type CommandStats = Map<string, number>;
 
 /** Calls per command since the server started (INFO commandstats; never reset: the Redis may be shared). */
-export async function commandStats(redis: Redis): Promise<CommandStats> {
+export async function commandStats(redis: RedisClient): Promise<CommandStats> {
   const text = await redis.info('commandstats');
   const stats: CommandStats = new Map();
   for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(match[1]!, Number(match[2]));
@@ -44,13 +44,13 @@ export async function commandStats(redis: Redis): Promise<CommandStats> {
 }
 
 /** INFO memory's used_memory, in bytes. */
-export async function usedMemory(redis: Redis): Promise<number> {
+export async function usedMemory(redis: RedisClient): Promise<number> {
   const text = await redis.info('memory');
   return Number(/^used_memory:(\d+)/m.exec(text)?.[1] ?? 0);
 }
 
 /** CPU seconds the Redis server has used (INFO cpu: used_cpu_user + used_cpu_sys). */
-export async function redisCpuSeconds(redis: Redis): Promise<number> {
+export async function redisCpuSeconds(redis: RedisClient): Promise<number> {
   const text = await redis.info('cpu');
   const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1] ?? 0);
   return field('used_cpu_user') + field('used_cpu_sys');

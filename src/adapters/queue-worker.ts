@@ -4,10 +4,10 @@
  * two adapter files.
  */
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { isBallastError } from '../domain/index.js';
 import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
 
 export interface ProcessorContext {
   readonly jobId: string;
@@ -23,7 +23,12 @@ export type Processor = (name: string, data: unknown, ctx: ProcessorContext) => 
  * A BullMQ worker running `processor`. Refusals that a retry cannot fix (invalid payload,
  * unknown or archived portfolio) become UnrecoverableError, so BullMQ fails them at once.
  */
-export function createWorker(config: Config, keys: Keys, connection: Redis, processor: Processor): Worker {
+export function createWorker(
+  config: Config,
+  keys: Keys,
+  connection: RedisClient,
+  processor: Processor,
+): Worker {
   return new Worker(
     config.queueName,
     async (job, _token, signal) => {

@@ -6,12 +6,12 @@
  */
 
 import { type Job, type JobsOptions, type JobType, Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Keys } from './keys.js';
 import { type RunProgress, type WatchOptions, watchRun } from './queue-run-watch.js';
 import { type WaitOptions, waitForJob } from './queue-wait.js';
 import { finishedJobs } from './queue-worker.js';
+import { duplicate, type RedisClient } from './redis.js';
 
 /** Operators' jobs carry no priority and so run before prioritized (nightly) ones. */
 export const OPERATOR_PRIORITY = 0;
@@ -51,7 +51,7 @@ export class JobQueue {
   constructor(
     readonly config: Config,
     readonly keys: Keys,
-    connection: Redis,
+    connection: RedisClient,
     /** Connection errors of the queue and of every events reader (they reconnect by themselves). */
     private readonly onError: (err: Error) => void = () => {},
   ) {
@@ -191,7 +191,7 @@ export class JobQueue {
   }
 
   /** A QueueEvents reader, ready before it is returned so that no event is missed after. */
-  async events(connection: Redis): Promise<QueueEvents> {
+  async events(connection: RedisClient): Promise<QueueEvents> {
     return this.openEvents(connection).ready;
   }
 
@@ -200,9 +200,12 @@ export class JobQueue {
    * close it while it is still connecting (Redis down) keeps the reader rather than a promise
    * that settles only once Redis is back.
    */
-  openEvents(connection: Redis): { readonly reader: QueueEvents; readonly ready: Promise<QueueEvents> } {
+  openEvents(connection: RedisClient): {
+    readonly reader: QueueEvents;
+    readonly ready: Promise<QueueEvents>;
+  } {
     // BullMQ leaves a connection it was given open: this one is ours, so close() ends it too.
-    const own = connection.duplicate();
+    const own = duplicate(connection);
     // A duplicate has none of the original's listeners: without one, a Redis restart would be
     // reported as an unhandled 'error' event.
     own.on('error', this.onError);

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   type HistoryRecord,
   historyRecordFromWire,
@@ -6,6 +5,7 @@ import {
   type WireHistoryRecord,
 } from '../domain/index.js';
 import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
 
 /** The versions a portfolio's history still keeps (retention trims the oldest). */
 export interface KeptVersions {
@@ -32,7 +32,7 @@ const PAGE = 200;
  */
 export class RedisHistoryStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { masters, type RedisClient } from './redis.js';
 
 /** What `INFO memory` says about Redis's memory, in bytes. */
 export interface RedisMemory {
@@ -8,9 +8,21 @@ export interface RedisMemory {
   readonly max: number;
 }
 
-/** Reads `used_memory` and `maxmemory` with one `INFO memory` (allowed where CONFIG is not). */
-export async function readRedisMemory(redis: Redis): Promise<RedisMemory> {
-  return parseMemoryInfo(await redis.info('memory'));
+/**
+ * Reads `used_memory` and `maxmemory` with one `INFO memory` (allowed where CONFIG is not); on a
+ * Cluster, of the master closest to its limit.
+ */
+export async function readRedisMemory(redis: RedisClient): Promise<RedisMemory> {
+  // On a Cluster each master has its own memory and limit: the fullest one is what refuses writes.
+  const each = await Promise.all(
+    (await masters(redis)).map(async (node) => parseMemoryInfo(await node.info('memory'))),
+  );
+  return each.reduce((fullest, m) => (fill(m) > fill(fullest) ? m : fullest));
+}
+
+/** How full a node is: used / max, or used bytes over a huge max when it has no limit. */
+function fill(m: RedisMemory): number {
+  return m.max > 0 ? m.used / m.max : m.used / Number.MAX_SAFE_INTEGER;
 }
 
 /** The two fields of an `INFO memory` reply; throws when `used_memory` is missing. */

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   changesNothing,
   NotFoundError,
@@ -10,6 +9,8 @@ import {
 import { DEFAULT_RETENTION, type RecordArgs, type Retention, recordArgs } from './history-args.js';
 import type { Keys } from './keys.js';
 import { decodePortfolio, encodePortfolio } from './portfolio-codec.js';
+import type { RedisClient } from './redis.js';
+import { crossSlot } from './redis-batch.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
 
 export interface StoreOptions {
@@ -38,7 +39,7 @@ export class RedisPortfolioStore {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     private readonly options: StoreOptions = {},
   ) {
@@ -123,8 +124,7 @@ export class RedisPortfolioStore {
 
   /** Adds a stored portfolio to the global and owner indexes (idempotent). */
   private async index(p: Portfolio): Promise<void> {
-    const results = await this.redis
-      .pipeline()
+    const results = await crossSlot(this.redis)
       .zadd(this.keys.portfolioIndex, 0, p.id)
       .sadd(this.keys.ownerIndex(p.ownerId), p.id)
       .exec();
@@ -212,8 +212,10 @@ export class RedisPortfolioStore {
       k.metricsBaseline(p.id),
     ];
     const argv = [String(p.version), p.id, args.audit, ...args.tail];
+    // On Cluster a script may declare keys of one slot only: the index keys (not touched by the
+    // 8-key form) are stood in for by the portfolio's own key.
     const result = this.options.cluster
-      ? await this.redis.ballastDeletePortfolio(...keys, ...argv)
+      ? await this.redis.ballastDeletePortfolio(keys[0]!, keys[0]!, keys[0]!, ...keys.slice(3), ...argv)
       : await this.redis.ballastDeletePortfolioAudited(...keys, k.proposals, k.audit, ...argv);
     if (result === -2) throw new NotFoundError(`portfolio ${p.id} not found`);
     if (result !== 0) throw new StaleVersionError(p.version, result);
@@ -284,7 +286,7 @@ export class RedisPortfolioStore {
   /** Portfolios by id, skipping ids whose document is gone. One round trip. */
   async getMany(ids: readonly string[]): Promise<Portfolio[]> {
     if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
+    const pipeline = crossSlot(this.redis);
     for (const id of ids) pipeline.hget(this.keys.portfolio(id), 'doc');
     const results = (await pipeline.exec()) ?? [];
     const out: Portfolio[] = [];

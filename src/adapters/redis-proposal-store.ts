@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   type Baseline,
   baselineFromJson,
@@ -8,6 +7,8 @@ import {
 } from '../domain/index.js';
 import type { RecordArgs } from './history-args.js';
 import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
+import { crossSlot } from './redis-batch.js';
 import { RedisPortfolioStore } from './redis-portfolio-store.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
 
@@ -30,7 +31,7 @@ export class RedisProposalStore {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     private readonly options: { readonly cluster?: boolean; readonly clock: () => Date },
   ) {
@@ -66,7 +67,7 @@ export class RedisProposalStore {
     const now = this.options.clock().getTime();
     const ids = await this.redis.zrangebyscore(this.keys.proposals, `(${now}`, '+inf', 'LIMIT', 0, limit);
     if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
+    const pipeline = crossSlot(this.redis);
     for (const id of ids)
       pipeline.hmget(this.keys.proposal(id), 'proposal', 'supersedes_report', 'supersedes_run');
     const results = (await pipeline.exec()) ?? [];

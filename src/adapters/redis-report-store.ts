@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
 import { type Portfolio, reportSummary, type WireReport } from '../domain/index.js';
 import type { RecordArgs } from './history-args.js';
 import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
+import { crossSlot } from './redis-batch.js';
 import { RedisPortfolioStore } from './redis-portfolio-store.js';
 import { fieldValue, type StreamReport, tailStream } from './redis-report-tail.js';
 import { RedisRunStore, type RunOutcome } from './redis-run-store.js';
@@ -108,7 +109,7 @@ export interface ReportRetention {
  */
 export class RedisReportStore extends RedisRunStore {
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     keys: Keys,
     protected override readonly options: {
       retention: ReportRetention;
@@ -204,7 +205,7 @@ export class RedisReportStore extends RedisRunStore {
     extra: PublishExtra | null = null,
   ): Promise<void> {
     const r = this.options.retention;
-    const pipeline = this.redis.pipeline();
+    const pipeline = crossSlot(this.redis);
     (pipeline as unknown as Pick<ScriptedRedis, 'ballastAppendRecord'>).ballastAppendRecord(
       this.keys.reports,
       summaryJson,
@@ -293,13 +294,13 @@ export class RedisReportStore extends RedisRunStore {
   /** The run's full report of each of these portfolios (null where it has none), in two round trips. */
   async runReports(portfolioIds: readonly string[], runId: string): Promise<(string | null)[]> {
     if (portfolioIds.length === 0) return [];
-    const markers = this.redis.pipeline();
+    const markers = crossSlot(this.redis);
     for (const id of portfolioIds) markers.hmget(this.keys.runMarker(id, runId), 'id', 'report');
     const ids = ((await markers.exec()) ?? []).map(([err, fields]) => {
       if (err) throw err;
       return fields as (string | null)[];
     });
-    const reads = this.redis.pipeline();
+    const reads = crossSlot(this.redis);
     const out: (string | null)[] = new Array(portfolioIds.length).fill(null);
     const pending: number[] = [];
     ids.forEach(([streamId, legacy], i) => {

@@ -1,5 +1,5 @@
 /** Following a report stream with XREAD BLOCK on a connection of its own (`reports tail`). */
-import type { Redis } from 'ioredis';
+import { duplicate, type RedisClient } from './redis.js';
 
 export interface StreamReport {
   readonly id: string;
@@ -8,11 +8,11 @@ export interface StreamReport {
 }
 
 export async function* tailStream(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   options: { from?: string; signal?: AbortSignal },
 ): AsyncGenerator<StreamReport> {
-  const reader = redis.duplicate();
+  const reader = duplicate(redis);
   // A duplicate has none of the original's listeners: without one, every failed reconnect while
   // Redis is down would print ioredis's "Unhandled error event". The original reports outages.
   reader.on('error', () => {});

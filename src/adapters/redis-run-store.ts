@@ -4,6 +4,7 @@
  * gone. Every key expires with the run markers (BALLAST_RUN_MARKER_TTL_S).
  */
 import type { Keys } from './keys.js';
+import { crossSlot } from './redis-batch.js';
 import type { ScriptedRedis } from './redis-scripts.js';
 
 /** What a run did to one portfolio, as the run's hash of portfolios records it. */
@@ -89,8 +90,7 @@ export class RedisRunStore {
     done: number;
     circuitOpen: string | null;
   }> {
-    const results = await this.redis
-      .pipeline()
+    const results = await crossSlot(this.redis)
       .hmget(this.keys.run(runId), 'decided', 'held', 'total', 'circuit_open')
       .hlen(this.keys.runPortfolios(runId))
       .scard(this.keys.runGone(runId))
@@ -263,7 +263,7 @@ export class RedisRunStore {
   /** The report summary each portfolio's run marker keeps (null where there is none). */
   async markerSummaries(portfolioIds: readonly string[], runId: string): Promise<(string | null)[]> {
     if (portfolioIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
+    const pipeline = crossSlot(this.redis);
     // A marker written before reports were stored once holds the full report (`report`): its
     // fields are a superset of the summary's but for `held`, read as such by the callers.
     for (const id of portfolioIds) pipeline.hmget(this.keys.runMarker(id, runId), 'summary', 'report');
@@ -323,7 +323,7 @@ export class RedisRunStore {
   /** What is recorded of each of these runs (null where nothing is: expired, or never run). */
   async runRecords(runIds: readonly string[]): Promise<(RunRecord | null)[]> {
     if (runIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
+    const pipeline = crossSlot(this.redis);
     for (const id of runIds) {
       pipeline.hgetall(this.keys.run(id));
       pipeline.hlen(this.keys.runPortfolios(id));
@@ -365,7 +365,7 @@ export class RedisRunStore {
   /** Which of these portfolios have committed the run (its marker exists), in one round trip. */
   async committed(portfolioIds: readonly string[], runId: string): Promise<boolean[]> {
     if (portfolioIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
+    const pipeline = crossSlot(this.redis);
     for (const id of portfolioIds) pipeline.exists(this.keys.runMarker(id, runId));
     return ((await pipeline.exec()) ?? []).map(([err, n]) => {
       if (err) throw err;

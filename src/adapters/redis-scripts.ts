@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /**
  * Lua scripts, registered once per connection. The `#!lua` shebang makes Redis 7 refuse a
@@ -229,7 +229,7 @@ return 0
 
 type Args = string[];
 
-export interface ScriptedRedis extends Redis {
+export type ScriptedRedis = RedisClient & {
   ballastWritePortfolio(...keysAndArgs: Args): Promise<number>;
   ballastWritePortfolioAudited(...keysAndArgs: Args): Promise<number>;
   ballastCreatePortfolio(...keysAndArgs: Args): Promise<number>;
@@ -241,9 +241,9 @@ export interface ScriptedRedis extends Redis {
   ballastResolveProposalAudited(...keysAndArgs: Args): Promise<string[]>;
   ballastDeletePortfolio(...keysAndArgs: Args): Promise<number>;
   ballastDeletePortfolioAudited(...keysAndArgs: Args): Promise<number>;
-}
+};
 
-export function withScripts(redis: Redis): ScriptedRedis {
+export function withScripts(redis: RedisClient): ScriptedRedis {
   const r = redis as ScriptedRedis;
   if (typeof r.ballastWritePortfolio !== 'function') {
     redis.defineCommand('ballastWritePortfolio', { numberOfKeys: 2, lua: WRITE_PORTFOLIO });

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
 
 export interface ScheduleState {
   readonly paused: boolean;
@@ -89,7 +89,7 @@ export class ScheduleStore {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keys: Keys,
     name = 'nightly',
   ) {

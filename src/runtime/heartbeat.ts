@@ -5,8 +5,8 @@
  * the process runs, its event loop turns and Redis takes its writes; a clean stop deletes it.
  */
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import type { Keys } from '../adapters/keys.js';
+import { type RedisClient, scanKeys } from '../adapters/redis.js';
 import type { Logger } from '../logger.js';
 import { withDeadline } from '../observability/deadline.js';
 
@@ -27,7 +27,7 @@ export interface Heartbeat {
 const DELETE_OWN = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 export function startHeartbeat(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   role: HeartbeatRole,
   log: Logger,
@@ -68,16 +68,13 @@ export function startHeartbeat(
  * The hosts with a live worker under this prefix (a `worker` or `start` role's heartbeat): what
  * `enqueue --wait` checks before warning that nothing will run its job.
  */
-export async function liveWorkerHosts(redis: Redis, keys: Keys): Promise<string[]> {
+export async function liveWorkerHosts(redis: RedisClient, keys: Keys): Promise<string[]> {
   const hosts: string[] = [];
   for (const role of ['worker', 'start'] as const) {
     const prefix = keys.heartbeat(role, '');
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
-      cursor = next;
+    for await (const found of scanKeys(redis, `${escapeGlob(prefix)}*`)) {
       for (const key of found) hosts.push(key.slice(prefix.length));
-    } while (cursor !== '0');
+    }
   }
   return [...new Set(hosts)].sort();
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis.js';
 import type { Logger } from '../logger.js';
 import { withDeadline } from '../observability/deadline.js';
 
@@ -17,7 +17,7 @@ const CHECK_TIMEOUT_MS = 2000;
  * every Redis version accepts). Returns the settings that put data at risk, or null when CONFIG
  * is not available to this client (renamed or disabled, refused by an ACL, a managed Redis).
  */
-export async function checkRedisSettings(redis: Redis): Promise<RedisSettingProblem[] | null> {
+export async function checkRedisSettings(redis: RedisClient): Promise<RedisSettingProblem[] | null> {
   let values: Map<string, string>;
   try {
     const replies = await Promise.all(
@@ -36,7 +36,7 @@ export async function checkRedisSettings(redis: Redis): Promise<RedisSettingProb
       setting: 'maxmemory-policy',
       value: policy,
       recommended: 'noeviction',
-      risk: 'at maxmemory Redis evicts keys: portfolios, run markers (a run could then apply twice) and queued jobs can silently disappear',
+      risk: 'at maxmemory RedisClient evicts keys: portfolios, run markers (a run could then apply twice) and queued jobs can silently disappear',
     });
   }
   const appendonly = values.get('appendonly');
@@ -45,32 +45,32 @@ export async function checkRedisSettings(redis: Redis): Promise<RedisSettingProb
       setting: 'appendonly',
       value: appendonly,
       recommended: 'yes',
-      risk: 'a Redis restart loses everything written since the last snapshot: portfolio edits, applied runs, reports and queued jobs',
+      risk: 'a RedisClient restart loses everything written since the last snapshot: portfolio edits, applied runs, reports and queued jobs',
     });
   } else if (values.get('appendfsync') === 'no') {
     problems.push({
       setting: 'appendfsync',
       value: 'no',
       recommended: 'everysec',
-      risk: 'a crash of the Redis host may lose the last ~30 s of writes (the OS decides when to flush)',
+      risk: 'a crash of the RedisClient host may lose the last ~30 s of writes (the OS decides when to flush)',
     });
   }
   return problems;
 }
 
 /** Logs a warning per risky setting; says so when the settings cannot be read. Never throws. */
-export async function warnAboutRedisSettings(redis: Redis, log: Logger): Promise<void> {
+export async function warnAboutRedisSettings(redis: RedisClient, log: Logger): Promise<void> {
   const problems = await checkRedisSettings(redis);
   if (problems === null) {
     log.info(
-      'could not read the Redis settings (CONFIG GET refused): check maxmemory-policy and appendonly by hand',
+      'could not read the RedisClient settings (CONFIG GET refused): check maxmemory-policy and appendonly by hand',
     );
     return;
   }
   for (const p of problems) {
     log.warn(
       { setting: p.setting, value: p.value, recommended: p.recommended },
-      `Redis ${p.setting} is ${p.value}, not ${p.recommended}: ${p.risk} (see docs/operations.md)`,
+      `RedisClient ${p.setting} is ${p.value}, not ${p.recommended}: ${p.risk} (see docs/operations.md)`,
     );
   }
 }
@@ -79,7 +79,7 @@ export async function warnAboutRedisSettings(redis: Redis, log: Logger): Promise
  * warnAboutRedisSettings once `redis` is connected, now or later, without waiting for it: for the
  * API, which starts and serves (its data routes answer 503) while Redis is unreachable.
  */
-export function warnAboutRedisSettingsWhenConnected(redis: Redis, log: Logger): void {
+export function warnAboutRedisSettingsWhenConnected(redis: RedisClient, log: Logger): void {
   if (redis.status === 'ready') {
     void warnAboutRedisSettings(redis, log);
     return;

@@ -83,7 +83,7 @@ export async function startWorker(
   observe?: JobContext['observe'],
   options: { signal?: AbortSignal } = {},
 ): Promise<RunningWorker> {
-  const connection = createRedis(app.config.redisUrl);
+  const connection = createRedis(app.config);
   const active = new ActiveJobs();
   const processor = jobProcessor(app, observe);
   const tracked: Processor = (name, data, job) =>

@@ -3,7 +3,7 @@
  * When a prefix holds no Ballast data at all, this names the prefixes that do (found by a bounded
  * SCAN for Ballast's portfolio index keys), for the CLI to warn with.
  */
-import { redactUrl } from '../adapters/redis.js';
+import { redactUrl, scanKeys } from '../adapters/redis.js';
 import type { App } from '../app.js';
 
 /** Keys looked at, at most: a large Redis is not scanned whole for a hint. */
@@ -22,18 +22,16 @@ export async function emptyPrefixWarning(
   ]);
   if (index + runs + schedule > 0) return null;
   const found = new Set<string>();
-  let cursor = '0';
   let looked = 0;
-  do {
-    const [next, keys] = await app.redis.scan(cursor, 'MATCH', `*${INDEX_SUFFIX}`, 'COUNT', 1000);
-    cursor = next;
+  for await (const keys of scanKeys(app.redis, `*${INDEX_SUFFIX}`)) {
     looked += 1000;
     for (const key of keys) {
       // `<prefix>:portfolios`, not an owner index (`<prefix>:owner:{<id>}:portfolios`).
       const candidate = key.slice(0, -INDEX_SUFFIX.length);
       if (!candidate.includes(':owner:{') && candidate !== prefix) found.add(candidate);
     }
-  } while (cursor !== '0' && looked < SCAN_BUDGET && found.size < 10);
+    if (looked >= SCAN_BUDGET || found.size >= 10) break;
+  }
   const where = redactUrl(app.config.redisUrl);
   const others =
     found.size > 0

@@ -1,3 +1,4 @@
+import { inject } from 'vitest';
 import { type App, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { WriteMeta } from '../../src/domain/index.js';
@@ -27,3 +28,27 @@ export function testApp(
 
 /** Who a test's own writes say they are. */
 export const TEST_EDIT: WriteMeta = { actor: 'test', cause: { type: 'edit', command: 'test' } };
+
+/** The private Redis Cluster of the test run (test/setup/global-setup.ts). */
+export function clusterUrl(): string {
+  const url = inject('clusterUrl');
+  if (!url) throw new Error('no cluster URL: run the tests through vitest (test/setup/global-setup.ts)');
+  return url;
+}
+
+/** A config on the test's own prefix and queue, on the private Redis Cluster. */
+export function clusterConfig(prefix: string, env: Record<string, string> = {}): Config {
+  return testConfig(prefix, { REDIS_URL: clusterUrl(), BALLAST_REDIS_CLUSTER: 'true', ...env });
+}
+
+/**
+ * An app on the private Redis Cluster (BALLAST_REDIS_CLUSTER=true), on the test's own prefix. Its
+ * keys stay until the cluster stops with the test run.
+ */
+export function clusterApp(
+  prefix: string,
+  options: Parameters<typeof createApp>[1] & { env?: Record<string, string> } = {},
+): App {
+  const config = clusterConfig(prefix, options.env);
+  return createApp(config, { log: createLogger(config.logLevel), ...options });
+}

@@ -1,16 +1,16 @@
-import type { Redis } from 'ioredis';
+import { duplicate, type RedisClient } from '../../src/adapters/redis.js';
 
 /**
  * Reads a report stream with blocking XREAD until `enough(reports)` holds: waits on Redis, not
  * on a timer. Returns every report JSON read, parsed.
  */
 export async function readReportsUntil(
-  client: Redis,
+  client: RedisClient,
   stream: string,
   enough: (reports: Record<string, unknown>[]) => boolean,
   timeoutMs = 30_000,
 ): Promise<Record<string, unknown>[]> {
-  const reader = client.duplicate();
+  const reader = duplicate(client);
   const reports: Record<string, unknown>[] = [];
   const deadline = Date.now() + timeoutMs;
   let last = '0';

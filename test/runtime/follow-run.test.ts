@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
 import {
@@ -255,7 +256,7 @@ describe('waiting for one job', () => {
   /** A real events reader that never reads: every event of the job is lost to it. */
   function deafEvents(of: App): QueueEvents {
     return new QueueEvents(of.config.queueName, {
-      connection: of.redis.duplicate(),
+      connection: (of.redis as Redis).duplicate(),
       prefix: of.keys.bullPrefix,
       autorun: false,
     });

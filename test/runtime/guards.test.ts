@@ -30,7 +30,7 @@ import {
   showProposal,
 } from '../../src/services/proposals.js';
 import { runSummary } from '../../src/services/run-summary.js';
-import { TEST_EDIT, testApp } from '../helpers/app.js';
+import { clusterApp, TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 
@@ -293,10 +293,7 @@ describe('the circuit breaker', () => {
 
 describe('with BALLAST_REDIS_CLUSTER (the index, tally and audit follow the commit in a second round trip)', () => {
   it('lists, approves and rejects proposals, and counts the run', async () => {
-    const cl = testApp(`${fixture.prefix}-cl`, {
-      metricsSource: source,
-      env: { BALLAST_REDIS_CLUSTER: 'true' },
-    });
+    const cl = clusterApp(`${fixture.prefix}-cl`, { metricsSource: source });
     const clWorker = await startWorker(cl);
     const clEvents = await cl.queue.events(cl.redis);
     try {

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { duplicate } from '../../src/adapters/redis.js';
 import type { App } from '../../src/app.js';
 import {
   addBusiness,
@@ -7,7 +8,7 @@ import {
   reportToWire,
   runPortfolio,
 } from '../../src/domain/index.js';
-import { TEST_EDIT, testApp } from '../helpers/app.js';
+import { clusterApp, TEST_EDIT, testApp } from '../helpers/app.js';
 import { MemoryMetricsSource, wire } from '../helpers/memory-metrics.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 
@@ -21,7 +22,7 @@ const source = new MemoryMetricsSource().set(wire('c1', 100, 10), wire('c2', 300
 
 async function commitOnce(cluster: boolean) {
   const prefix = `${fixture.prefix}-${cluster ? 'cluster' : 'single'}`;
-  const app = testApp(prefix, { env: { BALLAST_REDIS_CLUSTER: String(cluster) } });
+  const app = cluster ? clusterApp(prefix) : testApp(prefix);
   apps.push(app);
   let p = createPortfolio({ id: 'rc', name: 'rc', ownerId: 'o', strategy: 'revenue' }, T);
   p = await app.store.create(addBusiness(addBusiness(p, 'c1', {}, T), 'c2', {}, T), TEST_EDIT);
@@ -36,7 +37,7 @@ async function commitOnce(cluster: boolean) {
     dryRun: false,
   });
   const reportJson = JSON.stringify(reportToWire(outcome.report));
-  const subscriber = app.redis.duplicate();
+  const subscriber = duplicate(app.redis);
   const message = new Promise<string>((resolve) => subscriber.on('message', (_c, m) => resolve(m)));
   await subscriber.subscribe(app.keys.reportsChannel);
   const result = await app.reports.commit({
@@ -49,8 +50,8 @@ async function commitOnce(cluster: boolean) {
     reportJson,
   });
   if (result.status === 'ok' && !result.published) await app.reports.publish('rc', 'r1', result.summary);
-  const global = await fixture.client.xrange(app.keys.reports, '-', '+');
-  const own = await fixture.client.xrange(app.keys.portfolioReports('rc'), '-', '+');
+  const global = await app.redis.xrange(app.keys.reports, '-', '+');
+  const own = await app.redis.xrange(app.keys.portfolioReports('rc'), '-', '+');
   const received = await message;
   await subscriber.quit();
   return { app, result, global, own, received, reportJson };
@@ -67,8 +68,8 @@ async function expectStoredOnce(c: Awaited<ReturnType<typeof commitOnce>>) {
   const summary = JSON.stringify({ ...reportSummary(JSON.parse(reportJson)), stream_id: streamId });
   expect(global.map(([, f]) => f)).toEqual([['summary', summary]]);
   expect(received).toBe(summary);
-  expect(await fixture.client.get(app.keys.latestReport('rc'))).toBe(reportJson);
-  expect(await fixture.client.hgetall(app.keys.runMarker('rc', 'r1'))).toEqual({
+  expect(await app.redis.get(app.keys.latestReport('rc'))).toBe(reportJson);
+  expect(await app.redis.hgetall(app.keys.runMarker('rc', 'r1'))).toEqual({
     summary,
     id: streamId,
     published: '1',
@@ -96,7 +97,7 @@ describe('committing a run', () => {
 describe('a commit on Redis Cluster whose second round trip never happened', () => {
   it('leaves what it owes in its marker, and the retry pays it: outcome, tally, audit entry', async () => {
     const prefix = `${fixture.prefix}-owed`;
-    const app = testApp(prefix, { env: { BALLAST_REDIS_CLUSTER: 'true' } });
+    const app = clusterApp(prefix);
     apps.push(app);
     let p = createPortfolio({ id: 'ow', name: 'ow', ownerId: 'o', strategy: 'revenue' }, T);
     p = await app.store.create(addBusiness(addBusiness(p, 'c1', {}, T), 'c2', {}, T), TEST_EDIT);
@@ -137,16 +138,16 @@ describe('a commit on Redis Cluster whose second round trip never happened', () 
     });
     if (again.status !== 'dup') throw new Error('expected dup');
     await app.reports.publish('ow', 'r2', again.summary, again.pending);
-    expect(await fixture.client.hget(app.keys.runPortfolios('r2'), 'ow')).toBe('changed');
+    expect(await app.redis.hget(app.keys.runPortfolios('r2'), 'ow')).toBe('changed');
     expect(await app.reports.runTally('r2')).toMatchObject({ decided: 1, held: 0 });
-    const audit = await fixture.client.xrange(app.keys.audit, '-', '+');
+    const audit = await app.redis.xrange(app.keys.audit, '-', '+');
     expect(audit.map(([, f]) => f[1])).toEqual([
       expect.stringContaining('"portfolio_id":"ow"'),
       records.audit,
     ]);
-    const global = await fixture.client.xrange(app.keys.reports, '-', '+');
+    const global = await app.redis.xrange(app.keys.reports, '-', '+');
     expect(global.map(([, f]) => f[0])).toEqual(['summary']);
-    const marker = await fixture.client.hgetall(app.keys.runMarker('ow', 'r2'));
+    const marker = await app.redis.hgetall(app.keys.runMarker('ow', 'r2'));
     expect(Object.keys(marker).sort()).toEqual(['id', 'published', 'summary']);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RedisPortfolioStore } from '../../src/adapters/redis-portfolio-store.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio, StaleVersionError, setAllocation } from '../../src/domain/index.js';
-import { TEST_EDIT, testApp } from '../helpers/app.js';
+import { clusterApp, TEST_EDIT, testApp } from '../helpers/app.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 
 const fixture = useRedisPrefix('store');
@@ -102,9 +102,9 @@ describe('redis portfolio store', () => {
   });
 
   it('with BALLAST_REDIS_CLUSTER, refuses an existing id without touching the indexes, and prunes safely', async () => {
-    const cluster = testApp(fixture.prefix, { env: { BALLAST_REDIS_CLUSTER: 'true' } });
+    const cluster = clusterApp(fixture.prefix);
     try {
-      const redis = fixture.client;
+      const redis = cluster.redis;
       await cluster.store.create(createPortfolio({ id: 'slot', name: 'S', ownerId: 'c1' }, T), TEST_EDIT);
       expect(await cluster.store.ownerIds('c1')).toEqual(['slot']);
       expect(await redis.zscore(cluster.keys.portfolioIndex, 'slot')).toBe('0');

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
+import type { RedisClient } from '../redis.js';
 import { createFileMetricsSource } from './file-metrics-source.js';
 import { createHttpMetricsSource, type MetricsLog } from './http-metrics-source.js';
 import type { MetricsSource, MetricsSourceStats } from './metrics-source.js';
@@ -32,7 +32,7 @@ export interface MetricsSourceConfig {
 }
 
 export interface MetricsSourceDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: Keys;
   readonly log?: MetricsLog | undefined;
 }

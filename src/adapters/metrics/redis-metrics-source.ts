@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   type BusinessMetrics,
   FROM_OTHER_SYSTEMS,
@@ -8,6 +7,8 @@ import {
   type WireMetrics,
 } from '../../domain/index.js';
 import type { Keys } from '../keys.js';
+import type { RedisClient } from '../redis.js';
+import { crossSlot } from '../redis-batch.js';
 import type { MetricsSource, MetricsSourceStats } from './metrics-source.js';
 
 export interface RedisMetricsSource extends MetricsSource {
@@ -40,7 +41,7 @@ const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
  * Metrics from one Redis hash per business (`<prefix>:metrics:<id>`), written by other systems
  * or by `ballast metrics import`. One pipeline per fetch, whatever the number of ids.
  */
-export function createRedisMetricsSource(redis: Redis, keys: Keys): RedisMetricsSource {
+export function createRedisMetricsSource(redis: RedisClient, keys: Keys): RedisMetricsSource {
   const counters: MetricsSourceStats = { calls: 0, businessesRequested: 0, errors: 0 };
   return {
     kind: 'redis',
@@ -50,7 +51,8 @@ export function createRedisMetricsSource(redis: Redis, keys: Keys): RedisMetrics
       const missing = new Map<string, string>();
       counters.businessesRequested += ids.length;
       if (ids.length === 0) return { metrics, missing };
-      const pipeline = redis.pipeline();
+      // One key per business: different hash slots on Redis Cluster.
+      const pipeline = crossSlot(redis);
       for (const id of ids) pipeline.hgetall(keys.businessMetrics(id));
       counters.calls++;
       // A failed pipeline (connection lost) rejects: the source as a whole is unusable.
@@ -137,7 +139,7 @@ const IMPORT_CHUNK = 500;
  * refuses the whole import. Returns the number of businesses written.
  */
 export async function importMetrics(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   entries: Iterable<BusinessMetrics | WireMetrics | Readonly<Record<string, unknown>>>,
 ): Promise<number> {

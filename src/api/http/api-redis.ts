@@ -9,8 +9,9 @@
  * while a connection is not ready: BullMQ waits for its connection's first `ready` whatever
  * its options say.
  */
-import type { Redis } from 'ioredis';
+
 import { JobQueue } from '../../adapters/queue.js';
+import type { RedisClient } from '../../adapters/redis.js';
 import { createRedis } from '../../adapters/redis.js';
 import { type App, stores } from '../../app.js';
 import { settledWithin } from '../../timing.js';
@@ -46,12 +47,12 @@ export function apiRedis(app: App, options: ApiRedisOptions): ApiRedis {
   const { config, keys, log } = app;
   // The app's own connections log their errors already: these would repeat them.
   const onError = (err: Error) => log.debug({ err: err.message }, 'api redis connection error');
-  const redis = createRedis(config.redisUrl, FAIL_FAST);
+  const redis = createRedis(config, FAIL_FAST);
   redis.on('error', onError);
-  const queueRedis = createRedis(config.redisUrl, FAIL_FAST);
+  const queueRedis = createRedis(config, FAIL_FAST);
   queueRedis.on('error', onError);
   const queue = new JobQueue(config, keys, queueRedis, onError);
-  const connections: readonly Redis[] = [redis, queueRedis];
+  const connections: readonly RedisClient[] = [redis, queueRedis];
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -85,7 +86,7 @@ export function apiRedis(app: App, options: ApiRedisOptions): ApiRedis {
       }
       const down = connections.find((c) => c.status !== 'ready');
       return down
-        ? `Redis is not reachable (connection ${down.status}): nothing was done; try again when GET /readyz answers 200`
+        ? `RedisClient is not reachable (connection ${down.status}): nothing was done; try again when GET /readyz answers 200`
         : null;
     },
     close,
@@ -93,7 +94,7 @@ export function apiRedis(app: App, options: ApiRedisOptions): ApiRedis {
 }
 
 /** Resolves when no connection is connecting any more (ready, or failed), or after `ms`. */
-function settled(connections: readonly Redis[], ms: number): Promise<void> {
+function settled(connections: readonly RedisClient[], ms: number): Promise<void> {
   return new Promise<void>((resolve) => {
     const events = ['ready', 'close', 'end', 'error'] as const;
     const check = () => {
