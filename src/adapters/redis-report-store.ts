@@ -215,11 +215,17 @@ export class RedisReportStore extends RedisRunStore {
       'summary',
     );
     pipeline.publish(this.keys.reportsChannel, summaryJson);
-    let counted = -1;
+    const marker = this.keys.runMarker(portfolioId, runId);
+    let tallied = -1;
     if (extra) {
-      const runKey = this.keys.runPortfolios(runId);
-      counted = pipeline.length;
-      pipeline.hset(runKey, portfolioId, extra.outcome).expire(runKey, this.options.markerTtlSeconds);
+      // Counted once, by the call that first gets here (HSETNX on the marker, the portfolio's
+      // slot), and before the portfolio counts as done below: a run whose last portfolio is done
+      // has every portfolio's tally in, so its end is judged on all of them (a crash in between
+      // loses one count, which the breaker tolerates).
+      if (extra.tally) {
+        tallied = pipeline.length;
+        pipeline.hsetnx(marker, 'tallied', '1');
+      }
       if (extra.records) {
         const [nowMs, , auditMaxLen, maxAgeMs] = extra.records.tail;
         (pipeline as unknown as Pick<ScriptedRedis, 'ballastAppendRecord'>).ballastAppendRecord(
@@ -239,19 +245,23 @@ export class RedisReportStore extends RedisRunStore {
         pipeline.zrem(this.keys.proposals, portfolioId);
       }
     }
-    const marker = this.keys.runMarker(portfolioId, runId);
-    pipeline.hset(marker, 'published', '1').hdel(marker, ...PENDING_FIELDS);
     const results = await pipeline.exec();
     for (const [err] of results ?? []) if (err) throw err;
-    // Counted once: only by the call that added this portfolio to the run's hash (a crash in
-    // between loses one count, which the breaker tolerates).
-    if (extra?.tally && counted >= 0 && results?.[counted]?.[1] === 1) {
+    if (extra?.tally && tallied >= 0 && results?.[tallied]?.[1] === 1) {
       const runKey = this.keys.run(runId);
       const tally = this.redis.multi().hincrby(runKey, 'decided', 1);
       if (extra.tally === 'held') tally.hincrby(runKey, 'held', 1);
       const done = await tally.expire(runKey, this.options.markerTtlSeconds).exec();
       for (const [err] of done ?? []) if (err) throw err;
     }
+    const last = crossSlot(this.redis);
+    if (extra) {
+      // Done: the run's end is judged once every portfolio's is here.
+      const runKey = this.keys.runPortfolios(runId);
+      last.hset(runKey, portfolioId, extra.outcome).expire(runKey, this.options.markerTtlSeconds);
+    }
+    last.hset(marker, 'published', '1').hdel(marker, ...PENDING_FIELDS);
+    for (const [err] of (await last.exec()) ?? []) if (err) throw err;
   }
 
   /** What an unpublished commit left in its marker for the second round trip (Redis Cluster). */

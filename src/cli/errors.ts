@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { clusterHint } from '../adapters/redis.js';
 import { isBallastError } from '../domain/index.js';
 
 export const EXIT_OK = 0;
@@ -40,6 +41,8 @@ export function describeError(err: unknown): ErrorOutcome {
   if (isBallastError(err))
     return { exitCode: EXIT_REFUSED, message: oneLine(err.message), unexpected: false };
   const message = err instanceof Error ? err.message : String(err);
+  const hint = clusterHint(message);
+  if (hint) return { exitCode: EXIT_REFUSED, message: oneLine(hint), unexpected: false };
   return { exitCode: EXIT_REFUSED, message: `unexpected error: ${oneLine(message)}`, unexpected: true };
 }
 

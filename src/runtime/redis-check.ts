@@ -1,4 +1,4 @@
-import type { RedisClient } from '../adapters/redis.js';
+import { isCluster, type RedisClient, serverIsCluster } from '../adapters/redis.js';
 import type { Logger } from '../logger.js';
 import { withDeadline } from '../observability/deadline.js';
 
@@ -36,7 +36,7 @@ export async function checkRedisSettings(redis: RedisClient): Promise<RedisSetti
       setting: 'maxmemory-policy',
       value: policy,
       recommended: 'noeviction',
-      risk: 'at maxmemory RedisClient evicts keys: portfolios, run markers (a run could then apply twice) and queued jobs can silently disappear',
+      risk: 'at maxmemory Redis evicts keys: portfolios, run markers (a run could then apply twice) and queued jobs can silently disappear',
     });
   }
   const appendonly = values.get('appendonly');
@@ -45,32 +45,48 @@ export async function checkRedisSettings(redis: RedisClient): Promise<RedisSetti
       setting: 'appendonly',
       value: appendonly,
       recommended: 'yes',
-      risk: 'a RedisClient restart loses everything written since the last snapshot: portfolio edits, applied runs, reports and queued jobs',
+      risk: 'a Redis restart loses everything written since the last snapshot: portfolio edits, applied runs, reports and queued jobs',
     });
   } else if (values.get('appendfsync') === 'no') {
     problems.push({
       setting: 'appendfsync',
       value: 'no',
       recommended: 'everysec',
-      risk: 'a crash of the RedisClient host may lose the last ~30 s of writes (the OS decides when to flush)',
+      risk: 'a crash of the Redis host may lose the last ~30 s of writes (the OS decides when to flush)',
     });
   }
   return problems;
 }
 
+/**
+ * A Redis Cluster node reached with a single-Redis client (BALLAST_REDIS_CLUSTER unset) answers
+ * MOVED to most commands: said once, as an error, at start. Never throws.
+ */
+async function checkClusterMode(redis: RedisClient, log: Logger): Promise<void> {
+  const server = await withDeadline(serverIsCluster(redis), CHECK_TIMEOUT_MS, 'INFO cluster').catch(
+    () => null,
+  );
+  if (server === true && !isCluster(redis)) {
+    log.error(
+      'Redis is a Redis Cluster node but BALLAST_REDIS_CLUSTER is not set: most commands will fail with MOVED; set BALLAST_REDIS_CLUSTER=true and list the nodes in REDIS_URL',
+    );
+  }
+}
+
 /** Logs a warning per risky setting; says so when the settings cannot be read. Never throws. */
 export async function warnAboutRedisSettings(redis: RedisClient, log: Logger): Promise<void> {
+  await checkClusterMode(redis, log);
   const problems = await checkRedisSettings(redis);
   if (problems === null) {
     log.info(
-      'could not read the RedisClient settings (CONFIG GET refused): check maxmemory-policy and appendonly by hand',
+      'could not read the Redis settings (CONFIG GET refused): check maxmemory-policy and appendonly by hand',
     );
     return;
   }
   for (const p of problems) {
     log.warn(
       { setting: p.setting, value: p.value, recommended: p.recommended },
-      `RedisClient ${p.setting} is ${p.value}, not ${p.recommended}: ${p.risk} (see docs/operations.md)`,
+      `Redis ${p.setting} is ${p.value}, not ${p.recommended}: ${p.risk} (see docs/operations.md)`,
     );
   }
 }

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { testApp } from '../helpers/app.js';
+
 import { type BallastProcess, spawnBallast } from '../helpers/process.js';
-import { redisUrl, useRedisPrefix } from '../helpers/redis.js';
+import { useRedisPrefix } from '../helpers/redis.js';
 import { readReportsUntil } from '../helpers/streams.js';
+import { TARGETS } from '../helpers/targets.js';
 import { type MetricsServer, sendJson, startMetricsServer, wireMetrics } from '../metrics/metrics-server.js';
 import {
   expectAppliedOnce,
@@ -17,79 +18,83 @@ import {
 } from './support.js';
 
 const fixture = useRedisPrefix('faults-sigkill');
-const COUNT = 40;
-/** Every answer is held back this long, so that jobs are in flight when the worker dies. */
-const ANSWER_DELAY_MS = 150;
-const started: BallastProcess[] = [];
-const requestArrived = nextEvent();
-let server: MetricsServer;
-let app: App;
 
-beforeAll(async () => {
-  server = await startMetricsServer(async (req, res) => {
-    requestArrived.signal();
-    await new Promise((resolve) => setTimeout(resolve, ANSWER_DELAY_MS));
-    sendJson(res, wireMetrics(req.id ?? 'x', figures(req.id ?? 'x')));
+// The same scenario on one Redis and on a Redis Cluster (test/helpers/targets.ts).
+describe.each(TARGETS)('on $name', (target) => {
+  const COUNT = 40;
+  /** Every answer is held back this long, so that jobs are in flight when the worker dies. */
+  const ANSWER_DELAY_MS = 150;
+  const started: BallastProcess[] = [];
+  const requestArrived = nextEvent();
+  let server: MetricsServer;
+  let app: App;
+
+  beforeAll(async () => {
+    server = await startMetricsServer(async (req, res) => {
+      requestArrived.signal();
+      await new Promise((resolve) => setTimeout(resolve, ANSWER_DELAY_MS));
+      sendJson(res, wireMetrics(req.id ?? 'x', figures(req.id ?? 'x')));
+    });
+    app = target.app(fixture.prefix);
   });
-  app = testApp(fixture.prefix);
-});
-afterAll(async () => {
-  killAll(started);
-  await app?.close();
-  await server?.close();
-});
+  afterAll(async () => {
+    killAll(started);
+    await app?.close();
+    await server?.close();
+  });
 
-function worker(concurrency: number): BallastProcess {
-  const p = spawnBallast(
-    ['worker'],
-    workerEnv(redisUrl(), fixture.prefix, {
-      BALLAST_CONCURRENCY: String(concurrency),
-      BALLAST_METRICS_SOURCE: 'http',
-      BALLAST_METRICS_URL: server.url,
-      // A dead worker's jobs are taken over once their lock lapses: keep that short.
-      BALLAST_LOCK_DURATION_MS: '1500',
-      BALLAST_STALLED_INTERVAL_MS: '1000',
-    }),
-  );
-  started.push(p);
-  return p;
-}
+  function worker(concurrency: number): BallastProcess {
+    const p = spawnBallast(
+      ['worker'],
+      workerEnv(target, fixture.prefix, {
+        BALLAST_CONCURRENCY: String(concurrency),
+        BALLAST_METRICS_SOURCE: 'http',
+        BALLAST_METRICS_URL: server.url,
+        // A dead worker's jobs are taken over once their lock lapses: keep that short.
+        BALLAST_LOCK_DURATION_MS: '1500',
+        BALLAST_STALLED_INTERVAL_MS: '1000',
+      }),
+    );
+    started.push(p);
+    return p;
+  }
 
-describe('a worker killed with SIGKILL in the middle of a nightly run', () => {
-  it('loses no portfolio and applies none twice once another worker takes over', async () => {
-    // Two businesses of its own per portfolio (every job waits on the metrics server) and one shared.
-    const seeded = await seedPortfolios(app, 'k', COUNT, (i) => [`k${i}a`, `k${i}b`, `shared${i % 5}`]);
-    const first = worker(4);
-    await first.waitFor(/worker started/);
-    const run = await startNightly(app, 'cron-20261125T020000Z');
-    try {
-      await readReportsUntil(
-        fixture.client,
-        app.keys.reports,
-        (r) => r.filter((x) => x.run_id === run.runId).length >= 8,
-      );
-      // Kill it the moment a job asks for metrics: that job is certainly in flight.
-      await requestArrived.wait();
-      first.child.kill('SIGKILL');
-      expect(await first.exited).toBe('SIGKILL');
+  describe('a worker killed with SIGKILL in the middle of a nightly run', () => {
+    it('loses no portfolio and applies none twice once another worker takes over', async () => {
+      // Two businesses of its own per portfolio (every job waits on the metrics server) and one shared.
+      const seeded = await seedPortfolios(app, 'k', COUNT, (i) => [`k${i}a`, `k${i}b`, `shared${i % 5}`]);
+      const first = worker(4);
+      await first.waitFor(/worker started/);
+      const run = await startNightly(app, 'cron-20261125T020000Z');
+      try {
+        await readReportsUntil(
+          app.redis,
+          app.keys.reports,
+          (r) => r.filter((x) => x.run_id === run.runId).length >= 8,
+        );
+        // Kill it the moment a job asks for metrics: that job is certainly in flight.
+        await requestArrived.wait();
+        first.child.kill('SIGKILL');
+        expect(await first.exited).toBe('SIGKILL');
 
-      // The dead worker's jobs are still active (locked) and part of the run has no report yet.
-      const counts = await app.queue.counts();
-      expect(counts.active).toBeGreaterThan(0);
-      const before = await globalRunReports(fixture.client, app, run.runId);
-      expect(new Set(before.map((r) => r.portfolio_id)).size).toBeLessThan(COUNT);
+        // The dead worker's jobs are still active (locked) and part of the run has no report yet.
+        const counts = await app.queue.counts();
+        expect(counts.active).toBeGreaterThan(0);
+        const before = await globalRunReports(app.redis, app, run.runId);
+        expect(new Set(before.map((r) => r.portfolio_id)).size).toBeLessThan(COUNT);
 
-      const second = worker(8);
-      await second.waitFor(/worker started/);
-      const progress = await run.done;
-      expect(progress).toMatchObject({ total: COUNT, completed: COUNT, failed: 0 });
-      await expectAppliedOnce(fixture.client, app, seeded, run.runId);
-      expect(await app.queue.counts()).toMatchObject({ active: 0, waiting: 0, failed: 0 });
+        const second = worker(8);
+        await second.waitFor(/worker started/);
+        const progress = await run.done;
+        expect(progress).toMatchObject({ total: COUNT, completed: COUNT, failed: 0 });
+        await expectAppliedOnce(app.redis, app, seeded, run.runId);
+        expect(await app.queue.counts()).toMatchObject({ active: 0, waiting: 0, failed: 0 });
 
-      second.child.kill('SIGTERM');
-      expect(await second.exited).toBe(0);
-    } finally {
-      await run.close();
-    }
-  }, 45_000);
+        second.child.kill('SIGTERM');
+        expect(await second.exited).toBe(0);
+      } finally {
+        await run.close();
+      }
+    }, 45_000);
+  });
 });

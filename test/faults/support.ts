@@ -5,15 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { nightlyJobId } from '../../jobs/payloads.js';
 import { NIGHTLY_PRIORITY, type RunProgress } from '../../src/adapters/queue.js';
+import type { RedisClient } from '../../src/adapters/redis.js';
 import type { App } from '../../src/app.js';
 import { addBusiness, createPortfolio, type Portfolio, type Strategy } from '../../src/domain/index.js';
 import { followRun } from '../../src/runtime/follow-run.js';
 import { TEST_EDIT } from '../helpers/app.js';
 import type { BallastProcess } from '../helpers/process.js';
+import type { RedisTargetFixture } from '../helpers/targets.js';
 
 export const T = '2026-11-25T00:00:00.000Z';
 
@@ -71,12 +72,12 @@ export function figures(id: string): { revenue: number; expenses: number; growth
 
 /** The environment of a `ballast worker` on the test's own prefix and queue. */
 export function workerEnv(
-  redisUrl: string,
+  redis: string | RedisTargetFixture,
   prefix: string,
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {
-    REDIS_URL: redisUrl,
+    ...(typeof redis === 'string' ? { REDIS_URL: redis } : redis.env()),
     BALLAST_PREFIX: prefix,
     BALLAST_QUEUE: 'q',
     BALLAST_LOG_LEVEL: 'info',
@@ -119,7 +120,7 @@ export async function startNightly(app: App, runId: string): Promise<NightlyRun>
 
 /** The reports of one run in a portfolio's own stream, parsed. */
 export async function portfolioRunReports(
-  client: Redis,
+  client: RedisClient,
   app: App,
   portfolioId: string,
   runId: string,
@@ -129,7 +130,7 @@ export async function portfolioRunReports(
 }
 
 /** The reports of one run in the global stream, parsed (publishing there is at-least-once). */
-export async function globalRunReports(client: Redis, app: App, runId: string): Promise<WireReport[]> {
+export async function globalRunReports(client: RedisClient, app: App, runId: string): Promise<WireReport[]> {
   const entries = await client.xrange(app.keys.reports, '-', '+');
   return entries.map(([, f]) => JSON.parse(f[1]!) as WireReport).filter((r) => r.run_id === runId);
 }
@@ -145,7 +146,7 @@ export function weightSum(weights: readonly number[]): number {
  * reached the global stream (at least once; a repeated entry is the same report).
  */
 export async function expectAppliedOnce(
-  client: Redis,
+  client: RedisClient,
   app: App,
   seeded: readonly Portfolio[],
   runId: string,

@@ -147,7 +147,10 @@ describe('a commit on Redis Cluster whose second round trip never happened', () 
     ]);
     const global = await app.redis.xrange(app.keys.reports, '-', '+');
     expect(global.map(([, f]) => f[0])).toEqual(['summary']);
+    // The marker remembers that the tally was counted: paying again does not count it twice.
     const marker = await app.redis.hgetall(app.keys.runMarker('ow', 'r2'));
-    expect(Object.keys(marker).sort()).toEqual(['id', 'published', 'summary']);
+    expect(Object.keys(marker).sort()).toEqual(['id', 'published', 'summary', 'tallied']);
+    await app.reports.publish('ow', 'r2', again.summary, again.pending);
+    expect(await app.reports.runTally('r2')).toMatchObject({ decided: 1, held: 0 });
   });
 });

@@ -86,7 +86,7 @@ export function apiRedis(app: App, options: ApiRedisOptions): ApiRedis {
       }
       const down = connections.find((c) => c.status !== 'ready');
       return down
-        ? `RedisClient is not reachable (connection ${down.status}): nothing was done; try again when GET /readyz answers 200`
+        ? `Redis is not reachable (connection ${down.status}): nothing was done; try again when GET /readyz answers 200`
         : null;
     },
     close,
