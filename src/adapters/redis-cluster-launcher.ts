@@ -48,6 +48,9 @@ export async function startPrivateCluster(opts: StartPrivateClusterOptions = {})
     // A node that lost its slots' master still answers for the slots it has.
     '--cluster-require-full-coverage',
     'no',
+    // A replica gets its master's data at once (no 5 s wait for other replicas to join the sync).
+    '--repl-diskless-sync-delay',
+    '0',
   ];
   const nodes: PrivateClusterNode[] = [];
   const stop = async () => {
@@ -103,12 +106,15 @@ async function nodeState(port: number): Promise<{ ok: boolean; masters: number; 
   try {
     await client.connect();
     const info = String(await client.call('CLUSTER', 'INFO'));
+    const replication = await client.info('replication');
+    // A replica that has not synced yet could not take over its master.
+    const synced = !/^role:slave/m.test(replication) || /^master_link_status:up/m.test(replication);
     const nodes = String(await client.call('CLUSTER', 'NODES'))
       .split('\n')
       .filter((line) => line.trim() && !/fail/.test(line.split(' ')[2] ?? ''));
     const role = (line: string) => line.split(' ')[2] ?? '';
     return {
-      ok: /cluster_state:ok/.test(info),
+      ok: /cluster_state:ok/.test(info) && synced,
       masters: nodes.filter((line) => role(line).includes('master')).length,
       replicas: nodes.filter((line) => role(line).includes('slave')).length,
     };
