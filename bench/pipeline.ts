@@ -25,8 +25,12 @@ import { summariseProfile } from './lib/cpuprofile.js';
 import { makeMetrics, makePortfolio, portfolioId, seedPortfolios } from './lib/dataset.js';
 import { startBenchMetricsServer } from './lib/metrics-server.js';
 import {
+  type Ceiling,
+  COUNT_ARGS,
   type Context,
+  ceiling,
   combine,
+  countReports,
   describe,
   measure,
   newestFinishedOn,
@@ -34,6 +38,7 @@ import {
   QUIET_MS,
   type RunResult,
   stallGuard,
+  verifyReports,
   workerEnv,
 } from './lib/pipeline-measure.js';
 import {
@@ -71,6 +76,8 @@ function parseOptions(): Options {
       concurrency: { type: 'string', default: '10,50,100' },
       sources: { type: 'string', default: 'redis,http' },
       'skip-profile': { type: 'boolean', default: false },
+      'auto-pipeline': { type: 'boolean', default: false },
+      ceiling: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'info' },
       'node-args': { type: 'string', default: '' },
       // The Docker image's NODE_OPTIONS (Dockerfile).
@@ -82,7 +89,7 @@ function parseOptions(): Options {
   if (values.help) {
     console.log(
       'usage: node dist/bench/pipeline.js [--portfolios 10000] [--size 20] [--businesses 2000]\n' +
-        '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--log-level info] [--node-args="--max-old-space-size=512"]\n' +
+        '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--auto-pipeline (each pass again with enableAutoPipelining)] [--ceiling (the redis run without BullMQ)] [--log-level info] [--node-args="--max-old-space-size=512"]\n' +
         `  [--variant-node-args="${IMAGE_NODE_OPTIONS}" (one more pass at the best concurrency; "" for none)] [--out file.json]\n` +
         'Redis: a private redis-server, or BENCH_REDIS_URL (keys under a bench-only prefix, deleted at the end).',
     );
@@ -97,6 +104,8 @@ function parseOptions(): Options {
     concurrencies: values.concurrency.split(',').map(Number),
     sources: sources as Source[],
     profile: !values['skip-profile'],
+    autoPipeline: values['auto-pipeline'],
+    ceiling: values.ceiling,
     variantArgs: values['variant-node-args'].split(' ').filter((a) => a !== ''),
     logLevel: values['log-level'],
     nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
@@ -115,6 +124,7 @@ async function baseline(ctx: Context, concurrency: number, tag: string): Promise
         [ctx.noopScript],
         workerEnv(ctx, queue, concurrency, 'redis'),
         join(ctx.logDir, `${label}.log`),
+        COUNT_ARGS,
       ),
     async (queue) => {
       const runId = label;
@@ -196,6 +206,7 @@ async function pipeline(
   source: Source,
   nodeArgs: readonly string[] = [],
   tag = '',
+  autoPipeline = false,
 ): Promise<Measurement> {
   const label = `pipe-${source}-c${concurrency}${tag}`;
   const runId = `bench-${source}-c${concurrency}${tag}-${Date.now()}`;
@@ -205,9 +216,10 @@ async function pipeline(
     (queue) =>
       spawnNode(
         [ctx.bin, 'worker'],
-        workerEnv(ctx, queue, concurrency, source),
+        // The worker's app connection auto-pipelines (pipeline-command-count.ts).
+        { ...workerEnv(ctx, queue, concurrency, source), BENCH_AUTO_PIPELINE: autoPipeline ? '1' : '' },
         join(ctx.logDir, `${label}.log`),
-        [...ctx.opts.nodeArgs, ...nodeArgs],
+        [...COUNT_ARGS, ...ctx.opts.nodeArgs, ...nodeArgs],
       ),
     async (queue) => {
       const events = await queue.events(ctx.redis);
@@ -267,42 +279,6 @@ async function pipeline(
   );
 }
 
-/**
- * Reports are big (~10 KB each, stored four times: SPEC section 6's streams, latest and run
- * marker), so every run adds hundreds of MB to Redis: forget them between runs so that each
- * run starts from the same Redis. Portfolios (and their versions) stay.
- */
-async function dropReports(ctx: Context): Promise<void> {
-  await ctx.redis.unlink(ctx.keys.reports);
-  let cursor = '0';
-  do {
-    const [next, found] = await ctx.redis.scan(cursor, 'MATCH', `${ctx.prefix}:{pf-*}:r*`, 'COUNT', 1000);
-    cursor = next;
-    if (found.length > 0) await ctx.redis.unlink(...found);
-  } while (cursor !== '0');
-}
-
-/** Portfolios whose run marker (their report of the run) exists. */
-async function countReports(ctx: Context, runId: string): Promise<number> {
-  let found = 0;
-  for (let i = 0; i < ctx.opts.portfolios; i += 1000) {
-    const p = ctx.redis.pipeline();
-    for (let j = i; j < Math.min(ctx.opts.portfolios, i + 1000); j++) {
-      // A committed run's marker (its summary and the full report's stream id since reports are
-      // stored once; `report` in markers written before).
-      p.exists(ctx.keys.runMarker(portfolioId(j), runId));
-    }
-    for (const [err, exists] of (await p.exec()) ?? []) if (!err && exists === 1) found++;
-  }
-  return found;
-}
-
-async function verifyReports(ctx: Context, runId: string): Promise<void> {
-  const missing = ctx.opts.portfolios - (await countReports(ctx, runId));
-  if (missing > 0) throw new Error(`${missing} portfolios have no report for run ${runId}`);
-  await dropReports(ctx);
-}
-
 async function main(): Promise<void> {
   const opts = parseOptions();
   const root = packageRoot();
@@ -351,12 +327,16 @@ async function main(): Promise<void> {
       // machine the speed drifts, and the ratio uses both (total jobs / total time).
       const before = await baseline(ctx, c, 'a');
       console.log(`c=${c} no-op baseline: ${describe(before)}`);
-      const passes: [Source, Measurement, number][] = [];
+      const passes: [Source, Measurement, number, boolean][] = [];
       for (const source of opts.sources) {
-        server.reset();
-        const m = await pipeline(ctx, c, source);
-        passes.push([source, m, server.requests()]);
-        console.log(`c=${c} ${source}: ${fmt.int(m.perSecond)} portfolios/s (${(m.ms / 1000).toFixed(2)} s)`);
+        for (const autoPipeline of opts.autoPipeline ? [false, true] : [false]) {
+          server.reset();
+          const m = await pipeline(ctx, c, source, [], autoPipeline ? '-ap' : '', autoPipeline);
+          passes.push([source, m, server.requests(), autoPipeline]);
+          console.log(
+            `c=${c} ${source}${autoPipeline ? ' +auto-pipelining' : ''}: ${fmt.int(m.perSecond)} portfolios/s (${(m.ms / 1000).toFixed(2)} s)`,
+          );
+        }
       }
       const after = await baseline(ctx, c, 'b');
       console.log(`c=${c} no-op baseline again: ${describe(after)}`);
@@ -368,12 +348,13 @@ async function main(): Promise<void> {
         after: after.perSecond,
         combined: base.perSecond,
       });
-      for (const [source, m, requests] of passes) rows.push(toRow(c, source, m, base, used.size, requests));
+      for (const [source, m, requests, autoPipeline] of passes)
+        rows.push(toRow(c, source, m, base, used.size, requests, autoPipeline));
     }
 
     const bestOf = (source: Source) =>
       rows
-        .filter((r) => r.source === source)
+        .filter((r) => r.source === source && !r.autoPipeline)
         .sort((a, b) => b.portfoliosPerSecond - a.portfoliosPerSecond)[0] ?? null;
     const best = { redis: bestOf('redis'), http: bestOf('http') };
 
@@ -423,7 +404,16 @@ async function main(): Promise<void> {
       variant,
     });
     console.log(`\n${report(result)}`);
-    if (opts.out) writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+    let withoutBullmq: Ceiling | null = null;
+    if (opts.ceiling && mainBase && best.redis) {
+      withoutBullmq = await ceiling(ctx, best.redis.concurrency, (runId) => verifyReports(ctx, runId));
+      console.log(
+        `Without BullMQ (c=${best.redis.concurrency}, redis; the processor in a loop, no job fetched, locked, completed or added): ` +
+          `${fmt.int(withoutBullmq.perSecond)} portfolios/s, ${(withoutBullmq.perSecond / mainBase.perSecond).toFixed(2)} of the no-op baseline, ` +
+          `${withoutBullmq.cpuMsPerPortfolio.toFixed(3)} ms CPU per portfolio, RSS peak ${withoutBullmq.rssPeakMb.toFixed(1)} MB`,
+      );
+    }
+    if (opts.out) writeFileSync(opts.out, `${JSON.stringify({ ...result, withoutBullmq }, null, 2)}\n`);
     succeeded = true;
   } finally {
     await server.close();

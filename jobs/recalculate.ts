@@ -1,6 +1,9 @@
+import { RedisPortfolioStore } from '../src/adapters/redis-portfolio-store.js';
 import type { ProposalWrite, RunOutcome } from '../src/adapters/redis-report-store.js';
 import {
   type ApplyDecision,
+  type Baseline,
+  baselineFromJson,
   baselineToJson,
   NotFoundError,
   type Portfolio,
@@ -15,7 +18,7 @@ import {
   skipReason,
 } from '../src/domain/index.js';
 import { runActor } from '../src/services/actor.js';
-import { checkRunEnd, circuitBefore } from './circuit.js';
+import { checkRunEnd, circuitBefore, commitRunEnd } from './circuit.js';
 import { defineJob, type JobContext } from './job.js';
 import { recalculatePayload } from './payloads.js';
 
@@ -61,7 +64,20 @@ export const recalculateJob = defineJob({
     const { portfolioId, runId } = payload;
     const { log } = ctx; // bound to the job id, run id and portfolio id already
     const started = performance.now();
-    let portfolio = await ctx.store.get(portfolioId);
+    const guards = ctx.config.guards;
+    // What the guards read is asked for with the portfolio: one round trip for the three.
+    const read = async () => {
+      const r = await ctx.reports.runInputs(portfolioId, runId, {
+        baseline: guards.enabled,
+        tally: guards.enabled && payload.fanOut && !payload.dryRun,
+      });
+      return [
+        r.doc === null ? null : RedisPortfolioStore.decode(r.doc),
+        r.baselineJson === null ? null : baselineFromJson(r.baselineJson),
+        r.tally,
+      ] as const;
+    };
+    let [portfolio, baseline, tally] = await read();
     let fetchMs = 0;
 
     for (let attempt = 0; attempt < APPLY_TRIES; attempt++) {
@@ -102,13 +118,7 @@ export const recalculateJob = defineJob({
           ctx.signal,
         );
         fetchMs += performance.now() - fetchStarted;
-        const guards = ctx.config.guards;
-        const [baseline, circuitOpen] = guards.enabled
-          ? await Promise.all([
-              ctx.proposals.baseline(portfolioId),
-              payload.fanOut && !payload.dryRun ? circuitBefore(ctx, runId) : null,
-            ])
-          : [null, null];
+        const circuitOpen = tally ? await circuitBefore(ctx, runId, tally) : null;
         const computeStarted = performance.now();
         const run = runPortfolio({
           portfolio,
@@ -151,7 +161,9 @@ export const recalculateJob = defineJob({
             };
           } else {
             proposal = { op: 'clear' };
-            baselineJson = baselineToJson(run.baseline());
+            // The same figures as stored (a night whose metrics did not move): nothing to write.
+            const next = run.baseline();
+            baselineJson = sameBaseline(baseline, next) ? null : baselineToJson(next);
           }
         }
       }
@@ -165,7 +177,7 @@ export const recalculateJob = defineJob({
           })
         : null;
       // The breaker counts the portfolios of a nightly run that the guards decided on.
-      const tally =
+      const counted =
         payload.fanOut && (outcome === 'changed' || outcome === 'unchanged' || outcome === 'held')
           ? decision?.kind === 'hold' && decision.byGuard
             ? ('held' as const)
@@ -183,8 +195,9 @@ export const recalculateJob = defineJob({
         outcome,
         proposal,
         baselineJson,
-        tally,
+        tally: counted,
         nowMs,
+        finishedAt: payload.fanOut ? ctx.clock().toISOString() : null,
       });
       switch (committed.status) {
         case 'ok':
@@ -193,7 +206,7 @@ export const recalculateJob = defineJob({
               outcome,
               records,
               proposal,
-              tally,
+              tally: counted,
               nowMs,
             });
           }
@@ -208,7 +221,11 @@ export const recalculateJob = defineJob({
             log.info({ changes: report.changes, applied: report.applied, skipped: skip }, 'run committed');
           }
           ctx.observe?.('turnover', report.turnover);
-          if (payload.fanOut) await checkRunEnd(ctx, runId);
+          if (payload.fanOut) {
+            // On a single Redis the commit script judged the run's end: no round trip of its own.
+            if (committed.progress) await commitRunEnd(ctx, runId, committed.progress);
+            else await checkRunEnd(ctx, runId);
+          }
           return summarise(wire, false);
         case 'dup':
           // On Redis Cluster a commit whose second round trip never happened left what it still
@@ -220,7 +237,7 @@ export const recalculateJob = defineJob({
           return summarise(JSON.parse(committed.summary), true);
         case 'stale':
           log.info({ attempt, version: committed.version }, 'portfolio changed during the run; recomputing');
-          portfolio = await ctx.store.get(portfolioId);
+          [portfolio, baseline, tally] = await read();
           continue;
         case 'gone':
           portfolio = null;
@@ -231,6 +248,16 @@ export const recalculateJob = defineJob({
     throw new StaleVersionError(portfolio?.version ?? 0, -1);
   },
 });
+
+/** Whether `next` holds the same figures as `stored` (JSON keys may come back in another order). */
+function sameBaseline(stored: Baseline | null, next: Baseline): boolean {
+  if (!stored || stored.size !== next.size) return false;
+  for (const [id, f] of next) {
+    const s = stored.get(id);
+    if (!s || s.revenue !== f.revenue || s.profit !== f.profit || s.customers !== f.customers) return false;
+  }
+  return true;
+}
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;

@@ -2,13 +2,18 @@
  * bench:pipeline's measuring: a worker process per measurement, its queue, and one timed run with
  * the worker's RSS and CPU, Redis's CPU, memory and commands over it.
  */
-import type { RedisClient } from '../../src/adapters/redis.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Keys } from '../../src/adapters/keys.js';
 import { JobQueue } from '../../src/adapters/queue.js';
+import type { RedisClient } from '../../src/adapters/redis.js';
 import { loadConfig } from '../../src/config.js';
+import { portfolioId } from './dataset.js';
 import type { BenchMetricsServer } from './metrics-server.js';
+import type { SentCounts } from './pipeline-command-count.js';
 import type { Measurement, Source } from './pipeline-result.js';
-import { cpuSeconds, type NodeProcess, procStatusBytes, RssSampler } from './proc.js';
+import { cpuSeconds, type NodeProcess, procStatusBytes, RssSampler, spawnNode } from './proc.js';
 import { type CommandStats, commandStats, diffStats, redisCpuSeconds, usedMemory } from './redis.js';
 import { fmt } from './table.js';
 
@@ -19,6 +24,10 @@ export interface Options {
   concurrencies: number[];
   sources: Source[];
   profile: boolean;
+  /** Each source's pass again with the worker's app connection auto-pipelining, right after it. */
+  autoPipeline: boolean;
+  /** One more redis run at the best concurrency without BullMQ (pipeline-ceiling.ts). */
+  ceiling: boolean;
   /** Node flags of one more pass at the best concurrency (a heap limit); empty: none. */
   variantArgs: string[];
   logLevel: string;
@@ -42,6 +51,16 @@ export interface Context {
   readonly noopScript: string;
 }
 
+/** Node flags that make a worker count the Redis commands it sends (pipeline-command-count.ts). */
+export const COUNT_ARGS = [
+  '--import',
+  fileURLToPath(new URL('./pipeline-command-count.js', import.meta.url)),
+];
+
+function sentFile(ctx: Context, queue: string): string {
+  return join(ctx.logDir, `${queue}.sent.json`);
+}
+
 export function workerEnv(
   ctx: Context,
   queue: string,
@@ -56,6 +75,7 @@ export function workerEnv(
     BALLAST_METRICS_SOURCE: source,
     BALLAST_METRICS_URL: ctx.server.url,
     BALLAST_LOG_LEVEL: ctx.opts.logLevel,
+    BENCH_COMMAND_COUNT_FILE: sentFile(ctx, queue),
   };
 }
 
@@ -126,6 +146,7 @@ export async function measure(
   const queueName = label;
   const queue = jobQueue(ctx, queueName);
   const proc = spawnWorker(queueName);
+  let m: Omit<Measurement, 'sent'>;
   try {
     await waitForWorker(queue, proc);
     // Let the worker settle (its first blocking fetch, the stalled-jobs check).
@@ -153,7 +174,7 @@ export async function measure(
     const sampled = rss.stop();
     const hwm = procStatusBytes(proc.pid, 'VmHWM') ?? 0;
     await verify();
-    return {
+    m = {
       jobs,
       ms,
       perSecond: (jobs / ms) * 1000,
@@ -170,6 +191,11 @@ export async function measure(
     await queue.queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
   }
+  // Written as the worker exited: its whole life, start-up and shut-down included (a few dozen
+  // commands against the run's tens of thousands).
+  const file = sentFile(ctx, queueName);
+  const sent = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SentCounts) : null;
+  return { ...m, sent };
 }
 
 export function describe(m: Measurement): string {
@@ -182,6 +208,12 @@ export function combine(a: Measurement, b: Measurement): Measurement {
   for (const [name, calls] of b.commands) commands.set(name, (commands.get(name) ?? 0) + calls);
   const jobs = a.jobs + b.jobs;
   const ms = a.ms + b.ms;
+  let sent: SentCounts | null = null;
+  if (a.sent && b.sent) {
+    const summed: Record<string, number> = { ...a.sent.commands };
+    for (const [name, n] of Object.entries(b.sent.commands)) summed[name] = (summed[name] ?? 0) + n;
+    sent = { commands: summed, writes: a.sent.writes + b.sent.writes };
+  }
   return {
     jobs,
     ms,
@@ -192,5 +224,85 @@ export function combine(a: Measurement, b: Measurement): Measurement {
     redisMemory: Math.max(a.redisMemory, b.redisMemory),
     workerCpu: (a.workerCpu * a.ms + b.workerCpu * b.ms) / ms,
     redisCpu: (a.redisCpu * a.ms + b.redisCpu * b.ms) / ms,
+    sent,
   };
+}
+
+export interface Ceiling {
+  readonly perSecond: number;
+  readonly cpuMsPerPortfolio: number;
+  readonly rssPeakMb: number;
+}
+
+/**
+ * The redis run's recalculations without BullMQ (pipeline-ceiling.ts), at `concurrency`: the most
+ * a chunked fan-out could reach with today's per-portfolio work. Portfolios/s, worker CPU ms per
+ * portfolio and RSS peak.
+ */
+export async function ceiling(
+  ctx: Context,
+  concurrency: number,
+  verify: (runId: string) => Promise<void>,
+): Promise<Ceiling> {
+  const runId = `bench-ceiling-c${concurrency}-${Date.now()}`;
+  const log = join(ctx.logDir, `ceiling-c${concurrency}.log`);
+  const proc = spawnNode(
+    [join(dirname(ctx.noopScript), 'pipeline-ceiling.js')],
+    {
+      ...workerEnv(ctx, `ceiling-c${concurrency}`, concurrency, 'redis'),
+      BENCH_RUN_ID: runId,
+      BENCH_PORTFOLIOS: String(ctx.opts.portfolios),
+    },
+    log,
+  );
+  const rss = new RssSampler(proc.pid, 100);
+  const code = await proc.exited;
+  const peak = rss.stop().peak;
+  if (code !== 0) throw new Error(`the ceiling run exited with ${code} (see ${log})`);
+  const line = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{"ms"'));
+  if (!line) throw new Error(`the ceiling run printed no result (see ${log})`);
+  const { ms, cpuMs } = JSON.parse(line) as { ms: number; cpuMs: number };
+  await verify(runId);
+  const n = ctx.opts.portfolios;
+  return { perSecond: (n / ms) * 1000, cpuMsPerPortfolio: cpuMs / n, rssPeakMb: peak / 1024 / 1024 };
+}
+
+/**
+ * Reports are big (~10 KB each, stored four times: SPEC section 6's streams, latest and run
+ * marker), so every run adds hundreds of MB to Redis: forget them between runs so that each
+ * run starts from the same Redis. Portfolios (and their versions) stay.
+ */
+async function dropReports(ctx: Context): Promise<void> {
+  await ctx.redis.unlink(ctx.keys.reports);
+  let cursor = '0';
+  do {
+    const [next, found] = await ctx.redis.scan(cursor, 'MATCH', `${ctx.prefix}:{pf-*}:r*`, 'COUNT', 1000);
+    cursor = next;
+    if (found.length > 0) await ctx.redis.unlink(...found);
+  } while (cursor !== '0');
+}
+
+/** Portfolios whose run marker (their report of the run) exists. */
+export async function countReports(ctx: Context, runId: string): Promise<number> {
+  let found = 0;
+  for (let i = 0; i < ctx.opts.portfolios; i += 1000) {
+    const p = ctx.redis.pipeline();
+    for (let j = i; j < Math.min(ctx.opts.portfolios, i + 1000); j++) {
+      // A committed run's marker (its summary and the full report's stream id since reports are
+      // stored once; `report` in markers written before).
+      p.exists(ctx.keys.runMarker(portfolioId(j), runId));
+    }
+    for (const [err, exists] of (await p.exec()) ?? []) if (!err && exists === 1) found++;
+  }
+  return found;
+}
+
+export async function verifyReports(ctx: Context, runId: string): Promise<void> {
+  const missing = ctx.opts.portfolios - (await countReports(ctx, runId));
+  if (missing > 0) throw new Error(`${missing} portfolios have no report for run ${runId}`);
+  await dropReports(ctx);
 }

@@ -3,6 +3,7 @@
  * with its targets, and the printed report.
  */
 import type { ProfileSummary } from './cpuprofile.js';
+import type { SentCounts } from './pipeline-command-count.js';
 import { ballastCommands, COMMIT_SCRIPT_CALLS_TOTAL, type CommandStats } from './redis.js';
 import { fmt, formatTable } from './table.js';
 
@@ -31,11 +32,15 @@ export interface Measurement {
   /** CPU time over the run's wall time, in percent of one core. */
   readonly workerCpu: number;
   readonly redisCpu: number;
+  /** What the worker process sent, counted inside it (pipeline-command-count.ts); null if not written. */
+  readonly sent: SentCounts | null;
 }
 
 export interface PipelineRow {
   readonly concurrency: number;
   readonly source: Source;
+  /** A pass whose worker auto-pipelined its app connection (--auto-pipeline): compared, not judged. */
+  readonly autoPipeline: boolean;
   readonly portfolios: number;
   readonly seconds: number;
   readonly portfoliosPerSecond: number;
@@ -43,8 +48,26 @@ export interface PipelineRow {
   readonly ratio: number;
   readonly rssPeakMb: number;
   readonly rssIdleMb: number;
-  /** Ballast's Redis commands per recalculation, as sent by the worker (script internals apart). */
+  /**
+   * Ballast's Redis commands per recalculation, as sent by the worker (script internals apart):
+   * counted in the worker, minus the no-op worker's per job (BullMQ's own); without those counts,
+   * Redis's less the commit script's nominal calls.
+   */
   readonly commandsPerRecalculation: number;
+  /**
+   * BullMQ scripts the pipeline's worker runs per portfolio beyond a no-op job's: the nightly
+   * job's adds (addBulk), which the baseline's jobs get from the bench process. Not in
+   * commandsPerRecalculation.
+   */
+  readonly bullmqExtraPerRecalculation: number | null;
+  /** Ballast's socket writes per recalculation (commands alone, pipelines), BullMQ's apart. */
+  readonly writesPerRecalculation: number | null;
+  /** The no-op worker's (BullMQ's own) commands and writes per job, counted in that process. */
+  readonly bullmqCommandsPerJob: number | null;
+  readonly bullmqWritesPerJob: number | null;
+  /** Worker CPU per job in ms, and the no-op worker's (BullMQ's own per-job cost). */
+  readonly workerCpuMsPerJob: number;
+  readonly baselineWorkerCpuMsPerJob: number;
   /** Ballast's commands per recalculation as Redis executes them, script internals included. */
   readonly commandsExecutedPerRecalculation: number;
   readonly perCommand: Record<string, number>;
@@ -95,13 +118,16 @@ export function toRow(
   base: Measurement,
   distinct: number,
   httpRequests: number,
+  autoPipeline = false,
 ): PipelineRow {
   const { perCommand, total } = ballastCommands(m.commands, m.jobs, base.commands, base.jobs);
+  const sent = sentPerJob(m, base);
   const hgetall =
     (m.commands.get('hgetall') ?? 0) - ((base.commands.get('hgetall') ?? 0) * m.jobs) / base.jobs;
   return {
     concurrency,
     source,
+    autoPipeline,
     portfolios: m.jobs,
     seconds: m.ms / 1000,
     portfoliosPerSecond: m.perSecond,
@@ -109,15 +135,45 @@ export function toRow(
     ratio: m.perSecond / base.perSecond,
     rssPeakMb: m.rssPeak / 1024 / 1024,
     rssIdleMb: m.rssIdle / 1024 / 1024,
-    commandsPerRecalculation: total - COMMIT_SCRIPT_CALLS_TOTAL,
+    commandsPerRecalculation: sent ? sent.commands - sent.bullmqExtra : total - COMMIT_SCRIPT_CALLS_TOTAL,
+    bullmqExtraPerRecalculation: sent?.bullmqExtra ?? null,
+    writesPerRecalculation: sent?.writes ?? null,
+    bullmqCommandsPerJob: sent?.baseCommands ?? null,
+    bullmqWritesPerJob: sent?.baseWrites ?? null,
+    workerCpuMsPerJob: (m.workerCpu / 100) * (m.ms / m.jobs),
+    baselineWorkerCpuMsPerJob: (base.workerCpu / 100) * (base.ms / base.jobs),
     commandsExecutedPerRecalculation: total,
-    perCommand: Object.fromEntries([...perCommand].map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
+    perCommand: Object.fromEntries(
+      [...(sent?.perCommand ?? perCommand)].map(([k, v]) => [k, Math.round(v * 1000) / 1000]),
+    ),
     metricsCallsPerBusiness: source === 'http' ? httpRequests / distinct : hgetall / distinct,
     redisMemoryMb: m.redisMemory / 1024 / 1024,
     workerCpuPercent: m.workerCpu,
     redisCpuPercent: m.redisCpu,
     baselineWorkerCpuPercent: base.workerCpu,
     baselineRedisCpuPercent: base.redisCpu,
+  };
+}
+
+/** Commands and writes per job the worker sent, less the no-op worker's (null without counts). */
+function sentPerJob(m: Measurement, base: Measurement) {
+  if (!m.sent || !base.sent) return null;
+  const total = (counts: SentCounts) => Object.values(counts.commands).reduce((a, b) => a + b, 0);
+  const perCommand = new Map<string, number>();
+  for (const name of new Set([...Object.keys(m.sent.commands), ...Object.keys(base.sent.commands)])) {
+    const residual = (m.sent.commands[name] ?? 0) / m.jobs - (base.sent.commands[name] ?? 0) / base.jobs;
+    if (Math.abs(residual) >= 0.005) perCommand.set(name, residual);
+  }
+  let bullmqExtra = 0;
+  for (const [name, n] of perCommand)
+    if (name.startsWith('evalsha:') && !name.startsWith('evalsha:ballast')) bullmqExtra += n;
+  return {
+    bullmqExtra,
+    commands: total(m.sent) / m.jobs - total(base.sent) / base.jobs,
+    writes: m.sent.writes / m.jobs - base.sent.writes / base.jobs,
+    baseCommands: total(base.sent) / base.jobs,
+    baseWrites: base.sent.writes / base.jobs,
+    perCommand: new Map([...perCommand].sort(([a], [b]) => a.localeCompare(b))),
   };
 }
 
@@ -177,7 +233,7 @@ export function report(r: PipelineResult): string {
   const table = formatTable(
     [
       { header: 'concurrency', value: (x: PipelineRow) => String(x.concurrency), align: 'right' },
-      { header: 'metrics', value: (x) => x.source },
+      { header: 'metrics', value: (x) => (x.autoPipeline ? `${x.source} +auto-pipelining` : x.source) },
       { header: 'portfolios/s', value: (x) => fmt.int(x.portfoliosPerSecond), align: 'right' },
       { header: 'no-op jobs/s', value: (x) => fmt.int(x.baselineJobsPerSecond), align: 'right' },
       { header: 'ratio', value: (x) => x.ratio.toFixed(2), align: 'right' },
@@ -185,6 +241,12 @@ export function report(r: PipelineResult): string {
       { header: 'RSS peak MB', value: (x) => x.rssPeakMb.toFixed(1), align: 'right' },
       { header: 'cmds/recalc', value: (x) => x.commandsPerRecalculation.toFixed(2), align: 'right' },
       { header: '(executed)', value: (x) => x.commandsExecutedPerRecalculation.toFixed(2), align: 'right' },
+      { header: 'writes/recalc', value: (x) => x.writesPerRecalculation?.toFixed(2) ?? '-', align: 'right' },
+      {
+        header: 'CPU ms/job (no-op)',
+        value: (x) => `${x.workerCpuMsPerJob.toFixed(3)} (${x.baselineWorkerCpuMsPerJob.toFixed(3)})`,
+        align: 'right',
+      },
       {
         header: 'metrics calls/business',
         value: (x) => x.metricsCallsPerBusiness.toFixed(2),
@@ -216,8 +278,11 @@ export function report(r: PipelineResult): string {
         ', ',
       )}; load average ${r.loadAverage[0].toFixed(2)} at start, ${r.loadAverage[1].toFixed(2)} at end`,
     '',
-    `Ballast's commands per recalculation at c=${main?.concurrency} (${main?.source}), pipeline minus no-op baseline per job: ${perCommand}`,
-    `  = ${main?.commandsExecutedPerRecalculation.toFixed(2)} executed by Redis, of which ${COMMIT_SCRIPT_CALLS_TOTAL} inside the commit script: ${main?.commandsPerRecalculation.toFixed(2)} sent by the worker`,
+    main?.writesPerRecalculation === null || main?.writesPerRecalculation === undefined
+      ? `Ballast's commands per recalculation at c=${main?.concurrency} (${main?.source}), pipeline minus no-op baseline per job: ${perCommand}\n` +
+        `  = ${main?.commandsExecutedPerRecalculation.toFixed(2)} executed by Redis, of which ${COMMIT_SCRIPT_CALLS_TOTAL} inside the commit script: ${main?.commandsPerRecalculation.toFixed(2)} sent by the worker`
+      : `Ballast's commands sent per recalculation at c=${main?.concurrency} (${main?.source}), counted in the worker, minus the no-op worker's per job: ${perCommand}\n` +
+        `  = ${main.commandsPerRecalculation.toFixed(2)} of Ballast's, ${main.bullmqExtraPerRecalculation?.toFixed(2)} of BullMQ's scripts (the fan-out's adds), in ${main.writesPerRecalculation.toFixed(2)} socket writes (BullMQ's own per no-op job: ${main.bullmqCommandsPerJob?.toFixed(2)} commands in ${main.bullmqWritesPerJob?.toFixed(2)} writes); ${main.commandsExecutedPerRecalculation.toFixed(2)} executed by Redis, script internals included`,
     `${mark(t.ratio.pass)}: throughput ratio ${t.ratio.value?.toFixed(2)} at the best concurrency (target >= ${t.ratio.target})`,
     `${mark(t.rssMb.pass)}: worker RSS peak ${t.rssMb.value.toFixed(1)} MB over every run (target < ${t.rssMb.target} MB)`,
     `${mark(t.commands.pass)}: ${t.commands.value?.toFixed(2)} Redis commands sent per recalculation apart from BullMQ's (aim <= ${t.commands.target})`,

@@ -7,13 +7,23 @@ import { RedisPortfolioStore } from './redis-portfolio-store.js';
 import { fieldValue, type StreamReport, tailStream } from './redis-report-tail.js';
 import { RedisRunStore, type RunOutcome } from './redis-run-store.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
+import { type RunEndProgress, type RunTally, runEndOf, TALLY_FIELDS, tallyOf } from './run-progress.js';
 
 export type CommitResult =
   /**
    * Committed, with the stored summary (its `stream_id` added); `published` when the global stream
    * and pub/sub were written in the same script.
    */
-  | { readonly status: 'ok'; readonly summary: string; readonly published: boolean }
+  | {
+      readonly status: 'ok';
+      readonly summary: string;
+      readonly published: boolean;
+      /**
+       * The run's progress right after this commit, when the script judged the run's end itself
+       * (a nightly portfolio on a single Redis); null when the caller must (checkRunEnd).
+       */
+      readonly progress: RunEndProgress | null;
+    }
   /**
    * This run was committed for this portfolio before: its summary (a full report for a run
    * committed before summaries existed), and whether it reached the global stream.
@@ -72,6 +82,11 @@ export interface CommitInput {
   readonly tally?: 'decided' | 'held' | null;
   /** The app clock's now, for the proposal index's expiry scores (default Date.now()). */
   readonly nowMs?: number;
+  /**
+   * A nightly run's portfolio: the time to record as the run's end should this commit be its last
+   * (ISO). On a single Redis the script then judges the run's end in the same round trip.
+   */
+  readonly finishedAt?: string | null;
 }
 
 export type { StreamReport } from './redis-report-tail.js';
@@ -160,8 +175,9 @@ export class RedisReportStore extends RedisRunStore {
       input.tally ?? '',
       String(this.options.retention.perPortfolio),
       String(this.options.retention.global),
+      input.finishedAt ?? '',
     ];
-    const [status, value, published] = this.options.cluster
+    const [status, value, published, ...run] = this.options.cluster
       ? await this.redis.ballastCommitRun(...keys, ...argv)
       : await this.redis.ballastCommitRunAndPublish(
           ...keys,
@@ -170,11 +186,13 @@ export class RedisReportStore extends RedisRunStore {
           k.runPortfolios(input.runId),
           k.run(input.runId),
           k.proposals,
+          k.runGone(input.runId),
+          k.runFailed(input.runId),
           ...argv,
         );
     switch (status) {
       case 'ok':
-        return { status: 'ok', summary: value, published: published === '1' };
+        return { status: 'ok', summary: value, published: published === '1', progress: runEndOf(run) };
       case 'dup':
         return {
           status: 'dup',
@@ -187,6 +205,28 @@ export class RedisReportStore extends RedisRunStore {
       default:
         return { status: 'gone' };
     }
+  }
+
+  /**
+   * What a run's job reads before it computes, in one round trip: the portfolio's stored document,
+   * and when asked for, its metrics baseline (JSON) and the run's tally (runTally).
+   */
+  async runInputs(
+    portfolioId: string,
+    runId: string,
+    want: { readonly baseline: boolean; readonly tally: boolean },
+  ): Promise<{ doc: string | null; baselineJson: string | null; tally: RunTally | null }> {
+    const batch = crossSlot(this.redis).hget(this.keys.portfolio(portfolioId), 'doc');
+    if (want.baseline) batch.get(this.keys.metricsBaseline(portfolioId));
+    if (want.tally) batch.hmget(this.keys.run(runId), ...TALLY_FIELDS);
+    const results = (await batch.exec()) ?? [];
+    for (const [err] of results) if (err) throw err;
+    const at = (i: number) => results[i]?.[1];
+    return {
+      doc: (at(0) as string | null) ?? null,
+      baselineJson: want.baseline ? ((at(1) as string | null) ?? null) : null,
+      tally: want.tally ? tallyOf(at(want.baseline ? 2 : 1) as (string | null)[]) : null,
+    };
   }
 
   get proposalTtlMs(): number {

@@ -6,6 +6,7 @@
 import type { Keys } from './keys.js';
 import { crossSlot } from './redis-batch.js';
 import type { ScriptedRedis } from './redis-scripts.js';
+import { type RunProgress, type RunTally, TALLY_FIELDS, tallyOf } from './run-progress.js';
 
 /** What a run did to one portfolio, as the run's hash of portfolios records it. */
 export type RunOutcome = 'changed' | 'unchanged' | 'held' | 'advisory' | 'skipped' | 'dry-run' | 'cancelled';
@@ -57,25 +58,8 @@ export class RedisRunStore {
   ) {}
 
   /** The guards' tally of a run so far, and whether (why) its circuit breaker opened. */
-  async runTally(runId: string): Promise<{
-    decided: number;
-    held: number;
-    total: number | null;
-    circuitOpen: string | null;
-  }> {
-    const [decided, held, total, circuit] = await this.redis.hmget(
-      this.keys.run(runId),
-      'decided',
-      'held',
-      'total',
-      'circuit_open',
-    );
-    return {
-      decided: Number(decided ?? 0),
-      held: Number(held ?? 0),
-      total: total === null ? null : Number(total),
-      circuitOpen: circuit ?? null,
-    };
+  async runTally(runId: string): Promise<RunTally> {
+    return tallyOf(await this.redis.hmget(this.keys.run(runId), ...TALLY_FIELDS));
   }
 
   /**
@@ -83,13 +67,7 @@ export class RedisRunStore {
    * for good), in one round
    * trip: whether the run has ended.
    */
-  async runProgress(runId: string): Promise<{
-    decided: number;
-    held: number;
-    total: number | null;
-    done: number;
-    circuitOpen: string | null;
-  }> {
+  async runProgress(runId: string): Promise<RunProgress> {
     const results = await crossSlot(this.redis)
       .hmget(this.keys.run(runId), 'decided', 'held', 'total', 'circuit_open')
       .hlen(this.keys.runPortfolios(runId))

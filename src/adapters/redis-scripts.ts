@@ -104,9 +104,13 @@ return redis.call('ZREM', KEYS[2], ARGV[1])
  * "stream_id"), markerTtl, channel, record, audit, nowMs, historyMaxLen, auditMaxLen, maxAgeMs,
  * portfolioId, outcome, proposalOp (keep | clear | set), proposal, proposalTtlMs, baseline (the
  * proposal's with set, else written unless ''), reportId, runId, tally ('' | decided | held),
- * reportsMaxLen, globalMaxLen.
+ * reportsMaxLen, globalMaxLen, finishedAt (a nightly run's portfolio: '' for none).
+ * With the run's gone set and failed hash as KEYS 13 and 14 (the 14-key form) and a finishedAt,
+ * the script also judges the run's end, as jobs/circuit.ts checkRunEnd does in its own round trip:
+ * when every portfolio the run fanned out is done, it records finished_at (once: HSETNX).
  * Returns {status, value, published}: ok with the stored summary, dup with the earlier one, stale
- * with the version, gone.
+ * with the version, gone. The 14-key form's ok adds the run's decided, held, total ('' before the
+ * fan-out ends), done, circuit_open ('' when closed) and finished ('1' for the commit that ended it).
  */
 const COMMIT_RUN = `#!lua
 ${APPEND}
@@ -142,7 +146,7 @@ local id = append(KEYS[2], 'report', ARGV[5], ARGV[11], ARGV[24], ARGV[14])
 redis.call('SET', KEYS[3], ARGV[5])
 local summary = string.sub(ARGV[6], 1, -2) .. ',"stream_id":"' .. id .. '"}'
 local published = '0'
-if #KEYS == 12 then
+if #KEYS >= 12 then
   append(KEYS[8], 'summary', summary, ARGV[11], ARGV[25], ARGV[14])
   redis.call('PUBLISH', ARGV[8], summary)
   if ARGV[1] == 'write' then
@@ -171,6 +175,16 @@ if #KEYS == 7 then
     'tail', ARGV[11] .. ',' .. ARGV[12] .. ',' .. ARGV[13] .. ',' .. ARGV[14])
 end
 redis.call('EXPIRE', KEYS[4], ARGV[7])
+if #KEYS == 14 and ARGV[26] ~= '' then
+  local run = redis.call('HMGET', KEYS[11], 'decided', 'held', 'total', 'circuit_open')
+  local done = redis.call('HLEN', KEYS[10]) + redis.call('SCARD', KEYS[13]) + redis.call('HLEN', KEYS[14])
+  local finished = '0'
+  if run[3] and done >= tonumber(run[3]) and redis.call('HSETNX', KEYS[11], 'finished_at', ARGV[26]) == 1 then
+    redis.call('EXPIRE', KEYS[11], ARGV[7])
+    finished = '1'
+  end
+  return {'ok', summary, published, run[1] or '0', run[2] or '0', run[3] or '', tostring(done), run[4] or '', finished}
+end
 return {'ok', summary, published}
 `;
 
@@ -236,7 +250,7 @@ export type ScriptedRedis = RedisClient & {
   ballastAppendRecord(...keysAndArgs: Args): Promise<string>;
   ballastPruneIndexEntry(portfolioKey: string, indexKey: string, id: string): Promise<number>;
   ballastCommitRun(...keysAndArgs: Args): Promise<[string, string, string]>;
-  ballastCommitRunAndPublish(...keysAndArgs: Args): Promise<[string, string, string]>;
+  ballastCommitRunAndPublish(...keysAndArgs: Args): Promise<[string, string, string, ...string[]]>;
   ballastResolveProposal(...keysAndArgs: Args): Promise<string[]>;
   ballastResolveProposalAudited(...keysAndArgs: Args): Promise<string[]>;
   ballastDeletePortfolio(...keysAndArgs: Args): Promise<number>;
@@ -252,7 +266,7 @@ export function withScripts(redis: RedisClient): ScriptedRedis {
     redis.defineCommand('ballastAppendRecord', { numberOfKeys: 1, lua: APPEND_RECORD });
     redis.defineCommand('ballastPruneIndexEntry', { numberOfKeys: 2, lua: PRUNE_INDEX_ENTRY });
     redis.defineCommand('ballastCommitRun', { numberOfKeys: 7, lua: COMMIT_RUN });
-    redis.defineCommand('ballastCommitRunAndPublish', { numberOfKeys: 12, lua: COMMIT_RUN });
+    redis.defineCommand('ballastCommitRunAndPublish', { numberOfKeys: 14, lua: COMMIT_RUN });
     redis.defineCommand('ballastResolveProposal', { numberOfKeys: 4, lua: RESOLVE_PROPOSAL });
     redis.defineCommand('ballastResolveProposalAudited', { numberOfKeys: 6, lua: RESOLVE_PROPOSAL });
     redis.defineCommand('ballastDeletePortfolio', { numberOfKeys: 8, lua: DELETE_PORTFOLIO });

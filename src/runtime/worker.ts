@@ -10,6 +10,7 @@ import { ValidationError } from '../domain/index.js';
 import { describeIssues } from '../domain/wire.js';
 import { abortable, settledWithin } from '../timing.js';
 import { type ActiveJob, ActiveJobs } from './active-jobs.js';
+import { tightenHeapGrowth } from './heap-growth.js';
 
 export interface RunningWorker {
   readonly worker: Worker;
@@ -83,6 +84,7 @@ export async function startWorker(
   observe?: JobContext['observe'],
   options: { signal?: AbortSignal } = {},
 ): Promise<RunningWorker> {
+  tightenHeapGrowth();
   const connection = createRedis(app.config);
   const active = new ActiveJobs();
   const processor = jobProcessor(app, observe);

@@ -49,7 +49,7 @@ describe('on the cluster', () => {
 
   it('a batch across slots answers each command in order, an error in its place', async () => {
     const write = crossSlot(client);
-    keys.forEach((key, i) => write.set(key, String(i)));
+    for (const [i, key] of keys.entries()) write.set(key, String(i));
     expect((await write.exec())?.every(([err, ok]) => err === null && ok === 'OK')).toBe(true);
     const read = crossSlot(client);
     for (const key of keys) read.get(key);

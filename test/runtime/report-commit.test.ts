@@ -154,3 +154,95 @@ describe('a commit on Redis Cluster whose second round trip never happened', () 
     expect(await app.reports.runTally('r2')).toMatchObject({ decided: 1, held: 0 });
   });
 });
+
+describe("a nightly run's end, judged by the commit script on a single Redis", () => {
+  async function commitRun(app: App, id: string, runId: string, finishedAt: string | null) {
+    let p = createPortfolio({ id, name: id, ownerId: 'o', strategy: 'revenue' }, T);
+    p = await app.store.create(addBusiness(addBusiness(p, 'c1', {}, T), 'c2', {}, T), TEST_EDIT);
+    const { metrics } = await source.fetch(['c1', 'c2']);
+    const run = runPortfolio({
+      portfolio: p,
+      metrics,
+      runId,
+      reportId: `${runId}.${id}`,
+      trigger: 'cron',
+      now: T,
+      dryRun: false,
+    });
+    return app.reports.commit({
+      portfolioId: id,
+      runId,
+      write: { after: run.portfolio, records: app.store.records(p, run.portfolio, TEST_EDIT) },
+      checkVersion: true,
+      outcome: 'changed',
+      expectedVersion: p.version,
+      reportJson: JSON.stringify(reportToWire(run.report)),
+      tally: 'decided',
+      finishedAt,
+    });
+  }
+  const finishedAt = (app: App, runId: string) => app.redis.hget(app.keys.run(runId), 'finished_at');
+
+  it('returns the run progress with each commit and records finished_at once, with the last portfolio (gone and failed ones counted)', async () => {
+    const app = testApp(`${fixture.prefix}-end`);
+    apps.push(app);
+    await app.reports.recordFanOut('n1', 4, T);
+    await app.reports.recordGone('n1', 'gone');
+    const first = await commitRun(app, 'e1', 'n1', '2026-11-25T01:00:00.000Z');
+    expect(first).toMatchObject({
+      status: 'ok',
+      progress: { decided: 1, held: 0, total: 4, done: 2, circuitOpen: null, finished: false },
+    });
+    expect(await finishedAt(app, 'n1')).toBeNull();
+    await app.reports.recordFailed('n1', 'failed', 'boom');
+    const last = await commitRun(app, 'e2', 'n1', '2026-11-25T02:00:00.000Z');
+    expect(last).toMatchObject({ status: 'ok', progress: { decided: 2, total: 4, done: 4, finished: true } });
+    expect(await finishedAt(app, 'n1')).toBe('2026-11-25T02:00:00.000Z');
+    expect(await app.redis.ttl(app.keys.run('n1'))).toBeGreaterThan(0);
+    // A portfolio counted after the end (a cancelled one committing late) does not end it again.
+    const late = await commitRun(app, 'e3', 'n1', '2026-11-25T03:00:00.000Z');
+    expect(late).toMatchObject({ status: 'ok', progress: { done: 5, finished: false } });
+    expect(await finishedAt(app, 'n1')).toBe('2026-11-25T02:00:00.000Z');
+  });
+
+  it('judges nothing before the fan-out has recorded its total, nor for an operator run', async () => {
+    const app = testApp(`${fixture.prefix}-noend`);
+    apps.push(app);
+    const early = await commitRun(app, 'f1', 'n2', '2026-11-25T01:00:00.000Z');
+    expect(early).toMatchObject({ status: 'ok', progress: { total: null, done: 1, finished: false } });
+    expect(await finishedAt(app, 'n2')).toBeNull();
+    const operator = await commitRun(app, 'f2', 'op1', null);
+    expect(operator).toMatchObject({ status: 'ok', progress: null });
+  });
+
+  it('with BALLAST_REDIS_CLUSTER leaves the run end to checkRunEnd (other hash slots)', async () => {
+    const app = clusterApp(`${fixture.prefix}-cend`);
+    apps.push(app);
+    await app.reports.recordFanOut('n3', 1, T);
+    const result = await commitRun(app, 'g1', 'n3', '2026-11-25T01:00:00.000Z');
+    expect(result).toMatchObject({ status: 'ok', published: false, progress: null });
+    expect(await finishedAt(app, 'n3')).toBeNull();
+  });
+});
+
+describe("a run's inputs", () => {
+  it("reads the document, and when asked, the baseline and the run's tally in one batch", async () => {
+    const app = testApp(`${fixture.prefix}-inputs`);
+    apps.push(app);
+    let p = createPortfolio({ id: 'in', name: 'in', ownerId: 'o', strategy: 'revenue' }, T);
+    p = await app.store.create(addBusiness(p, 'c1', {}, T), TEST_EDIT);
+    await app.redis.set(app.keys.metricsBaseline('in'), '{"c1":[1,2,3]}');
+    await app.redis.hset(app.keys.run('n9'), 'decided', '4', 'held', '1', 'total', '9');
+    const all = await app.reports.runInputs('in', 'n9', { baseline: true, tally: true });
+    expect(all.doc).toBe(await app.redis.hget(app.keys.portfolio('in'), 'doc'));
+    expect(all.baselineJson).toBe('{"c1":[1,2,3]}');
+    expect(all.tally).toEqual({ decided: 4, held: 1, total: 9, circuitOpen: null });
+    const tallyOnly = await app.reports.runInputs('in', 'n9', { baseline: false, tally: true });
+    expect(tallyOnly).toMatchObject({ baselineJson: null, tally: { decided: 4 } });
+    expect(await app.reports.runInputs('gone', 'n9', { baseline: false, tally: false })).toEqual({
+      doc: null,
+      baselineJson: null,
+      tally: null,
+    });
+  });
+});
