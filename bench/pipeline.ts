@@ -14,7 +14,12 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { nightlyJobId, type RecalculatePayload, recalculateJobId } from '../jobs/payloads.js';
+import {
+  nightlyJobId,
+  type RecalculatePayload,
+  recalculateBlockJobPrefix,
+  recalculateJobId,
+} from '../jobs/payloads.js';
 import { createKeys } from '../src/adapters/keys.js';
 import { importMetrics } from '../src/adapters/metrics/index.js';
 import { NIGHTLY_PRIORITY, OPERATOR_PRIORITY } from '../src/adapters/queue.js';
@@ -79,6 +84,7 @@ function parseOptions(): Options {
       'auto-pipeline': { type: 'boolean', default: false },
       ceiling: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'info' },
+      block: { type: 'string', default: '1' },
       'node-args': { type: 'string', default: '' },
       // The Docker image's NODE_OPTIONS (Dockerfile).
       'variant-node-args': { type: 'string', default: IMAGE_NODE_OPTIONS },
@@ -89,7 +95,7 @@ function parseOptions(): Options {
   if (values.help) {
     console.log(
       'usage: node dist/bench/pipeline.js [--portfolios 10000] [--size 20] [--businesses 2000]\n' +
-        '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--auto-pipeline (each pass again with enableAutoPipelining)] [--ceiling (the redis run without BullMQ)] [--log-level info] [--node-args="--max-old-space-size=512"]\n' +
+        '  [--concurrency 10,50,100] [--sources redis,http] [--skip-profile] [--auto-pipeline (each pass again with enableAutoPipelining)] [--ceiling (the redis run without BullMQ)] [--block 1 (portfolios per job: BALLAST_FANOUT_BLOCK)] [--log-level info] [--node-args="--max-old-space-size=512"]\n' +
         `  [--variant-node-args="${IMAGE_NODE_OPTIONS}" (one more pass at the best concurrency; "" for none)] [--out file.json]\n` +
         'Redis: a private redis-server, or BENCH_REDIS_URL (keys under a bench-only prefix, deleted at the end).',
     );
@@ -97,6 +103,9 @@ function parseOptions(): Options {
   }
   const sources = values.sources.split(',').map((s) => s.trim());
   for (const s of sources) if (s !== 'redis' && s !== 'http') throw new Error(`unknown source ${s}`);
+  if (!/^\d+$/.test(values.block) || Number(values.block) < 1 || Number(values.block) > 500) {
+    throw new Error(`--block must be a whole number from 1 to 500, not ${values.block}`);
+  }
   return {
     portfolios: Number(values.portfolios),
     size: Number(values.size),
@@ -108,6 +117,7 @@ function parseOptions(): Options {
     ceiling: values.ceiling,
     variantArgs: values['variant-node-args'].split(' ').filter((a) => a !== ''),
     logLevel: values['log-level'],
+    block: Number(values.block),
     nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
     out: values.out,
   };
@@ -248,6 +258,7 @@ async function pipeline(
             },
             quietMs: QUIET_MS,
             signal: stop.signal,
+            blockPrefix: recalculateBlockJobPrefix(runId),
           },
         );
         await queue.add({
@@ -304,7 +315,7 @@ async function main(): Promise<void> {
   console.log(
     `pipeline bench: ${fmt.int(opts.portfolios)} portfolios x ${opts.size} businesses from ${fmt.int(opts.businesses)}; ` +
       `Redis ${target.private ? `private redis-server at ${target.url}` : target.url}, prefix ${prefix}; ` +
-      `worker logs (level ${opts.logLevel}) in ${logDir}`,
+      `${opts.block > 1 ? `${opts.block} portfolios per job (BALLAST_FANOUT_BLOCK); ` : ''}worker logs (level ${opts.logLevel}) in ${logDir}`,
   );
   let succeeded = false;
   try {
@@ -349,7 +360,7 @@ async function main(): Promise<void> {
         combined: base.perSecond,
       });
       for (const [source, m, requests, autoPipeline] of passes)
-        rows.push(toRow(c, source, m, base, used.size, requests, autoPipeline));
+        rows.push(toRow(c, source, m, base, used.size, requests, autoPipeline, opts.block));
     }
 
     const bestOf = (source: Source) =>

@@ -1,8 +1,14 @@
-import { NIGHTLY_PRIORITY } from '../src/adapters/queue.js';
+import { type AddJob, NIGHTLY_PRIORITY } from '../src/adapters/queue.js';
 import { cancelPendingPortfolios } from '../src/services/runs.js';
 import { checkRunEnd } from './circuit.js';
 import { defineJob } from './job.js';
-import { nightlyPayload, type RecalculatePayload, recalculateJobId } from './payloads.js';
+import {
+  nightlyPayload,
+  type RecalculateBlockPayload,
+  type RecalculatePayload,
+  recalculateBlockJobId,
+  recalculateJobId,
+} from './payloads.js';
 
 export interface NightlyResult {
   readonly runId: string;
@@ -11,7 +17,8 @@ export interface NightlyResult {
 }
 
 /**
- * Fans out one recalculate job per portfolio, a chunk at a time (never every id in memory).
+ * Fans out one recalculate job per portfolio (or one recalculate-block job per BALLAST_FANOUT_BLOCK
+ * portfolios), a chunk at a time (never every id in memory).
  * Job ids come from the run id and the portfolio id, so a retried or repeated fan-out adds
  * nothing twice.
  */
@@ -25,24 +32,7 @@ export const nightlyJob = defineJob({
     let total = 0;
     for await (const ids of ctx.store.idChunks(ctx.config.fanOutChunk)) {
       if (ctx.signal.aborted) throw new Error('fan-out aborted: the worker is shutting down');
-      await ctx.queue.addBulk(
-        ids.map((portfolioId) => {
-          const data: RecalculatePayload = {
-            portfolioId,
-            runId,
-            trigger: payload.trigger,
-            dryRun: false,
-            catchUp: payload.catchUp,
-            fanOut: true,
-          };
-          return {
-            name: 'recalculate',
-            data,
-            jobId: recalculateJobId(runId, portfolioId),
-            priority: NIGHTLY_PRIORITY,
-          };
-        }),
-      );
+      await ctx.queue.addBulk(children(ids, payload, ctx.config.fanOutBlock));
       total += ids.length;
       await ctx.updateProgress({ enqueued: total });
       // Cancelled while this chunk was added: its jobs may have missed the cancel's own sweep.
@@ -59,3 +49,35 @@ export const nightlyJob = defineJob({
     return { runId, total };
   },
 });
+
+/** A chunk of the index as jobs: one per portfolio, or one per block of them. */
+function children(
+  ids: readonly string[],
+  payload: Pick<RecalculatePayload, 'runId' | 'trigger'> & { readonly catchUp: boolean },
+  block: number,
+): AddJob[] {
+  const { runId, trigger, catchUp } = payload;
+  if (block <= 1) {
+    return ids.map((portfolioId) => {
+      const data: RecalculatePayload = { portfolioId, runId, trigger, dryRun: false, catchUp, fanOut: true };
+      return {
+        name: 'recalculate',
+        data,
+        jobId: recalculateJobId(runId, portfolioId),
+        priority: NIGHTLY_PRIORITY,
+      };
+    });
+  }
+  const jobs: AddJob[] = [];
+  for (let i = 0; i < ids.length; i += block) {
+    const portfolioIds = ids.slice(i, i + block);
+    const data: RecalculateBlockPayload = { runId, trigger, catchUp, portfolioIds };
+    jobs.push({
+      name: 'recalculate-block',
+      data,
+      jobId: recalculateBlockJobId(runId, portfolioIds[0]!),
+      priority: NIGHTLY_PRIORITY,
+    });
+  }
+  return jobs;
+}

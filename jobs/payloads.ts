@@ -15,6 +15,15 @@ export const recalculatePayload = z.strictObject({
 });
 export type RecalculatePayload = z.input<typeof recalculatePayload>;
 
+/** A block of a nightly run's portfolios, run one after another by one job (BALLAST_FANOUT_BLOCK). */
+export const recalculateBlockPayload = z.strictObject({
+  runId: runIdSchema,
+  trigger: triggerSchema,
+  catchUp: z.boolean().default(false),
+  portfolioIds: z.array(idSchema).min(1).max(500),
+});
+export type RecalculateBlockPayload = z.input<typeof recalculateBlockPayload>;
+
 export const nightlyPayload = z.strictObject({
   runId: runIdSchema,
   trigger: triggerSchema,
@@ -25,6 +34,10 @@ export type NightlyPayload = z.input<typeof nightlyPayload>;
 /** Job ids: the run id and the portfolio id cannot contain '.', so the pair is unambiguous. */
 export const recalculateJobId = (runId: string, portfolioId: string): string => `${runId}.${portfolioId}`;
 export const nightlyJobId = (runId: string): string => `nightly.${runId}`;
+/** A block is named by its run and its first portfolio ('block' is not a run id's '.'-free pair). */
+export const recalculateBlockJobId = (runId: string, firstPortfolioId: string): string =>
+  `block.${runId}.${firstPortfolioId}`;
+export const recalculateBlockJobPrefix = (runId: string): string => `block.${runId}.`;
 
 /** Longest id copied from a payload into a log line: a junk payload must not flood the logs. */
 const LOGGED_ID_MAX = 100;

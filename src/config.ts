@@ -141,6 +141,7 @@ const envSchema = z.object({
   BALLAST_REPORT_STREAM_MAXLEN: int(1, 10_000_000).optional(),
   BALLAST_RUN_MARKER_TTL_S: int(60, 365 * 86400).default(14 * 86400),
   BALLAST_FANOUT_CHUNK: int(1, 10_000).default(500),
+  BALLAST_FANOUT_BLOCK: int(1, 500).default(1),
   BALLAST_JOB_ATTEMPTS: int(1, 100).default(5),
   BALLAST_JOB_BACKOFF_MS: int(0, 3_600_000).default(2000),
   BALLAST_KEEP_COMPLETED: int(0, 10_000_000).default(1000),
@@ -251,6 +252,8 @@ export interface Config {
   readonly redisCluster: boolean;
   readonly runMarkerTtlSeconds: number;
   readonly fanOutChunk: number;
+  /** Portfolios per job of a nightly run: 1 is a job per portfolio; more run as one block job. */
+  readonly fanOutBlock: number;
   readonly jobs: {
     readonly attempts: number;
     readonly backoffMs: number;
@@ -359,6 +362,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisCluster: e.BALLAST_REDIS_CLUSTER,
     runMarkerTtlSeconds: e.BALLAST_RUN_MARKER_TTL_S,
     fanOutChunk: e.BALLAST_FANOUT_CHUNK,
+    fanOutBlock: e.BALLAST_FANOUT_BLOCK,
     jobs: Object.freeze({
       attempts: e.BALLAST_JOB_ATTEMPTS,
       backoffMs: e.BALLAST_JOB_BACKOFF_MS,

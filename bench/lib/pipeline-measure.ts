@@ -31,6 +31,8 @@ export interface Options {
   /** Node flags of one more pass at the best concurrency (a heap limit); empty: none. */
   variantArgs: string[];
   logLevel: string;
+  /** Portfolios per job of the nightly runs (BALLAST_FANOUT_BLOCK); 1 is a job per portfolio. */
+  block: number;
   /** Extra node flags for the ballast worker (e.g. heap limits), space-separated. */
   nodeArgs: string[];
   out: string | undefined;
@@ -75,6 +77,7 @@ export function workerEnv(
     BALLAST_METRICS_SOURCE: source,
     BALLAST_METRICS_URL: ctx.server.url,
     BALLAST_LOG_LEVEL: ctx.opts.logLevel,
+    BALLAST_FANOUT_BLOCK: String(ctx.opts.block),
     BENCH_COMMAND_COUNT_FILE: sentFile(ctx, queue),
   };
 }

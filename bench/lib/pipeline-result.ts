@@ -119,11 +119,14 @@ export function toRow(
   distinct: number,
   httpRequests: number,
   autoPipeline = false,
+  block = 1,
 ): PipelineRow {
-  const { perCommand, total } = ballastCommands(m.commands, m.jobs, base.commands, base.jobs);
-  const sent = sentPerJob(m, base);
+  // BullMQ's own commands come per job: with blocks, a job carries `block` portfolios.
+  const baseJobs = base.jobs * block;
+  const { perCommand, total } = ballastCommands(m.commands, m.jobs, base.commands, baseJobs);
+  const sent = sentPerJob(m, base, baseJobs);
   const hgetall =
-    (m.commands.get('hgetall') ?? 0) - ((base.commands.get('hgetall') ?? 0) * m.jobs) / base.jobs;
+    (m.commands.get('hgetall') ?? 0) - ((base.commands.get('hgetall') ?? 0) * m.jobs) / baseJobs;
   return {
     concurrency,
     source,
@@ -156,12 +159,12 @@ export function toRow(
 }
 
 /** Commands and writes per job the worker sent, less the no-op worker's (null without counts). */
-function sentPerJob(m: Measurement, base: Measurement) {
+function sentPerJob(m: Measurement, base: Measurement, baseJobs: number) {
   if (!m.sent || !base.sent) return null;
   const total = (counts: SentCounts) => Object.values(counts.commands).reduce((a, b) => a + b, 0);
   const perCommand = new Map<string, number>();
   for (const name of new Set([...Object.keys(m.sent.commands), ...Object.keys(base.sent.commands)])) {
-    const residual = (m.sent.commands[name] ?? 0) / m.jobs - (base.sent.commands[name] ?? 0) / base.jobs;
+    const residual = (m.sent.commands[name] ?? 0) / m.jobs - (base.sent.commands[name] ?? 0) / baseJobs;
     if (Math.abs(residual) >= 0.005) perCommand.set(name, residual);
   }
   let bullmqExtra = 0;
@@ -169,8 +172,8 @@ function sentPerJob(m: Measurement, base: Measurement) {
     if (name.startsWith('evalsha:') && !name.startsWith('evalsha:ballast')) bullmqExtra += n;
   return {
     bullmqExtra,
-    commands: total(m.sent) / m.jobs - total(base.sent) / base.jobs,
-    writes: m.sent.writes / m.jobs - base.sent.writes / base.jobs,
+    commands: total(m.sent) / m.jobs - total(base.sent) / baseJobs,
+    writes: m.sent.writes / m.jobs - base.sent.writes / baseJobs,
     baseCommands: total(base.sent) / base.jobs,
     baseWrites: base.sent.writes / base.jobs,
     perCommand: new Map([...perCommand].sort(([a], [b]) => a.localeCompare(b))),

@@ -29,6 +29,12 @@ export interface WatchOptions {
   readonly quietMs?: number;
   readonly signal?: AbortSignal;
   readonly isRepeat?: (returnvalue: unknown) => boolean;
+  /**
+   * Job ids of the run's blocks (BALLAST_FANOUT_BLOCK > 1) start with this: a completed block
+   * counts the portfolios its result says it committed or found gone (those it handed to their own
+   * job count when that job finishes; those it found committed before were counted then).
+   */
+  readonly blockPrefix?: string;
 }
 
 /**
@@ -105,6 +111,11 @@ export function watchRun(
         lastEventAt = Date.now();
         const fanned = (parseReturn(returnvalue) as { total?: number } | null)?.total;
         total = typeof fanned === 'number' ? fanned : 0;
+        check();
+      } else if (options.blockPrefix !== undefined && jobId.startsWith(options.blockPrefix)) {
+        lastEventAt = Date.now();
+        const block = parseReturn(returnvalue) as { committed?: unknown; gone?: unknown } | null;
+        completedByEvents += count(block?.committed) + count(block?.gone);
         check();
       } else if (jobId.startsWith(childPrefix)) {
         lastEventAt = Date.now();
@@ -184,4 +195,8 @@ function parseReturn(value: unknown): unknown {
   } catch {
     return value;
   }
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 0;
 }

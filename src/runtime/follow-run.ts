@@ -1,5 +1,5 @@
 import type { QueueEvents } from 'bullmq';
-import { nightlyJobId } from '../../jobs/payloads.js';
+import { nightlyJobId, recalculateBlockJobPrefix } from '../../jobs/payloads.js';
 import type { RunFailure, RunProgress, RunTally } from '../adapters/queue.js';
 import type { App } from '../app.js';
 
@@ -23,6 +23,7 @@ export function followRun(
     signal: options.signal,
     // A child that found its run committed before (re-run after a retried fan-out) was counted.
     isRepeat: (result) => (result as { duplicate?: unknown } | null)?.duplicate === true,
+    blockPrefix: recalculateBlockJobPrefix(runId),
   });
 }
 

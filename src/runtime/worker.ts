@@ -1,7 +1,12 @@
 import type { Worker } from 'bullmq';
 import { checkRunEnd } from '../../jobs/circuit.js';
 import type { JobContext } from '../../jobs/job.js';
-import { payloadIds, recalculatePayload } from '../../jobs/payloads.js';
+import {
+  payloadIds,
+  recalculateBlockPayload,
+  recalculateJobId,
+  recalculatePayload,
+} from '../../jobs/payloads.js';
 import { isJobName, jobRegistry } from '../../jobs/registry.js';
 import { createWorker, type Processor } from '../adapters/queue-worker.js';
 import { createRedis } from '../adapters/redis.js';
@@ -107,7 +112,7 @@ export async function startWorker(
       'job attempt failed',
     );
     // BullMQ sets finishedOn only when the job failed for good (no retry left).
-    if (job?.name === 'recalculate' && job.finishedOn) {
+    if ((job?.name === 'recalculate' || job?.name === 'recalculate-block') && job.finishedOn) {
       // Waited for by close(): a run whose failure is not recorded would never end.
       const recording = recordFinalFailure(app, job.data, err.message);
       failures.add(recording);
@@ -166,10 +171,22 @@ export async function startWorker(
  */
 async function recordFinalFailure(app: App, data: unknown, reason: string): Promise<void> {
   const parsed = recalculatePayload.safeParse(data);
-  if (!parsed.success || !parsed.data.fanOut) return;
-  const { runId, portfolioId } = parsed.data;
+  const block = recalculateBlockPayload.safeParse(data);
+  // A block's portfolios that it had not committed failed with it (recordFailed skips the others).
+  const [runId, portfolioIds] =
+    parsed.success && parsed.data.fanOut
+      ? [parsed.data.runId, [parsed.data.portfolioId]]
+      : block.success
+        ? [block.data.runId, block.data.portfolioIds]
+        : [null, []];
+  if (runId === null) return;
+  const portfolioId = portfolioIds.length === 1 ? portfolioIds[0] : `${portfolioIds.length} portfolios`;
   try {
-    await app.reports.recordFailed(runId, portfolioId, reason);
+    for (const id of portfolioIds) {
+      // A portfolio the block handed to its own job is that job's to record.
+      if (block.success && (await app.queue.getJob(recalculateJobId(runId, id)))) continue;
+      await app.reports.recordFailed(runId, id, reason);
+    }
     await checkRunEnd(app, runId);
   } catch (err) {
     app.log.warn(

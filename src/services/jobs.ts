@@ -3,7 +3,12 @@
  * `DELETE /jobs/{id}`): what is waiting, running, delayed or failed, and taking back a job that
  * has not started.
  */
-import { nightlyPayload, payloadIds, recalculatePayload } from '../../jobs/payloads.js';
+import {
+  nightlyPayload,
+  payloadIds,
+  recalculateBlockPayload,
+  recalculatePayload,
+} from '../../jobs/payloads.js';
 import type { App } from '../app.js';
 import { NotFoundError, RefusedError } from '../domain/index.js';
 
@@ -86,9 +91,16 @@ export async function cancelJob(app: Deps, jobId: string, actor: string): Promis
     await app.reports.recordCancelledRun(nightly.data.runId, now, actor);
   }
   const recalculate = recalculatePayload.safeParse(job.data);
-  if (job.name === 'recalculate' && recalculate.success && recalculate.data.fanOut) {
-    const { runId, portfolioId } = recalculate.data;
-    await app.reports.recordCancelled(runId, [portfolioId]);
+  const block = recalculateBlockPayload.safeParse(job.data);
+  const cancelledPortfolios =
+    job.name === 'recalculate' && recalculate.success && recalculate.data.fanOut
+      ? { runId: recalculate.data.runId, portfolioIds: [recalculate.data.portfolioId] }
+      : job.name === 'recalculate-block' && block.success
+        ? block.data
+        : null;
+  if (cancelledPortfolios) {
+    const { runId, portfolioIds } = cancelledPortfolios;
+    await app.reports.recordCancelled(runId, portfolioIds);
     const progress = await app.reports.runProgress(runId);
     if (progress.total !== null && progress.done >= progress.total) {
       await app.reports.recordFinished(runId, now);

@@ -3,7 +3,12 @@
  * asked for each, when it ran, what it did to each portfolio. Read from the run's records in Redis,
  * which outlive BullMQ's kept jobs (they expire with the run markers, BALLAST_RUN_MARKER_TTL_S).
  */
-import { nightlyJobId, recalculateJobId } from '../../jobs/payloads.js';
+import {
+  nightlyJobId,
+  recalculateBlockJobPrefix,
+  recalculateBlockPayload,
+  recalculateJobId,
+} from '../../jobs/payloads.js';
 import { NIGHTLY_PRIORITY, OPERATOR_PRIORITY } from '../adapters/queue.js';
 import type { RunRecord } from '../adapters/redis-run-store.js';
 import type { App } from '../app.js';
@@ -232,8 +237,8 @@ export async function waitForRun(
 }
 
 /**
- * Removes the run's portfolio jobs that have not started (all those waiting now, a page at a time)
- * and records them `cancelled`; how many it removed. A job a worker takes meanwhile runs.
+ * Removes the run's portfolio jobs and blocks that have not started (all those waiting now, a page
+ * at a time) and records their portfolios `cancelled`; how many portfolios it removed. A job a worker takes meanwhile runs.
  */
 export async function cancelPendingPortfolios(
   app: Pick<App, 'queue' | 'reports'>,
@@ -247,6 +252,20 @@ export async function cancelPendingPortfolios(
     await Promise.all(
       ids.slice(i, i + PAGE).map(async (id) => {
         if ((await app.queue.removePending(id)) === null) removed.push(id.slice(prefix.length));
+      }),
+    );
+    await app.reports.recordCancelled(runId, removed);
+    cancelled += removed.length;
+  }
+  // Blocks of portfolios (BALLAST_FANOUT_BLOCK > 1): every portfolio of a block removed.
+  const blocks = await app.queue.pendingJobIds(recalculateBlockJobPrefix(runId));
+  for (let i = 0; i < blocks.length; i += PAGE) {
+    const removed: string[] = [];
+    await Promise.all(
+      blocks.slice(i, i + PAGE).map(async (id) => {
+        const block = recalculateBlockPayload.safeParse((await app.queue.getJob(id))?.data);
+        if (block.success && (await app.queue.removePending(id)) === null)
+          removed.push(...block.data.portfolioIds);
       }),
     );
     await app.reports.recordCancelled(runId, removed);

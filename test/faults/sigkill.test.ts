@@ -4,7 +4,7 @@ import type { App } from '../../src/app.js';
 import { type BallastProcess, spawnBallast } from '../helpers/process.js';
 import { useRedisPrefix } from '../helpers/redis.js';
 import { readReportsUntil } from '../helpers/streams.js';
-import { TARGETS } from '../helpers/targets.js';
+import { ONE_REDIS, TARGETS } from '../helpers/targets.js';
 import { type MetricsServer, sendJson, startMetricsServer, wireMetrics } from '../metrics/metrics-server.js';
 import {
   expectAppliedOnce,
@@ -19,8 +19,15 @@ import {
 
 const fixture = useRedisPrefix('faults-sigkill');
 
-// The same scenario on one Redis and on a Redis Cluster (test/helpers/targets.ts).
-describe.each(TARGETS)('on $name', (target) => {
+// The same scenario on one Redis and on a Redis Cluster (test/helpers/targets.ts), a job per
+// portfolio; and on one Redis with a job per block of 4 portfolios (BALLAST_FANOUT_BLOCK).
+const VARIANTS = [
+  ...TARGETS.map((target) => ({ ...target, block: 1 })),
+  { ...ONE_REDIS, name: 'one Redis, 4 portfolios per job', block: 4 },
+];
+describe.each(VARIANTS)('on $name', (target) => {
+  // Both variants on one Redis: a prefix each.
+  const prefix = target.block === 1 ? fixture.prefix : `${fixture.prefix}-blocks`;
   const COUNT = 40;
   /** Every answer is held back this long, so that jobs are in flight when the worker dies. */
   const ANSWER_DELAY_MS = 150;
@@ -35,7 +42,7 @@ describe.each(TARGETS)('on $name', (target) => {
       await new Promise((resolve) => setTimeout(resolve, ANSWER_DELAY_MS));
       sendJson(res, wireMetrics(req.id ?? 'x', figures(req.id ?? 'x')));
     });
-    app = target.app(fixture.prefix);
+    app = target.app(prefix);
   });
   afterAll(async () => {
     killAll(started);
@@ -46,8 +53,9 @@ describe.each(TARGETS)('on $name', (target) => {
   function worker(concurrency: number): BallastProcess {
     const p = spawnBallast(
       ['worker'],
-      workerEnv(target, fixture.prefix, {
+      workerEnv(target, prefix, {
         BALLAST_CONCURRENCY: String(concurrency),
+        BALLAST_FANOUT_BLOCK: String(target.block),
         BALLAST_METRICS_SOURCE: 'http',
         BALLAST_METRICS_URL: server.url,
         // A dead worker's jobs are taken over once their lock lapses: keep that short.
