@@ -9,10 +9,11 @@
 
 import type { z } from 'zod';
 import { NIGHTLY_PRIORITY } from '../src/adapters/queue.js';
+import { skipReason } from '../src/domain/index.js';
 import { checkRunEnd } from './circuit.js';
-import { defineJob } from './job.js';
+import { defineJob, type JobContext } from './job.js';
 import { recalculateBlockPayload, recalculateJobId, type recalculatePayload } from './payloads.js';
-import { recalculateJob } from './recalculate.js';
+import { type DecodedInputs, decodeRunInputs, recalculatePortfolio, runInputsWanted } from './recalculate.js';
 
 /** How often (in portfolios) a block asks whether an operator cancelled its run. */
 const CANCEL_CHECK_EVERY = 10;
@@ -41,8 +42,32 @@ export const recalculateBlockJob = defineJob({
     let gone = 0;
     let cancelled = 0;
     const retriedAlone: string[] = [];
+    // The block's portfolios (and baselines, and the run's tally) in one round trip, and the
+    // metrics of all their businesses in one request of the run's cache: each portfolio then
+    // runs without waiting on either (a recompute after a concurrent edit reads again).
+    const want = runInputsWanted(ctx.config.guards, { fanOut: true, dryRun: false });
+    // A document that does not decode is the portfolio's own job's failure: it reads again below.
+    const inputs = (await ctx.reports.runInputsMany(portfolioIds, runId, want)).map((r) => {
+      try {
+        return decodeRunInputs(r);
+      } catch {
+        return undefined;
+      }
+    });
+    await prefetchMetrics(ctx, runId, inputs);
+    let tally = inputs.find((x) => x !== undefined)?.[2] ?? null;
     for (let i = 0; i < portfolioIds.length; i++) {
-      if (i % CANCEL_CHECK_EVERY === 0 && (await ctx.reports.runCancelled(runId))) {
+      // Every few portfolios: whether the run was cancelled, and the guards' tally afresh (the
+      // circuit breaker opened by another worker holds the rest of this block too).
+      const check = i % CANCEL_CHECK_EVERY === 0;
+      const [cancelledNow, fresh] = check
+        ? await Promise.all([
+            ctx.reports.runCancelled(runId),
+            i > 0 && want.tally ? ctx.reports.runTally(runId) : null,
+          ])
+        : [false, null];
+      if (fresh) tally = fresh;
+      if (cancelledNow) {
         const rest = portfolioIds.slice(i);
         // Outcome `cancelled` unless committed (HSETNX): the run still ends.
         await ctx.reports.recordCancelled(runId, rest);
@@ -64,7 +89,12 @@ export const recalculateBlockJob = defineJob({
       };
       const log = ctx.log.child({ portfolioId });
       try {
-        const result = await recalculateJob.handler(data, { ...ctx, log });
+        const read = inputs[i];
+        const result = await recalculatePortfolio(
+          data,
+          { ...ctx, log },
+          read ? [read[0], read[1], tally] : undefined,
+        );
         if (result.duplicate) duplicates++;
         else if ('gone' in result) gone++;
         else committed++;
@@ -88,3 +118,27 @@ export const recalculateBlockJob = defineJob({
     return { runId, portfolios: portfolioIds.length, committed, duplicates, gone, retriedAlone, cancelled };
   },
 });
+
+/**
+ * Asks the run's metrics cache for every business of the block's portfolios that will run, at
+ * once. A failure here is left to each portfolio's own fetch (which retries it alone).
+ */
+async function prefetchMetrics(
+  ctx: JobContext,
+  runId: string,
+  inputs: readonly (DecodedInputs | undefined)[],
+): Promise<void> {
+  const businesses = new Set<string>();
+  for (const read of inputs) {
+    const portfolio = read?.[0];
+    if (!portfolio || skipReason(portfolio, 'cron')) continue;
+    for (const a of portfolio.allocations) businesses.add(a.businessId);
+  }
+  if (businesses.size === 0) return;
+  try {
+    await ctx.metricsFor(runId, { fanOut: true }).fetch([...businesses], ctx.signal);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    ctx.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'block metrics prefetch failed');
+  }
+}

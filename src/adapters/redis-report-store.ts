@@ -7,7 +7,8 @@ import { RedisPortfolioStore } from './redis-portfolio-store.js';
 import { fieldValue, type StreamReport, tailStream } from './redis-report-tail.js';
 import { RedisRunStore, type RunOutcome } from './redis-run-store.js';
 import { type ScriptedRedis, withScripts } from './redis-scripts.js';
-import { type RunEndProgress, type RunTally, runEndOf, TALLY_FIELDS, tallyOf } from './run-progress.js';
+import { type RunInputs, type RunInputsWanted, readRunInputs } from './run-inputs.js';
+import { type RunEndProgress, runEndOf } from './run-progress.js';
 
 export type CommitResult =
   /**
@@ -211,22 +212,13 @@ export class RedisReportStore extends RedisRunStore {
    * What a run's job reads before it computes, in one round trip: the portfolio's stored document,
    * and when asked for, its metrics baseline (JSON) and the run's tally (runTally).
    */
-  async runInputs(
-    portfolioId: string,
-    runId: string,
-    want: { readonly baseline: boolean; readonly tally: boolean },
-  ): Promise<{ doc: string | null; baselineJson: string | null; tally: RunTally | null }> {
-    const batch = crossSlot(this.redis).hget(this.keys.portfolio(portfolioId), 'doc');
-    if (want.baseline) batch.get(this.keys.metricsBaseline(portfolioId));
-    if (want.tally) batch.hmget(this.keys.run(runId), ...TALLY_FIELDS);
-    const results = (await batch.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
-    const at = (i: number) => results[i]?.[1];
-    return {
-      doc: (at(0) as string | null) ?? null,
-      baselineJson: want.baseline ? ((at(1) as string | null) ?? null) : null,
-      tally: want.tally ? tallyOf(at(want.baseline ? 2 : 1) as (string | null)[]) : null,
-    };
+  async runInputs(portfolioId: string, runId: string, want: RunInputsWanted): Promise<RunInputs> {
+    return (await readRunInputs(this.redis, this.keys, [portfolioId], runId, want))[0]!;
+  }
+
+  /** runInputs for a block of portfolios, in one round trip (the tally read once). */
+  runInputsMany(portfolioIds: readonly string[], runId: string, want: RunInputsWanted): Promise<RunInputs[]> {
+    return readRunInputs(this.redis, this.keys, portfolioIds, runId, want);
   }
 
   get proposalTtlMs(): number {

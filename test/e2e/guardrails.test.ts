@@ -15,12 +15,18 @@ import type { Portfolio, WireProposal } from '../../src/domain/index.js';
 
 import { type BallastProcess, runBallast, spawnBallast } from '../helpers/process.js';
 import { useRedisPrefix } from '../helpers/redis.js';
-import { TARGETS } from '../helpers/targets.js';
+import { ONE_REDIS, TARGETS } from '../helpers/targets.js';
 
 const fixture = useRedisPrefix('e2e-guardrails');
 
-// The same scenario on one Redis and on a Redis Cluster (test/helpers/targets.ts).
-describe.each(TARGETS)('on $name', (target) => {
+// The same scenario on one Redis and on a Redis Cluster (test/helpers/targets.ts), a job per
+// portfolio; and on one Redis with a job per block of 2 portfolios (BALLAST_FANOUT_BLOCK).
+const VARIANTS = [
+  ...TARGETS.map((target) => ({ ...target, block: 1 })),
+  { ...ONE_REDIS, name: 'one Redis, 2 portfolios per job', block: 2 },
+];
+describe.each(VARIANTS)('on $name', (target) => {
+  const prefix = target.block === 1 ? fixture.prefix : `${fixture.prefix}-blocks`;
   const AUTO = ['g1', 'g2', 'g3', 'g4'];
   const ADVISORY = 'gadv';
   const ALL = [...AUTO, ADVISORY];
@@ -30,8 +36,9 @@ describe.each(TARGETS)('on $name', (target) => {
 
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     ...target.env(),
-    BALLAST_PREFIX: fixture.prefix,
+    BALLAST_PREFIX: prefix,
     BALLAST_QUEUE: 'q',
+    BALLAST_FANOUT_BLOCK: String(target.block),
     BALLAST_METRICS_SOURCE: 'redis',
     BALLAST_LOG_LEVEL: 'warn',
     BALLAST_ACTOR: 'ops:night-desk',
@@ -93,7 +100,7 @@ describe.each(TARGETS)('on $name', (target) => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ballast-guardrails-'));
-    app = target.app(fixture.prefix);
+    app = target.app(prefix);
     worker = spawnBallast(['worker'], env({ BALLAST_LOG_LEVEL: 'info' }));
     await Promise.all([
       worker.waitFor(/worker started/),
