@@ -35,9 +35,7 @@ export async function readRunInputs(
   for (const [err] of results) if (err) throw err;
   const at = (i: number) => (results[i]?.[1] as string | null | undefined) ?? null;
   const per = want.baseline ? 2 : 1;
-  const tally = want.tally
-    ? tallyOf(results[portfolioIds.length * per]?.[1] as (string | null)[])
-    : null;
+  const tally = want.tally ? tallyOf(results[portfolioIds.length * per]?.[1] as (string | null)[]) : null;
   return portfolioIds.map((_, i) => ({
     doc: at(i * per),
     baselineJson: want.baseline ? at(i * per + 1) : null,
