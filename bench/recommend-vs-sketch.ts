@@ -14,21 +14,17 @@
  * business than Ballast; it gets the same businesses, weights, locks, priorities and metrics.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../src/runtime/package-root.js';
+import { extractSketch, harnessPath, pythonVersion, sketchSource, writeCaseTsv } from './lib/sketch.js';
 import { fmt, formatTable } from './lib/table.js';
-import { buildCase, type Case, measure, SEED } from './recommend.js';
+import { buildCase, measure, SEED } from './recommend.js';
 
 const TARGET_N = 100_000;
 const TARGET_MS = 50;
 const TARGET_SPEEDUP = 10;
 const SIZES = [1_000, 10_000, 100_000, 1_000_000];
-
-/** The sketch's files that recommend_rebalance needs, by the path the plan gives them. */
-const SKETCH_FILES = ['src/business/portfolio_models.py', 'src/business/portfolio.py'];
 
 export interface SketchRow {
   readonly n: number;
@@ -55,67 +51,6 @@ export interface SketchResult {
   };
 }
 
-/** The python code block that follows `**File: \`<path>\`**` in the plan. */
-export function extractSketchFile(markdown: string, path: string): string {
-  const header = markdown.indexOf(`**File: \`${path}\`**`);
-  if (header < 0) throw new Error(`the sketch has no file ${path}`);
-  const open = markdown.indexOf('```python\n', header);
-  const close = markdown.indexOf('\n```', open + 1);
-  if (open < 0 || close < 0) throw new Error(`no python block after ${path} in the sketch`);
-  return `${markdown.slice(open + '```python\n'.length, close)}\n`;
-}
-
-/** Writes the sketch's package into a temp dir; returns the dir. */
-function extractSketch(planPath: string): string {
-  const markdown = readFileSync(planPath, 'utf8');
-  const dir = mkdtempSync(join(tmpdir(), 'ballast-sketch-'));
-  for (const file of SKETCH_FILES) {
-    const target = join(dir, file);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, extractSketchFile(markdown, file));
-  }
-  for (const pkg of ['src', 'src/business', 'src/utils']) {
-    mkdirSync(join(dir, pkg), { recursive: true });
-    writeFileSync(join(dir, pkg, '__init__.py'), '');
-  }
-  // The only import the sketch has outside itself: a logger factory.
-  writeFileSync(
-    join(dir, 'src/utils/logging.py'),
-    'import logging\n\n\ndef get_logger(name):\n    return logging.getLogger(name)\n',
-  );
-  return dir;
-}
-
-function writeCaseTsv(c: Case, path: string): void {
-  const lines: string[] = [];
-  for (const a of c.portfolio.allocations) {
-    const m = c.metrics.get(a.businessId);
-    const cells = [a.businessId, String(a.weight), String(a.priority), a.locked ? '1' : '0'];
-    if (m) {
-      cells.push(
-        '1',
-        String(m.revenue),
-        String(m.expenses),
-        String(m.profit),
-        String(m.margin),
-        String(m.customers),
-        String(m.growthRate),
-        String(m.healthScore),
-        m.stage,
-      );
-    } else {
-      cells.push('0', '', '', '', '', '', '', '', '');
-    }
-    lines.push(cells.join('\t'));
-  }
-  writeFileSync(path, `${lines.join('\n')}\n`);
-}
-
-function pythonVersion(): string | null {
-  const r = spawnSync('python3', ['--version'], { encoding: 'utf8' });
-  return r.status === 0 ? (r.stdout || r.stderr).trim() : null;
-}
-
 interface SketchTiming {
   median_ms: number;
   min_ms: number;
@@ -124,8 +59,7 @@ interface SketchTiming {
 }
 
 function runSketch(sketchDir: string, tsv: string, warmups: number, runs: number): SketchTiming {
-  const harness = join(packageRoot(), 'bench', 'sketch_harness.py');
-  const r = spawnSync('python3', [harness, sketchDir, tsv, String(warmups), String(runs)], {
+  const r = spawnSync('python3', [harnessPath(), sketchDir, tsv, String(warmups), String(runs)], {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
   });
@@ -151,17 +85,14 @@ async function main(): Promise<void> {
   }
   const sizes = values.sizes ? values.sizes.split(',').map(Number) : SIZES;
   const python = values['no-sketch'] ? null : pythonVersion();
-  const planPath =
-    process.env.BENCH_SKETCH ?? join(packageRoot(), '..', 'shared', 'seed', 'portfolio-plan.md');
-  const sketchSource = python && existsSync(planPath) ? planPath : null;
-  if (!values['no-sketch'] && !python) console.log('python3 not found: Ballast only, no comparison');
-  if (python && !sketchSource) console.log(`no sketch at ${planPath} (set BENCH_SKETCH): Ballast only`);
+  const source = values['no-sketch'] ? { path: null, why: null } : sketchSource(python);
+  if (source.why) console.log(source.why);
   console.log(
     `recommend() vs the sketch's recommend_rebalance, performance strategy, seed ${SEED}; node ${process.version}` +
       (python ? `, ${python}` : ''),
   );
 
-  const sketchDir = sketchSource ? extractSketch(sketchSource) : null;
+  const sketchDir = source.path ? extractSketch(source.path) : null;
   const rows: SketchRow[] = [];
   try {
     for (const n of sizes) {
@@ -171,7 +102,7 @@ async function main(): Promise<void> {
       let sketch: SketchTiming | null = null;
       if (sketchDir) {
         const tsv = join(sketchDir, `case-${n}.tsv`);
-        writeCaseTsv(c, tsv);
+        writeCaseTsv(c.portfolio, c.metrics, tsv);
         // The sketch takes ~7 ms per 1,000 businesses: fewer runs for the large sizes.
         sketch = runSketch(sketchDir, tsv, big ? 0 : 1, n >= 100_000 ? (big ? 1 : 3) : 7);
         rmSync(tsv, { force: true });
@@ -205,7 +136,7 @@ async function main(): Promise<void> {
     bench: 'recommend',
     date: new Date().toISOString(),
     python,
-    sketchSource,
+    sketchSource: source.path,
     rows,
     targets: {
       ms100k: {

@@ -20,10 +20,10 @@ import {
   describeJsonError,
   InputFileError,
   parseJsonText,
-  readInputLines,
+  readInputLineBatches,
   refuseDuplicateKeys,
 } from './input-file.js';
-import { findDuplicateKey } from './json-strict.js';
+import { findDuplicateKeyIn } from './json-strict.js';
 
 export type MetricsFileFormat = 'json' | 'ndjson';
 
@@ -69,33 +69,45 @@ const QUOTED_PROBLEMS = 3;
  * the size limit): the first non-blank line says which.
  */
 export async function readMetricsFile(path: string, options: ReadMetricsOptions = {}): Promise<MetricsFile> {
-  const lines = readInputLines(path, {
+  const batches = readInputLineBatches(path, {
     ...(options.stdin ? { stdin: options.stdin } : {}),
     ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
     limitName: LIMIT_NAME,
   });
   try {
+    // The lines up to the first non-blank one, and the rest of its batch.
     const head: string[] = [];
-    let next = await lines.next();
-    for (; !next.done; next = await lines.next()) {
-      head.push(next.value);
-      if (next.value.trim() !== '') break;
+    let rest: string[] = [];
+    let first = '';
+    for (let next = await batches.next(); !next.done; next = await batches.next()) {
+      const batch = next.value;
+      const at = batch.findIndex((line) => line.trim() !== '');
+      for (let i = 0; i < (at < 0 ? batch.length : at + 1); i++) head.push(batch[i]!);
+      if (at >= 0) {
+        first = batch[at]!.trim();
+        rest = batch.slice(at + 1);
+        break;
+      }
     }
-    const first = next.done ? '' : next.value.trim();
     if (first.startsWith('[') || (first.startsWith('{') && !tryParse(first).ok)) {
-      // The same generator goes on from the line after `first`.
-      for await (const line of lines) head.push(line);
-      return parseMetricsText(path, head.join('\n'), options);
+      // The same generator goes on from the batch after `first`'s.
+      const lines = head.concat(rest);
+      for await (const batch of batches) for (const line of batch) lines.push(line);
+      return parseMetricsText(path, lines.join('\n'), options);
     }
-    const entries = new EntryCollector();
+    const entries = new EntryCollector('ndjson');
     let lineNo = head.length;
-    if (first !== '') entries.add(lineEntry(lineNo, first));
-    for await (const line of lines) {
-      lineNo++;
-      const trimmed = line.trim();
-      if (trimmed !== '') entries.add(lineEntry(lineNo, trimmed));
-    }
-    return entries.finish(path, 'ndjson', options);
+    if (first !== '') entries.addLine(lineNo, first);
+    const addLines = (lines: readonly string[]): void => {
+      for (const line of lines) {
+        lineNo++;
+        const trimmed = line.trim();
+        if (trimmed !== '') entries.addLine(lineNo, trimmed);
+      }
+    };
+    addLines(rest);
+    for await (const batch of batches) addLines(batch);
+    return entries.finish(path, options);
   } catch (err) {
     // V8 strings stop at about 512 MiB: a limit raised past that meets them in one line or array.
     if (err instanceof RangeError) {
@@ -107,65 +119,125 @@ export async function readMetricsFile(path: string, options: ReadMetricsOptions 
     throw err;
   } finally {
     // Closes the file when a line was not read to the end (an error); a no-op otherwise.
-    await lines.return(undefined);
+    await batches.return(undefined);
   }
-}
-
-interface RawEntry {
-  readonly where: string;
-  readonly value?: unknown;
-  /** An NDJSON line that is not JSON: one bad line does not hide the others. */
-  readonly syntaxError?: string;
 }
 
 /** `path` only names the source in messages. */
 export function parseMetricsText(path: string, text: string, options: ReadMetricsOptions = {}): MetricsFile {
-  const { format, entries } = splitEntries(path, text);
-  const collector = new EntryCollector();
-  for (const entry of entries) collector.add(entry);
-  return collector.finish(path, format, options);
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('[')) {
+    const value = parseJsonText(path, text);
+    if (!Array.isArray(value)) throw new InputFileError(path, 'expected a JSON array of metrics objects');
+    const entries = new EntryCollector('json');
+    for (let i = 0; i < value.length; i++) entries.add(i, value[i]);
+    return entries.finish(path, options);
+  }
+  // A single pretty-printed object is one entry; anything else is read line by line.
+  if (trimmed.startsWith('{') && trimmed.includes('\n')) {
+    const single = tryParse(text);
+    if (single.ok && isPlainObject(single.value)) {
+      refuseDuplicateKeys(path, text, '', single);
+      const entries = new EntryCollector('json');
+      entries.add(0, single.value);
+      return entries.finish(path, options);
+    }
+  }
+  const entries = new EntryCollector('ndjson');
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line !== '') entries.addLine(i + 1, line);
+  }
+  return entries.finish(path, options);
 }
 
-/** Validates entries one at a time, keeping only their metrics and problems. */
+/**
+ * Validates entries one at a time, keeping only their metrics and problems. An entry is known by
+ * its place (`at`: a 1-based line, a 0-based index), written out as `line 4` or `index 3` only
+ * for a message.
+ */
 class EntryCollector {
   private count = 0;
   private readonly problems: MetricsFileProblem[] = [];
   private readonly metrics = new Map<string, BusinessMetrics>();
-  private readonly seenAt = new Map<string, string>();
+  /** Where each entry of `metrics` was, in its order: a map by id is built at the first duplicate. */
+  private readonly acceptedAt: number[] = [];
+  private seenAt: Map<string, number> | undefined;
   private readonly duplicated = new Set<string>();
 
-  add(entry: RawEntry): void {
-    this.count++;
-    if (entry.syntaxError !== undefined) {
-      this.problems.push({ where: entry.where, businessId: null, message: entry.syntaxError });
+  constructor(private readonly format: MetricsFileFormat) {}
+
+  private where(at: number): string {
+    return `${this.format === 'json' ? 'index' : 'line'} ${at}`;
+  }
+
+  /** One non-blank NDJSON line, trimmed; `n` is 1-based. */
+  addLine(n: number, line: string): void {
+    const parsed = tryParse(line);
+    if (!parsed.ok) {
+      this.addProblem(n, `not valid JSON: ${describeJsonError(parsed.error, line)}`);
       return;
     }
-    const parsed = safeMetricsFromWire(entry.value, FROM_OPERATOR_FILES);
+    const duplicate = findDuplicateKeyIn(line, parsed.value);
+    if (duplicate) {
+      this.addProblem(
+        n,
+        `the key ${JSON.stringify(duplicate.key)} is given twice in one object: keys must be unique`,
+      );
+      return;
+    }
+    this.add(n, parsed.value);
+  }
+
+  /** An NDJSON line that is not JSON: one bad line does not hide the others. */
+  private addProblem(at: number, message: string): void {
+    this.count++;
+    this.problems.push({ where: this.where(at), businessId: null, message });
+  }
+
+  add(at: number, value: unknown): void {
+    this.count++;
+    const parsed = safeMetricsFromWire(value, FROM_OPERATOR_FILES);
     if (!parsed.ok) {
-      this.problems.push({ where: entry.where, ...businessIdOf(entry.value), message: parsed.error });
+      this.problems.push({ where: this.where(at), ...businessIdOf(value), message: parsed.error });
       return;
     }
     const id = parsed.metrics.businessId;
-    const first = this.seenAt.get(id);
-    if (first !== undefined) {
+    const { metrics } = this;
+    const size = metrics.size;
+    // One lookup: a business listed twice keeps no entry at all (finish deletes it, or strict
+    // mode refuses the file), so the second overwriting the first does no harm.
+    metrics.set(id, parsed.metrics);
+    if (metrics.size === size) {
+      const where = this.where(at);
       this.problems.push({
-        where: entry.where,
+        where,
         businessId: id,
-        message: `business_id ${id} is listed twice (${first} and ${entry.where})`,
+        message: `business_id ${id} is listed twice (${this.where(this.firstSeenAt(id))} and ${where})`,
       });
       this.duplicated.add(id);
       return;
     }
-    this.seenAt.set(id, entry.where);
-    this.metrics.set(id, parsed.metrics);
+    this.acceptedAt.push(at);
+    this.seenAt?.set(id, at);
   }
 
-  finish(path: string, format: MetricsFileFormat, options: ReadMetricsOptions): MetricsFile {
+  private firstSeenAt(id: string): number {
+    if (this.seenAt === undefined) {
+      this.seenAt = new Map();
+      let i = 0;
+      for (const key of this.metrics.keys()) this.seenAt.set(key, this.acceptedAt[i++]!);
+    }
+    return this.seenAt.get(id)!;
+  }
+
+  finish(path: string, options: ReadMetricsOptions): MetricsFile {
+    const { format, problems, metrics } = this;
     if (this.count === 0) {
       const why = format === 'json' ? 'the array is empty' : 'it is empty';
       throw new InputFileError(path, `no metrics in the file: ${why}`);
     }
-    const { problems, metrics } = this;
     for (const id of this.duplicated) metrics.delete(id);
     if ((options.strict ?? true) && problems.length > 0) {
       const quoted = problems.slice(0, QUOTED_PROBLEMS).map(describeProblem);
@@ -189,46 +261,6 @@ export function describeProblem(problem: MetricsFileProblem): string {
         ? ` (business_id ${JSON.stringify(problem.invalidId)})`
         : '';
   return `${problem.where}${who}: ${problem.message}`;
-}
-
-function splitEntries(path: string, text: string): { format: MetricsFileFormat; entries: RawEntry[] } {
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith('[')) {
-    const value = parseJsonText(path, text);
-    if (!Array.isArray(value)) throw new InputFileError(path, 'expected a JSON array of metrics objects');
-    return { format: 'json', entries: value.map((item, i) => ({ where: `index ${i}`, value: item })) };
-  }
-  // A single pretty-printed object is one entry; anything else is read line by line.
-  if (trimmed.startsWith('{') && trimmed.includes('\n')) {
-    const single = tryParse(text);
-    if (single.ok && isPlainObject(single.value)) {
-      refuseDuplicateKeys(path, text);
-      return { format: 'json', entries: [{ where: 'index 0', value: single.value }] };
-    }
-  }
-  const entries: RawEntry[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line !== '') entries.push(lineEntry(i + 1, line));
-  }
-  return { format: 'ndjson', entries };
-}
-
-/** One non-blank NDJSON line, trimmed; `n` is 1-based. */
-function lineEntry(n: number, line: string): RawEntry {
-  const parsed = tryParse(line);
-  if (!parsed.ok) {
-    return { where: `line ${n}`, syntaxError: `not valid JSON: ${describeJsonError(parsed.error, line)}` };
-  }
-  const duplicate = findDuplicateKey(line);
-  if (duplicate) {
-    return {
-      where: `line ${n}`,
-      syntaxError: `the key ${JSON.stringify(duplicate.key)} is given twice in one object: keys must be unique`,
-    };
-  }
-  return { where: `line ${n}`, value: parsed.value };
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {

@@ -111,16 +111,6 @@ export async function unlinkKeys(client: RedisClient, keys: readonly string[]): 
   return removed.reduce((sum, n) => sum + n, 0);
 }
 
-/**
- * What to tell an operator whose Redis answered `message`, when it is a Redis Cluster's redirect
- * or slot refusal (MOVED, ASK, CROSSSLOT, CLUSTERDOWN): Ballast talks to it as one Redis. Null
- * for any other error.
- */
-export function clusterHint(message: string): string | null {
-  if (!/^(MOVED|ASK|CROSSSLOT|CLUSTERDOWN)\b/.test(message)) return null;
-  return `${message} (Redis answered as a Redis Cluster: set BALLAST_REDIS_CLUSTER=true and list its nodes in REDIS_URL)`;
-}
-
 /** Whether the server behind `client` is a Redis Cluster node (INFO cluster), whatever the client is. */
 export async function serverIsCluster(client: RedisClient): Promise<boolean> {
   const info = await client.info('cluster');

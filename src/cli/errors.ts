@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
-import { clusterHint } from '../adapters/redis.js';
-import { isBallastError } from '../domain/index.js';
+import { clusterHint } from '../adapters/cluster-hint.js';
+// Not the domain's index: that loads zod, and every command loads this module (issue 15).
+import { isBallastError } from '../domain/errors.js';
 
 export const EXIT_OK = 0;
 /** A refused request: bad input file, domain refusal, unknown portfolio... anything the user can fix. */

@@ -1,67 +1,48 @@
 /**
- * The `ballast` command tree. Each command lives in its own module under commands/ and exports a
- * `register…Command(program, ctx)`; adding one is an import and a line in COMMANDS.
+ * The `ballast` command tree. Each top-level command lives in its own module under commands/ and
+ * exports a `register…Command(program, ctx)`; adding one is an entry in command-list.json (name,
+ * help term, summary) and its module in command-table.ts.
  *
- * Every module here is imported on every start, `ballast --help` and the offline `plan` included:
- * a command that needs bullmq, ioredis, pino or fastify should load them inside its action
- * (`const { startWorker } = await import('../../runtime/worker.js')`), not at the top of its file.
+ * Only the command that argv names is loaded (`ballast plan ...` never loads the worker's or the
+ * API's modules), and `ballast --help` is printed by bin/ballast.js from command-list.json without
+ * loading any (issue 15). Anything else (no command, an unknown one, `help <command>`) loads them
+ * all, so commander's usage errors and "did you mean" suggestions are what they always were. A
+ * command that needs bullmq, ioredis, pino or fastify should still load them inside its action
+ * (`const { startWorker } = await import('../../runtime/worker.js')`), and the rest of its module
+ * stay light: `ballast <command> --help` loads that module.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { registerApiCommand } from './commands/api.js';
-import { registerAuditCommand } from './commands/audit.js';
-import { registerDemoCommand } from './commands/demo.js';
-import { registerEnqueueCommand } from './commands/enqueue.js';
-import { registerHealthCommand } from './commands/health.js';
-import { registerJobsCommand } from './commands/jobs.js';
-import { registerMetricsCommand } from './commands/metrics.js';
-import { registerPlanCommand } from './commands/plan.js';
-import { registerPortfolioCommand } from './commands/portfolio.js';
-import { registerProposalsCommand } from './commands/proposals.js';
-import { registerReportsCommand } from './commands/reports.js';
-import { registerRunsCommand } from './commands/runs.js';
-import { registerScheduleCommand } from './commands/schedule.js';
-import { registerSchedulerCommand } from './commands/scheduler.js';
-import { registerStartCommand } from './commands/start.js';
-import { registerWorkerCommand } from './commands/worker.js';
+import { COMMAND_TABLE, type CommandEntry, PROGRAM_DESCRIPTION, PROGRAM_NAME } from './command-table.js';
 import { type CliContext, processContext } from './context.js';
-
-export type RegisterCommand = (program: Command, ctx: CliContext) => void;
-
-/** In the order `ballast --help` lists them. */
-const COMMANDS: readonly RegisterCommand[] = [
-  registerDemoCommand,
-  registerPlanCommand,
-  registerPortfolioCommand,
-  registerMetricsCommand,
-  registerEnqueueCommand,
-  registerReportsCommand,
-  registerRunsCommand,
-  registerJobsCommand,
-  registerProposalsCommand,
-  registerAuditCommand,
-  registerWorkerCommand,
-  registerSchedulerCommand,
-  registerScheduleCommand,
-  registerApiCommand,
-  registerStartCommand,
-  registerHealthCommand,
-];
 
 export const JSON_FLAG = '--json';
 
-export function buildProgram(ctx: CliContext = processContext()): Command {
-  const program = new Command('ballast')
-    .description('Unattended portfolio rebalancing on BullMQ and Redis')
+/**
+ * The program with the commands `argv` can reach: the one its first word names, or, without
+ * argv or when it names none, all of them.
+ */
+export async function buildProgram(
+  ctx: CliContext = processContext(),
+  argv?: readonly string[],
+): Promise<Command> {
+  const program = new Command(PROGRAM_NAME)
+    .description(PROGRAM_DESCRIPTION)
     .version(packageVersion(), '-V, --version')
     // The program's options (-V/--version) only before a command: `portfolio restore --version N`
     // is the command's own option, not the program's version.
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError(true);
-  for (const register of COMMANDS) register(program, ctx);
+  const registers = await Promise.all(commandsFor(argv).map((entry) => entry.load()));
+  for (const register of registers) register(program, ctx);
   for (const command of walk(program)) configure(command, ctx);
   return program;
+}
+
+function commandsFor(argv: readonly string[] | undefined): readonly CommandEntry[] {
+  const named = COMMAND_TABLE.find((entry) => entry.name === argv?.[0]);
+  return named ? [named] : COMMAND_TABLE;
 }
 
 /**

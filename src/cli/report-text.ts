@@ -4,21 +4,31 @@
  * can all print what they have.
  */
 import type { WireReport } from '../domain/index.js';
-import { type Column, formatPairs, formatTable } from './output.js';
+import { formatPairs } from './output.js';
 import { describeReason } from './proposal-text.js';
+import { percent, reportTableChunks, type TableView, WIRE_TABLE } from './report-table.js';
 
-type WireAction = WireReport['actions'][number];
-type WireRanking = WireReport['ranking'][number];
-
-interface Row {
-  readonly rank: number | null;
-  readonly businessId: string;
-  readonly name: string | null;
-  readonly score: number | null;
-  readonly action: WireAction | undefined;
-}
+/** Everything of a report but its ranking and actions, which come apart. */
+type ReportHead = Omit<WireReport, 'ranking' | 'actions'>;
 
 export function formatReportText(report: WireReport): string {
+  let text = '';
+  for (const chunk of reportTextChunks(report)) text += chunk;
+  return text;
+}
+
+/** formatReportText's text in slices, the table's a few lines at a time (it can be 10 MB). */
+export function reportTextChunks(report: WireReport): Generator<string> {
+  return reportTextChunksOf(report, report.ranking, report.actions, WIRE_TABLE);
+}
+
+/** The same from a report whose ranking and actions are read through `view` (the domain's). */
+export function* reportTextChunksOf<Entry, Act>(
+  report: ReportHead,
+  ranking: readonly Entry[],
+  actions: readonly Act[],
+  view: TableView<Entry, Act>,
+): Generator<string> {
   // Reports written before the guards have no `held`, `flags` or `apply_mode`.
   const held = report.held ?? null;
   const mode = report.dry_run
@@ -33,18 +43,22 @@ export function formatReportText(report: WireReport): string {
   const head =
     `Portfolio ${report.portfolio_id}: ${report.strategy} strategy, ${mode}` +
     ` (version ${report.version_before}${report.version_after !== report.version_before ? ` -> ${report.version_after}` : ''})\n`;
-  if (report.skipped) return `${head}Skipped: ${report.skipped.reason}\n`;
-  const parts = [
-    head + formatGuards(report),
-    formatActions(report),
-    formatRollup(report),
-    formatTurnover(report),
-  ];
-  return parts.filter((part) => part !== '').join('\n');
+  if (report.skipped) {
+    yield `${head}Skipped: ${report.skipped.reason}\n`;
+    return;
+  }
+  // The parts, one blank line apart; the roll-up is left out when there is none.
+  yield `${head}${formatGuards(report)}\n`;
+  yield* reportTableChunks(ranking, actions, view);
+  const without: string[] = [];
+  for (const entry of ranking) if (view.rank(entry) === null) without.push(view.entryId(entry));
+  const rollup = formatRollup(report, without);
+  if (rollup !== '') yield `\n${rollup}`;
+  yield `\n${formatTurnover(report)}`;
 }
 
 /** Why a run held (or would hold) the recommendation, and the metrics the guards set aside. */
-function formatGuards(report: WireReport): string {
+function formatGuards(report: ReportHead): string {
   let text = '';
   const held = report.held ?? null;
   if (held) {
@@ -61,45 +75,9 @@ function formatGuards(report: WireReport): string {
   return text;
 }
 
-function formatActions(report: WireReport): string {
-  const actions = new Map(report.actions.map((a) => [a.business_id, a]));
-  // Ranking order (best first, unranked last); a business missing from the ranking still gets a row.
-  const rows: Row[] = report.ranking.map((entry: WireRanking) => ({
-    rank: entry.rank,
-    businessId: entry.business_id,
-    name: entry.name,
-    score: entry.score,
-    action: actions.get(entry.business_id),
-  }));
-  const ranked = new Set(rows.map((row) => row.businessId));
-  for (const action of report.actions) {
-    if (!ranked.has(action.business_id)) {
-      rows.push({ rank: null, businessId: action.business_id, name: null, score: null, action });
-    }
-  }
-  if (rows.length === 0) return 'No businesses in this portfolio.\n';
-  const columns: Column<Row>[] = [
-    { header: 'Rank', value: (r) => (r.rank === null ? '-' : String(r.rank)), align: 'right' },
-    { header: 'Business', value: (r) => r.businessId },
-  ];
-  if (rows.some((row) => row.name !== null)) columns.push({ header: 'Name', value: (r) => r.name ?? '' });
-  columns.push(
-    { header: 'Score', value: (r) => (r.score === null ? '-' : r.score.toFixed(3)), align: 'right' },
-    { header: 'Action', value: (r) => r.action?.action ?? '-' },
-    { header: 'Weight', value: (r) => (r.action ? weightMove(r.action) : '-') },
-    { header: 'Reason', value: (r) => r.action?.reason ?? '' },
-  );
-  return formatTable(columns, rows);
-}
-
-function weightMove(action: WireAction): string {
-  return `${percent(action.current_weight * 100, 2)} -> ${percent(action.recommended_weight * 100, 2)}`;
-}
-
-function formatRollup(report: WireReport): string {
+function formatRollup(report: ReportHead, without: readonly string[]): string {
   const m = report.metrics;
   if (!m) return '';
-  const without = report.ranking.filter((entry) => entry.rank === null).map((entry) => entry.business_id);
   const roi =
     m.roi === null
       ? 'n/a (no total budget)'
@@ -121,7 +99,7 @@ function formatRollup(report: WireReport): string {
   return `Roll-up (${m.businesses_with_metrics} of ${m.active_businesses} businesses with metrics)\n${formatPairs(pairs)}`;
 }
 
-function formatTurnover(report: WireReport): string {
+function formatTurnover(report: ReportHead): string {
   const scaled =
     report.turnover_scale === null
       ? ''
@@ -134,11 +112,6 @@ function formatTurnover(report: WireReport): string {
 function listIds(ids: readonly string[], shown = 10): string {
   const head = ids.slice(0, shown).join(', ');
   return ids.length > shown ? `${head} and ${ids.length - shown} more` : head;
-}
-
-function percent(value: number, digits: number): string {
-  const text = value.toFixed(digits);
-  return `${/^-0(\.0+)?$/.test(text) ? text.slice(1) : text}%`;
 }
 
 const moneyFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });

@@ -9,7 +9,7 @@ import { buildProgram } from './program.js';
  */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   try {
-    await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
+    await (await buildProgram(ctx, argv)).parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
   } catch (err) {
     const outcome = describeError(err);

@@ -44,7 +44,7 @@ function quote(value: string): string {
 }
 
 /** as_of as an ISO string, or why it cannot be one. `repair`: a zoneless timestamp is UTC. */
-function readAsOf(
+export function readAsOf(
   value: string | number,
   repair: boolean,
 ): { ok: true; value: string } | { ok: false; message: string } {
@@ -128,7 +128,7 @@ const figures = {
 const metricsShape = { ...figures, ...cosmeticFields(false) };
 const repairedShape = { ...figures, ...cosmeticFields(true) };
 
-type ParsedMetrics = z.output<z.ZodObject<typeof metricsShape>>;
+export type ParsedMetrics = z.output<z.ZodObject<typeof metricsShape>>;
 
 interface Derived {
   readonly profit: number;
@@ -137,7 +137,7 @@ interface Derived {
 }
 
 /** profit defaults to revenue - expenses; margin to profit/revenue*100 (0 when revenue <= 0). */
-function derive(m: ParsedMetrics): Derived {
+export function derive(m: ParsedMetrics): Derived {
   const profit = m.profit ?? m.revenue - (m.expenses ?? 0);
   const expenses = m.expenses ?? m.revenue - profit;
   const margin = m.margin ?? (m.revenue > 0 ? (profit / m.revenue) * 100 : 0);

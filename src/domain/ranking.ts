@@ -30,34 +30,30 @@ export function rank(portfolio: Portfolio, metrics: ReadonlyMap<string, Business
     if (m) present.push(m);
     else missing.push(a.businessId);
   }
-  const profit = normaliser(present, (m) => m.profit);
-  const growth = normaliser(present, (m) => m.growthRate);
-  const health = normaliser(present, (m) => m.healthScore);
-  const scored = present.map((m) => ({
-    m,
-    score:
-      RANKING_WEIGHTS.profit * profit(m.profit) +
-      RANKING_WEIGHTS.growthRate * growth(m.growthRate) +
-      RANKING_WEIGHTS.healthScore * health(m.healthScore),
-  }));
-  scored.sort((a, b) => b.score - a.score || compareIds(a.m.businessId, b.m.businessId));
-  const ranked: RankingEntry[] = scored.map(({ m, score }, i) => ({
-    rank: i + 1,
-    businessId: m.businessId,
-    name: m.name ?? null,
-    score,
-    revenue: m.revenue,
-    profit: m.profit,
-    margin: m.margin,
-    growthRate: m.growthRate,
-    healthScore: m.healthScore,
-    customers: m.customers,
-    stage: m.stage,
-  }));
-  for (const businessId of missing) {
-    ranked.push({
+  // Scores in a typed column and the order as indices into it: at 100,000 businesses, an object
+  // and a closure call per business were most of the ranking's time and garbage.
+  const n = present.length;
+  const { profit, growth, health } = spans(present);
+  const scores = new Float64Array(n);
+  const order: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = present[i]!;
+    scores[i] =
+      RANKING_WEIGHTS.profit * normalise(profit, m.profit) +
+      RANKING_WEIGHTS.growthRate * normalise(growth, m.growthRate) +
+      RANKING_WEIGHTS.healthScore * normalise(health, m.healthScore);
+    order[i] = i;
+  }
+  order.sort((a, b) => scores[b]! - scores[a]! || compareIds(present[a]!.businessId, present[b]!.businessId));
+  const ranked: RankingEntry[] = new Array(n + missing.length);
+  for (let r = 0; r < n; r++) {
+    const i = order[r]!;
+    ranked[r] = new RankedEntry(r + 1, scores[i]!, present[i]!);
+  }
+  for (let k = 0; k < missing.length; k++) {
+    ranked[n + k] = {
       rank: null,
-      businessId,
+      businessId: missing[k]!,
       name: null,
       score: null,
       revenue: null,
@@ -67,23 +63,105 @@ export function rank(portfolio: Portfolio, metrics: ReadonlyMap<string, Business
       healthScore: null,
       customers: null,
       stage: null,
-    });
+    };
   }
   return ranked;
+}
+
+/**
+ * A ranked business: its rank and score, and its figures read from its metrics rather than copied
+ * (at 100,000 businesses, eleven copied fields per entry were most of the ranking's memory).
+ */
+class RankedEntry implements RankingEntry {
+  readonly #metrics: BusinessMetrics;
+
+  constructor(
+    readonly rank: number,
+    readonly score: number,
+    metrics: BusinessMetrics,
+  ) {
+    this.#metrics = metrics;
+  }
+
+  get businessId(): string {
+    return this.#metrics.businessId;
+  }
+  get name(): string | null {
+    return this.#metrics.name ?? null;
+  }
+  get revenue(): number {
+    return this.#metrics.revenue;
+  }
+  get profit(): number {
+    return this.#metrics.profit;
+  }
+  get margin(): number {
+    return this.#metrics.margin;
+  }
+  get growthRate(): number {
+    return this.#metrics.growthRate;
+  }
+  get healthScore(): number {
+    return this.#metrics.healthScore;
+  }
+  get customers(): number {
+    return this.#metrics.customers;
+  }
+  get stage(): Stage {
+    return this.#metrics.stage;
+  }
+
+  /** The plain entry, for JSON.stringify. */
+  toJSON(): RankingEntry {
+    return {
+      rank: this.rank,
+      businessId: this.businessId,
+      name: this.name,
+      score: this.score,
+      revenue: this.revenue,
+      profit: this.profit,
+      margin: this.margin,
+      growthRate: this.growthRate,
+      healthScore: this.healthScore,
+      customers: this.customers,
+      stage: this.stage,
+    };
+  }
 }
 
 export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function normaliser<T>(items: readonly T[], get: (item: T) => number): (value: number) => number {
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (const item of items) {
-    const v = get(item);
-    if (v < min) min = v;
-    if (v > max) max = v;
+interface Span {
+  readonly min: number;
+  /** max - min; a component equal everywhere (span 0) counts 1. */
+  readonly span: number;
+}
+
+/** Each component's range over the businesses ranked. */
+function spans(items: readonly BusinessMetrics[]): { profit: Span; growth: Span; health: Span } {
+  let pMin = Number.POSITIVE_INFINITY;
+  let pMax = Number.NEGATIVE_INFINITY;
+  let gMin = Number.POSITIVE_INFINITY;
+  let gMax = Number.NEGATIVE_INFINITY;
+  let hMin = Number.POSITIVE_INFINITY;
+  let hMax = Number.NEGATIVE_INFINITY;
+  for (const m of items) {
+    if (m.profit < pMin) pMin = m.profit;
+    if (m.profit > pMax) pMax = m.profit;
+    if (m.growthRate < gMin) gMin = m.growthRate;
+    if (m.growthRate > gMax) gMax = m.growthRate;
+    if (m.healthScore < hMin) hMin = m.healthScore;
+    if (m.healthScore > hMax) hMax = m.healthScore;
   }
-  const span = max - min;
-  return span > 0 ? (v) => (v - min) / span : () => 1;
+  return {
+    profit: { min: pMin, span: pMax - pMin },
+    growth: { min: gMin, span: gMax - gMin },
+    health: { min: hMin, span: hMax - hMin },
+  };
+}
+
+function normalise(s: Span, value: number): number {
+  return s.span > 0 ? (value - s.min) / s.span : 1;
 }

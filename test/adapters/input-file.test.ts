@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_INPUT_MAX_BYTES,
   InputTooLargeError,
+  readInputLineBatches,
   readInputLines,
   readInputText,
 } from '../../src/adapters/input-file.js';
@@ -69,5 +70,29 @@ describe('readInputText', () => {
     await expect(readInputText(path, undefined, { maxBytes: 4 })).rejects.toThrow(
       /doc\.json: too large \(11 bytes, over the limit of 4 bytes\)$/,
     );
+  });
+});
+
+describe('reading a whole file, and lines a batch at a time', () => {
+  it('reads a regular file in one piece: the same text, the byte-order mark removed', async () => {
+    const path = join(dir, 'whole.json');
+    const text = `{"caf\u00e9": "${'\u20ac'.repeat(100_000)}"}`;
+    await writeFile(path, `\ufeff${text}`);
+    expect(await readInputText(path)).toBe(text);
+    await writeFile(path, '');
+    expect(await readInputText(path)).toBe('');
+  });
+
+  it('gives the lines of readInputLines, in batches', async () => {
+    const path = join(dir, 'lines.ndjson');
+    const text = Array.from({ length: 30_000 }, (_, i) => `{"n": ${i}, "x": "${'y'.repeat(i % 7)}"}`).join(
+      '\n',
+    );
+    await writeFile(path, `${text}\n`);
+    const batches: string[][] = [];
+    for await (const batch of readInputLineBatches(path)) batches.push(batch);
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.flat()).toEqual(await collect(readInputLines(path)));
+    expect(batches.flat()).toEqual(`${text}\n`.split('\n'));
   });
 });

@@ -3,18 +3,21 @@ import type { Command } from 'commander';
 import { InputFileError, readJsonFile, STDIN_PATH } from '../../adapters/input-file.js';
 import { type MetricsFile, readMetricsFile } from '../../adapters/metrics-file.js';
 import {
+  actionToWire,
   isBallastError,
   type Portfolio,
   portfolioFromWire,
   type Report,
-  reportToWire,
+  rankingEntryToWire,
+  reportToWireWith,
   runPortfolio,
   skipReason,
 } from '../../domain/index.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { formatJson } from '../output.js';
-import { formatReportText } from '../report-text.js';
+import { formatJsonChunks } from '../output.js';
+import { DOMAIN_TABLE } from '../report-table.js';
+import { reportTextChunksOf } from '../report-text.js';
 
 export const NOT_IN_METRICS_FILE = 'not in the metrics file';
 
@@ -47,20 +50,41 @@ export function registerPlanCommand(program: Command, ctx: CliContext): void {
     )
     .action(async (options: PlanOptions) => {
       const result = await planFromFiles(options.portfolio, options.metrics, ctx);
-      const wire = reportToWire(result.report);
+      // Written as it is made, from the run's own entries: the report of a large portfolio is
+      // tens of megabytes, and a wire copy of its entries would be as many again.
+      const { ranking, actions } = result.report;
+      const wire = reportToWireWith(result.report, ranking, actions);
       if (options.json) {
-        ctx.out(formatJson(wire));
+        await writeChunks(
+          ctx,
+          formatJsonChunks(wire, { ranking: rankingEntryToWire, actions: actionToWire }),
+        );
         return;
       }
-      ctx.out(formatReportText(wire));
+      await writeChunks(ctx, reportTextChunksOf(wire, ranking, actions, DOMAIN_TABLE));
       for (const note of planNotes(result)) ctx.out(`Note: ${note}\n`);
     });
+}
+
+/**
+ * Each slice to `ctx.out` (standard output blocks on Linux until a pipe takes it), with a turn of
+ * the event loop every few: a reader that has gone (`ballast plan ... | head`) shows as EPIPE, on
+ * which main.ts exits, instead of the rest of the report being made for nobody.
+ */
+async function writeChunks(ctx: Pick<CliContext, 'out'>, chunks: Iterable<string>): Promise<void> {
+  let written = 0;
+  for (const chunk of chunks) {
+    ctx.out(chunk);
+    if (++written % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 export interface PlanResult {
   readonly portfolio: Portfolio;
   readonly metricsFile: MetricsFile;
   readonly report: Report;
+  /** How many of the portfolio's businesses the metrics file does not have. */
+  readonly missing: number;
 }
 
 /** Reads both files, then runs the portfolio as a manual dry run would. */
@@ -91,7 +115,7 @@ export async function planFromFiles(
     reportId: 'plan',
     now,
   });
-  return { portfolio, metricsFile, report };
+  return { portfolio, metricsFile, report, missing: missingReasons.size };
 }
 
 async function readPortfolioFile(
@@ -130,13 +154,12 @@ export function rebalancingNotes(p: Portfolio): string[] {
 }
 
 /** Things worth a line under the table that the report itself does not say. */
-function planNotes({ portfolio, metricsFile }: PlanResult): string[] {
+function planNotes({ portfolio, metricsFile, missing }: PlanResult): string[] {
   const notes: string[] = [];
   if (portfolio.status === 'paused') notes.push('the portfolio is paused: the nightly run skips it');
   notes.push(...rebalancingNotes(portfolio));
-  const inPortfolio = new Set(portfolio.allocations.map((a) => a.businessId));
-  let outside = 0;
-  for (const id of metricsFile.metrics.keys()) if (!inPortfolio.has(id)) outside++;
+  // The portfolio's ids are unique: those with metrics are the file's entries inside it.
+  const outside = metricsFile.metrics.size - (portfolio.allocations.length - missing);
   if (outside > 0) {
     notes.push(
       `${outside} ${outside === 1 ? 'entry' : 'entries'} of the metrics file ${outside === 1 ? 'is' : 'are'} for businesses outside this portfolio (ignored)`,
