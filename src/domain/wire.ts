@@ -4,6 +4,7 @@
  * the code everything is camelCase. The portfolio's schemas are in portfolio-schema.ts.
  */
 
+import type { z } from 'zod';
 import { ValidationError } from './errors.js';
 import type { GuardReason } from './guards.js';
 import { checkWireMetrics } from './metrics-check.js';
@@ -31,8 +32,14 @@ export function portfolioFromWire(input: unknown, fallbackNow = '1970-01-01T00:0
   const checked = checkWirePortfolio(input);
   if (checked) return buildPortfolio(checked.head, checked.allocations, fallbackNow);
   const p = parseWith(wirePortfolioSchema, input, 'portfolio');
+  const allocations = zodAllocations(p);
+  return buildPortfolio(p, allocations, fallbackNow);
+}
+
+/** The allocations of zod's reading, in the portfolio's order (the typed check reads the same). */
+export function zodAllocations(p: z.output<typeof wirePortfolioSchema>): Allocation[] {
   const order = p.businesses ?? Object.keys(p.allocations);
-  const allocations: Allocation[] = order.map((businessId) => {
+  return order.map((businessId) => {
     const a = p.allocations[businessId]!;
     return {
       businessId,
@@ -44,7 +51,6 @@ export function portfolioFromWire(input: unknown, fallbackNow = '1970-01-01T00:0
       targetWeight: a.target_weight ?? undefined,
     };
   });
-  return buildPortfolio(p, allocations, fallbackNow);
 }
 
 function buildPortfolio(p: WirePortfolioHead, allocations: Allocation[], fallbackNow: string): Portfolio {

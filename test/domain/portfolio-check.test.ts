@@ -6,7 +6,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Allocation, portfolioFromWire, wirePortfolioSchema } from '../../src/domain/index.js';
+import {
+  type Allocation,
+  portfolioFromWire,
+  wirePortfolioSchema,
+  zodAllocations,
+} from '../../src/domain/index.js';
 import { checkWirePortfolio } from '../../src/domain/portfolio-check.js';
 import { check, RUNS } from './property-checks.js';
 
@@ -213,20 +218,7 @@ function zodReading(input: unknown) {
   const parsed = wirePortfolioSchema.safeParse(input);
   if (!parsed.success) return undefined;
   const { businesses, allocations, ...head } = parsed.data;
-  const order = businesses ?? Object.keys(allocations);
-  const read: Allocation[] = order.map((businessId) => {
-    const a = allocations[businessId]!;
-    return {
-      businessId,
-      weight: a.weight,
-      priority: a.priority,
-      locked: a.locked,
-      minWeight: a.min_weight ?? undefined,
-      maxWeight: a.max_weight ?? undefined,
-      targetWeight: a.target_weight ?? undefined,
-    };
-  });
-  return { head, allocations: read };
+  return { head, allocations: zodAllocations(parsed.data) };
 }
 
 describe('checkWirePortfolio', () => {
